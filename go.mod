@@ -1,0 +1,3 @@
+module kube-netbench
+
+go 1.26.0
