@@ -1,0 +1,144 @@
+# shellcheck shell=bash
+# The embedded lab's components: which Go module each is built from, which
+# binaries it yields and how they are stamped with their version.
+# Sourced by scripts/lab-build.sh and scripts/labbuild/update-modules.sh; the
+# versions themselves live only in scripts/lab-versions.env.
+
+# Build order: the slowest first, so a cold run reports its worst case early.
+LAB_COMPONENTS=(kubernetes etcd kwok fortio cni-plugins)
+
+# lab_component NAME sets, for component NAME:
+#   COMPONENT_MODULE       the Go module its binaries come from
+#   COMPONENT_VERSION_VAR  the lab-versions.env key holding its version
+#   COMPONENT_BINARIES     array of binary=package
+# and returns 1 for an unknown name.
+lab_component() {
+	case "$1" in
+	kubernetes)
+		COMPONENT_MODULE=k8s.io/kubernetes
+		COMPONENT_VERSION_VAR=KUBERNETES_VERSION
+		COMPONENT_BINARIES=(
+			kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver
+			kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
+			kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
+			kube-proxy=k8s.io/kubernetes/cmd/kube-proxy
+		)
+		;;
+	etcd)
+		# The server module's root package is etcd's main (etcdmain.Main).
+		COMPONENT_MODULE=go.etcd.io/etcd/server/v3
+		COMPONENT_VERSION_VAR=ETCD_VERSION
+		COMPONENT_BINARIES=(etcd=go.etcd.io/etcd/server/v3)
+		;;
+	kwok)
+		COMPONENT_MODULE=sigs.k8s.io/kwok
+		COMPONENT_VERSION_VAR=KWOK_VERSION
+		COMPONENT_BINARIES=(
+			kwok=sigs.k8s.io/kwok/cmd/kwok
+			kwokctl=sigs.k8s.io/kwok/cmd/kwokctl
+		)
+		;;
+	fortio)
+		COMPONENT_MODULE=fortio.org/fortio
+		COMPONENT_VERSION_VAR=FORTIO_VERSION
+		COMPONENT_BINARIES=(fortio=fortio.org/fortio)
+		;;
+	cni-plugins)
+		COMPONENT_MODULE=github.com/containernetworking/plugins
+		COMPONENT_VERSION_VAR=CNI_PLUGINS_VERSION
+		COMPONENT_BINARIES=(
+			ptp=github.com/containernetworking/plugins/plugins/main/ptp
+			host-local=github.com/containernetworking/plugins/plugins/ipam/host-local
+			loopback=github.com/containernetworking/plugins/plugins/main/loopback
+		)
+		;;
+	*)
+		return 1
+		;;
+	esac
+}
+
+# lab_component_ldflags NAME VERSION prints the -X flags that stamp VERSION into
+# NAME's binaries (without -s -w). Run it in the component's module directory.
+lab_component_ldflags() {
+	local name=$1 version=$2
+	case "$name" in
+	kubernetes)
+		# Without these the servers report v0.0.0-master+$Format:%H$, which
+		# kubectl cannot parse and kwokctl (which runs `<binary> --version` to
+		# pick its flags) misreads. Same variables as hack/lib/version.sh sets.
+		# buildDate is the release's own time (from the module proxy), as a
+		# release build with SOURCE_DATE_EPOCH would do: the build stays
+		# reproducible.
+		local core=${version#v} major minor build_date
+		major=${core%%.*}
+		minor=${core#*.}
+		minor=${minor%%.*}
+		build_date=$(lab_module_time "$COMPONENT_MODULE")
+		local pkg flags=()
+		for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+			flags+=(
+				"-X=${pkg}.gitVersion=${version}"
+				"-X=${pkg}.gitMajor=${major}"
+				"-X=${pkg}.gitMinor=${minor}"
+				"-X=${pkg}.gitTreeState=clean"
+				"-X=${pkg}.buildDate=${build_date}"
+			)
+		done
+		echo "${flags[*]}"
+		;;
+	kwok)
+		# The variable hack/releases.sh sets; its in-source default is the same.
+		echo "-X=sigs.k8s.io/kwok/pkg/consts.Version=${version#v}"
+		;;
+	cni-plugins)
+		# Printed by a plugin run without CNI_COMMAND ("CNI ptp plugin v1.9.1").
+		echo "-X=github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=${version}"
+		;;
+	*)
+		# etcd's version is a constant of go.etcd.io/etcd/api/v3/version; fortio
+		# reads its own from the binary's build info.
+		echo ""
+		;;
+	esac
+}
+
+# lab_module_time MODULE prints the release time of MODULE as resolved in the
+# current module (ISO 8601, UTC), or the current time if it is unknown.
+lab_module_time() {
+	local t
+	t=$(go list -mod=readonly -m -f '{{if .Time}}{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}{{end}}' "$1" 2>/dev/null) || t=""
+	if [[ -z "$t" ]]; then
+		t=$(date -u ${SOURCE_DATE_EPOCH:+--date=@${SOURCE_DATE_EPOCH}} +%Y-%m-%dT%H:%M:%SZ)
+	fi
+	echo "$t"
+}
+
+# lab_version_output BINARY PATH runs PATH's version command and prints what it
+# says (all of it; the caller picks the line it needs).
+lab_version_output() {
+	local bin=$1 path=$2
+	case "$bin" in
+	fortio)
+		timeout 30 "$path" version 2>&1
+		;;
+	ptp | host-local | loopback)
+		# A CNI plugin run without CNI_COMMAND prints its "about" string to
+		# stderr and exits non-zero.
+		timeout 30 env -u CNI_COMMAND "$path" 2>&1 || true
+		;;
+	*)
+		timeout 30 "$path" --version 2>&1
+		;;
+	esac
+}
+
+# lab_expected_version COMPONENT VERSION prints the string a binary's version
+# output must contain.
+lab_expected_version() {
+	case "$1" in
+	kubernetes | kwok | cni-plugins) echo "$2" ;;
+	etcd) echo "etcd Version: ${2#v}" ;;
+	fortio) echo "${2#v}" ;; # `fortio version` prints e.g. 1.66.5
+	esac
+}
