@@ -1,0 +1,129 @@
+// Package components locates the lab's Kubernetes and tool binaries in the
+// version-keyed cache that scripts/lab-build.sh fills, and the Debian tools the
+// lab needs on the machine.
+//
+// The versions are written in scripts/lab-versions.env for the build script and
+// here for the Go code; TestVersionsMatchBuildScript keeps the two equal.
+package components
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Versions of the components the lab builds from the Go module proxy.
+const (
+	KubernetesVersion = "v1.37.2"
+	EtcdVersion       = "v3.6.16"
+	KwokVersion       = "v0.8.0"
+	FortioVersion     = "v1.66.5"
+	CNIPluginsVersion = "v1.9.1"
+)
+
+// versionVars maps each version to its variable in scripts/lab-versions.env.
+var versionVars = map[string]string{
+	"KUBERNETES_VERSION":  KubernetesVersion,
+	"ETCD_VERSION":        EtcdVersion,
+	"KWOK_VERSION":        KwokVersion,
+	"FORTIO_VERSION":      FortioVersion,
+	"CNI_PLUGINS_VERSION": CNIPluginsVersion,
+}
+
+// CacheEnv names the environment variable that overrides the cache root.
+const CacheEnv = "NETBENCH_CACHE"
+
+// Cache is the root of the component cache:
+// <root>/<component>/<version>/<binary>.
+type Cache struct{ Root string }
+
+// DefaultCache returns the cache root from NETBENCH_CACHE, or
+// $HOME/.cache/kube-netbench.
+func DefaultCache(getenv func(string) string) (Cache, error) {
+	if root := getenv(CacheEnv); root != "" {
+		if !filepath.IsAbs(root) {
+			return Cache{}, fmt.Errorf("%s=%q: must be an absolute path", CacheEnv, root)
+		}
+		return Cache{Root: root}, nil
+	}
+	home := getenv("HOME")
+	if home == "" {
+		return Cache{}, fmt.Errorf("neither %s nor HOME is set: cannot locate the lab's component cache", CacheEnv)
+	}
+	return Cache{Root: filepath.Join(home, ".cache", "kube-netbench")}, nil
+}
+
+// Binaries are the absolute paths of everything the lab runs.
+type Binaries struct {
+	KubeAPIServer, KubeControllerManager, KubeScheduler, KubeProxy string
+	Etcd, Kwok, Kwokctl, Fortio                                    string
+	// CNIDir holds the CNI plugins (ptp, host-local, loopback).
+	CNIDir string
+}
+
+// Binaries returns the paths of the cached binaries without checking them.
+func (c Cache) Binaries() Binaries {
+	k := filepath.Join(c.Root, "kubernetes", KubernetesVersion)
+	kw := filepath.Join(c.Root, "kwok", KwokVersion)
+	return Binaries{
+		KubeAPIServer:         filepath.Join(k, "kube-apiserver"),
+		KubeControllerManager: filepath.Join(k, "kube-controller-manager"),
+		KubeScheduler:         filepath.Join(k, "kube-scheduler"),
+		KubeProxy:             filepath.Join(k, "kube-proxy"),
+		Etcd:                  filepath.Join(c.Root, "etcd", EtcdVersion, "etcd"),
+		Kwok:                  filepath.Join(kw, "kwok"),
+		Kwokctl:               filepath.Join(kw, "kwokctl"),
+		Fortio:                filepath.Join(c.Root, "fortio", FortioVersion, "fortio"),
+		CNIDir:                filepath.Join(c.Root, "cni-plugins", CNIPluginsVersion),
+	}
+}
+
+// CNIPlugins are the plugins the kube-proxy lab wires pods with.
+var CNIPlugins = []string{"ptp", "host-local", "loopback"}
+
+// Check returns an error naming every missing or non-executable binary, and
+// how to build them.
+func (b Binaries) Check() error {
+	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.KubeProxy,
+		b.Etcd, b.Kwok, b.Kwokctl, b.Fortio}
+	for _, p := range CNIPlugins {
+		paths = append(paths, filepath.Join(b.CNIDir, p))
+	}
+	var missing []string
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("lab components are not built (%s): run `make lab-bins` (scripts/lab-build.sh) first",
+			strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// HostTools are the machine's commands the lab uses, with the Debian package
+// that provides each (scripts/install-deps.sh installs them).
+var HostTools = map[string]string{
+	"ip":        "iproute2",
+	"iptables":  "iptables",
+	"nft":       "nftables",
+	"conntrack": "conntrack",
+	"iperf3":    "iperf3",
+	"nsenter":   "util-linux",
+	"unshare":   "util-linux",
+}
+
+// CheckHostTools returns an error naming every missing command and its package.
+func CheckHostTools() error {
+	var errs []error
+	for tool, pkg := range HostTools {
+		if _, err := exec.LookPath(tool); err != nil {
+			errs = append(errs, fmt.Errorf("%s not found (Debian package %s; `make deps` installs it)", tool, pkg))
+		}
+	}
+	return errors.Join(errs...)
+}

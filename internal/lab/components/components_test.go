@@ -1,0 +1,49 @@
+package components
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestVersionsMatchBuildScript keeps the Go constants equal to the versions the
+// build script uses, so the lab never looks for a binary the script did not build.
+func TestVersionsMatchBuildScript(t *testing.T) {
+	f, err := os.Open("../../../scripts/lab-versions.env")
+	require.NoError(t, err)
+	defer f.Close()
+	got := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		require.True(t, ok, "line %q is not KEY=value", line)
+		got[k] = strings.Trim(v, `"'`)
+	}
+	require.NoError(t, sc.Err())
+	require.Equal(t, versionVars, got)
+}
+
+func TestDefaultCache(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	c, err := DefaultCache(env(map[string]string{"HOME": "/home/u"}))
+	require.NoError(t, err)
+	require.Equal(t, "/home/u/.cache/kube-netbench", c.Root)
+	c, err = DefaultCache(env(map[string]string{"HOME": "/home/u", CacheEnv: "/opt/nb"}))
+	require.NoError(t, err)
+	require.Equal(t, "/opt/nb/kubernetes/v1.37.2/kube-apiserver", c.Binaries().KubeAPIServer)
+	_, err = DefaultCache(env(map[string]string{CacheEnv: "rel/dir"}))
+	require.ErrorContains(t, err, `NETBENCH_CACHE="rel/dir": must be an absolute path`)
+}
+
+func TestCheckNamesMissingBinaries(t *testing.T) {
+	err := Cache{Root: t.TempDir()}.Binaries().Check()
+	require.ErrorContains(t, err, "kube-apiserver")
+	require.ErrorContains(t, err, "make lab-bins")
+}
