@@ -33,29 +33,39 @@ const (
 
 // Limits and defaults of the plan.
 const (
-	// MinNodes and MaxNodes bound Plan.Nodes. 64 keeps node names, veth names (IFNAMSIZ) and the default
-	// underlay (.11 … .74 of a /24) comfortable.
-	MinNodes, MaxNodes = 1, 64
+	// MinNodes is the smallest Plan.Nodes.
+	MinNodes = 1
+	// MaxNodes is the largest Plan.Nodes: 64 keeps veth names within IFNAMSIZ and the nodes (.11 … .74) and
+	// their pod /24s within the default ranges.
+	MaxNodes = 64
 	// DefaultNodes is the number of nodes when LAB_NODES is unset.
 	DefaultNodes = 2
 	// nodeHostOffset is the host number of node 0 on the underlay: node i is .10+i.
 	nodeHostOffset = 10
 )
 
-// Environment variables that override the defaults.
+// Environment variables that override the defaults (read by FromEnv, named in every error message).
 const (
-	EnvNodes       = "LAB_NODES"
-	EnvUnderlay    = "LAB_UNDERLAY_CIDR"
-	EnvPodCIDR     = "LAB_POD_CIDR"
+	// EnvNodes sets Plan.Nodes.
+	EnvNodes = "LAB_NODES"
+	// EnvUnderlay sets Plan.Underlay.
+	EnvUnderlay = "LAB_UNDERLAY_CIDR"
+	// EnvPodCIDR sets Plan.PodCIDR.
+	EnvPodCIDR = "LAB_POD_CIDR"
+	// EnvServiceCIDR sets Plan.ServiceCIDR.
 	EnvServiceCIDR = "LAB_SERVICE_CIDR"
 )
 
-// Default ranges (docs/lab.md). DefaultDummyCIDR is RFC 2544's benchmarking range and is not configurable.
+// Default ranges (docs/lab.md).
 var (
-	DefaultUnderlay    = netip.MustParsePrefix("10.250.0.0/24")
-	DefaultPodCIDR     = netip.MustParsePrefix("10.244.0.0/16")
+	// DefaultUnderlay is the default Plan.Underlay: root .1, node i .10+i.
+	DefaultUnderlay = netip.MustParsePrefix("10.250.0.0/24")
+	// DefaultPodCIDR is the default Plan.PodCIDR: node i gets 10.244.<i>.0/24.
+	DefaultPodCIDR = netip.MustParsePrefix("10.244.0.0/16")
+	// DefaultServiceCIDR is the default Plan.ServiceCIDR: over a million ClusterIPs.
 	DefaultServiceCIDR = netip.MustParsePrefix("10.96.0.0/12")
-	DefaultDummyCIDR   = netip.MustParsePrefix("198.18.0.0/15")
+	// DefaultDummyCIDR is Plan.DummyCIDR, RFC 2544's benchmarking range; it is not configurable.
+	DefaultDummyCIDR = netip.MustParsePrefix("198.18.0.0/15")
 )
 
 // Plan is the lab's address plan. The zero value is not usable; build one with Default or FromEnv and check it
