@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/httpstream/wsstream"
 	remotecommandconsts "k8s.io/apimachinery/pkg/util/remotecommand"
 	"k8s.io/client-go/tools/remotecommand"
 	remotecommandserver "k8s.io/kubelet/pkg/cri/streaming/remotecommand"
@@ -23,9 +24,14 @@ import (
 
 // handleExec serves /exec. Before any upgrade it checks the request (400)
 // and, when the Runtime can tell, the container (404), answering with a
-// metav1.Status body that client-go turns into a StatusError. Then the
-// kubelet's own ServeExec runs the session: SPDY v1-v4, which the apiserver
-// always uses towards the kubelet, and WebSocket v1-v4.
+// metav1.Status body that client-go turns into a StatusError. Then:
+//
+//   - a WebSocket client offering v5.channel.k8s.io (client-go's
+//     NewWebSocketExecutor, kubectl >= 1.30 talking to a kubelet directly) is
+//     served by serveExecV5, since the kubelet library knows only v1-v4 over
+//     WebSockets;
+//   - everything else (SPDY v1-v4, which the apiserver always uses towards
+//     the kubelet, and WebSocket v1-v4) by the kubelet's own ServeExec.
 func (s *Server) handleExec(w http.ResponseWriter, r *http.Request) {
 	ref := refFromPath(r)
 	cmd := r.URL.Query()[corev1.ExecCommandParam]
@@ -48,8 +54,12 @@ func (s *Server) handleExec(w http.ResponseWriter, r *http.Request) {
 	log := s.log.With("namespace", ref.Namespace, "pod", ref.Pod, "container", ref.Container, "command", cmd[0])
 	ex := &executor{rt: s.rt, ref: ref, streams: *streams}
 	start := time.Now()
-	remotecommandserver.ServeExec(w, r, ex, ref.Pod, ref.UID, ref.Container, cmd, streams,
-		s.opts.StreamIdleTimeout, s.opts.StreamCreationTimeout, remotecommandconsts.SupportedStreamingProtocols)
+	if wsstream.IsWebSocketRequestWithStreamCloseProtocol(r) {
+		s.serveExecV5(w, r, ex, cmd, streams)
+	} else {
+		remotecommandserver.ServeExec(w, r, ex, ref.Pod, ref.UID, ref.Container, cmd, streams,
+			s.opts.StreamIdleTimeout, s.opts.StreamCreationTimeout, remotecommandconsts.SupportedStreamingProtocols)
+	}
 	if ex.ran {
 		log.Debug("exec finished", "duration", time.Since(start), "error", ex.err)
 	} else {

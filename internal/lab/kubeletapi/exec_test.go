@@ -18,7 +18,7 @@ import (
 	utilexec "k8s.io/utils/exec"
 )
 
-var transports = []string{spdy}
+var transports = []string{spdy, webSocket}
 
 const podPath = "/exec/" + fakeNS + "/" + fakePod + "/" + fakeContainer
 

@@ -34,7 +34,8 @@ type Options struct {
 	// this long. Zero means DefaultStreamIdleTimeout.
 	StreamIdleTimeout time.Duration
 	// StreamCreationTimeout bounds the wait for a SPDY client's streams after
-	// the upgrade. Zero means DefaultStreamCreationTimeout.
+	// the upgrade, and the WebSocket handshake. Zero means
+	// DefaultStreamCreationTimeout.
 	StreamCreationTimeout time.Duration
 	// ShutdownTimeout bounds the graceful part of Serve's shutdown; after it,
 	// follow requests and exec sessions are cancelled. Zero means
@@ -74,7 +75,7 @@ func New(rt Runtime, opts Options) *Server {
 
 // Handler returns the kubelet API routes:
 //
-//	GET|POST /exec/{namespace}/{pod}/{container}        exec (SPDY)
+//	GET|POST /exec/{namespace}/{pod}/{container}        exec (SPDY or WebSocket)
 //	GET|POST /exec/{namespace}/{pod}/{uid}/{container}  exec, pod matched by UID too
 //	GET      /containerLogs/{namespace}/{pod}/{container}
 //	GET      /healthz                                    "ok"
