@@ -1,0 +1,15 @@
+// Command netbench runs the embedded lab and, later, parses and compares
+// benchmark results. See internal/cli.
+package main
+
+import (
+	"os"
+
+	"kube-netbench/internal/cli"
+	"kube-netbench/internal/lab"
+)
+
+func main() {
+	lab.HandleReexec()
+	os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr))
+}

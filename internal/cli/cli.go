@@ -1,0 +1,78 @@
+// Package cli is the netbench command line, a function of its arguments and
+// output streams so that it can be tested without a process.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"kube-netbench/internal/lab"
+)
+
+const usage = `usage: netbench <command>
+
+commands:
+  lab up       start the embedded lab (LAB_DATAPLANE, LAB_NODES, LAB_DIR, ...) and leave it running
+  lab down     remove the lab and everything it made (also a half-made or interrupted one)
+  lab status   list what of a lab is present on this machine
+`
+
+// Run executes the command line and returns the process exit code.
+func Run(args []string, stdout, stderr io.Writer) int {
+	if len(args) < 2 || args[0] != "lab" {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	opts, err := lab.OptionsFromEnv(os.Getenv, lab.DefaultDir())
+	if err != nil {
+		fmt.Fprintf(stderr, "netbench: %v\n", err)
+		return 2
+	}
+	switch args[1] {
+	case "up":
+		l, err := lab.Up(ctx, opts, log)
+		if err != nil {
+			fmt.Fprintf(stderr, "netbench lab up: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, `The lab is up: %d nodes, kube-proxy in %s mode.
+
+  export KUBECONFIG=%s
+  kubectl get nodes -o wide
+  go test ./e2e            # runs the suite against this lab (KUBECONFIG set)
+  make lab-down            # removes it and everything it made
+
+Address plan:
+%s`, opts.Plan.Nodes, opts.Dataplane, l.Kubeconfig, opts.Plan.Describe())
+		return 0
+	case "down":
+		if err := lab.Down(ctx, opts.Dir, log); err != nil {
+			fmt.Fprintf(stderr, "netbench lab down: %v\n", err)
+			return 1
+		}
+		return 0
+	case "status":
+		left, err := lab.Leftovers(opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "netbench lab status: %v\n", err)
+			return 1
+		}
+		if len(left) == 0 {
+			fmt.Fprintln(stdout, "no lab on this machine")
+			return 0
+		}
+		fmt.Fprintf(stdout, "present:\n  %s\n", strings.Join(left, "\n  "))
+		return 0
+	}
+	fmt.Fprint(stderr, usage)
+	return 2
+}

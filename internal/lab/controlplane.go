@@ -1,0 +1,159 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/e2e-framework/third_party/kwok"
+
+	"kube-netbench/internal/lab/components"
+	"kube-netbench/internal/lab/proc"
+)
+
+// kwokctlConfig is the KwokctlConfiguration of the lab's control plane: our
+// own binaries (binary runtime, no downloads), a Service range sized for the
+// scale steps, the apiserver certificate valid for the address nodes use, no
+// client-side QPS limits in the components, and no kwok-controller (the lab's
+// agents are the nodes' kubelets).
+func kwokctlConfig(o Options) string {
+	b := o.Cache.Binaries()
+	return fmt.Sprintf(`apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  runtime: binary
+  kubeVersion: %s
+  kubeApiserverBinary: %s
+  kubeControllerManagerBinary: %s
+  kubeSchedulerBinary: %s
+  etcdBinary: %s
+  kwokControllerBinary: %s
+  kubeApiserverCertSANs: [%q]
+  disableQPSLimits: true
+  disable: [kwok-controller]
+componentsPatches:
+- name: kube-apiserver
+  extraArgs:
+  - key: service-cluster-ip-range
+    value: %s
+- name: kube-controller-manager
+  extraArgs:
+  - key: service-cluster-ip-range
+    value: %s
+`, components.KubernetesVersion, b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Etcd, b.Kwok,
+		o.Plan.RootIP().String(), o.Plan.ServiceCIDR.String(), o.Plan.ServiceCIDR.String())
+}
+
+// controlPlane drives kwokctl through e2e-framework's kwok provider. kwokctl
+// keeps its cluster directory under KWOK_WORKDIR, which the lab points into
+// its own state directory so that Down removes it.
+type controlPlane struct {
+	dir, name string
+	cluster   *kwok.Cluster
+}
+
+func newControlPlane(dir, name, kwokctl string) (*controlPlane, error) {
+	if err := os.Setenv("KWOK_WORKDIR", filepath.Join(dir, "kwok")); err != nil {
+		return nil, err
+	}
+	c := kwok.NewCluster(name)
+	kwok.WithPath(kwokctl)(c)
+	return &controlPlane{dir: dir, name: name, cluster: c}, nil
+}
+
+// clusterDir is kwokctl's directory of the lab's cluster.
+func (cp *controlPlane) clusterDir() string {
+	return filepath.Join(cp.dir, "kwok", "clusters", cp.name)
+}
+
+// processes are the control-plane processes kwokctl started, from its pid
+// files, so that teardown can verify they are gone.
+func (cp *controlPlane) processes() []proc.Ident {
+	files, _ := filepath.Glob(filepath.Join(cp.clusterDir(), "pids", "*.pid"))
+	var out []proc.Ident
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			continue
+		}
+		if id, err := proc.Of(pid); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// create starts etcd, kube-apiserver, kube-controller-manager and
+// kube-scheduler and writes the admin kubeconfig (root namespace, loopback)
+// and the nodes' kubeconfig (the apiserver at the underlay root address).
+func (cp *controlPlane) create(ctx context.Context, o Options) (admin, nodes string, err error) {
+	cfgPath := filepath.Join(cp.dir, "kwokctl.yaml")
+	if err := os.WriteFile(cfgPath, []byte(kwokctlConfig(o)), 0o600); err != nil {
+		return "", "", err
+	}
+	tmp, err := cp.cluster.CreateWithConfig(ctx, cfgPath)
+	if err != nil {
+		return "", "", fmt.Errorf("start control plane (kwokctl, logs under %s): %w", filepath.Join(cp.dir, "kwok"), err)
+	}
+	defer os.Remove(tmp)
+	admin = filepath.Join(cp.dir, "kubeconfig")
+	if err := rewriteServer(tmp, admin, "127.0.0.1"); err != nil {
+		return "", "", err
+	}
+	nodes = filepath.Join(cp.dir, "kubeconfig-nodes")
+	if err := rewriteServer(tmp, nodes, o.Plan.RootIP().String()); err != nil {
+		return "", "", err
+	}
+	return admin, nodes, nil
+}
+
+// destroy stops the control plane and verifies that every process kwokctl
+// started is gone; a missing cluster is not an error.
+func (cp *controlPlane) destroy(ctx context.Context) error {
+	if _, err := os.Stat(cp.clusterDir()); os.IsNotExist(err) {
+		return nil
+	}
+	procs := cp.processes()
+	if err := cp.cluster.Destroy(ctx); err != nil {
+		return fmt.Errorf("stop control plane: %w", err)
+	}
+	var errs []error
+	for _, id := range procs {
+		if err := id.Terminate(10 * time.Second); err != nil {
+			errs = append(errs, fmt.Errorf("control-plane process %s outlived `kwokctl delete cluster`: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// rewriteServer copies a kubeconfig with its servers' host replaced.
+func rewriteServer(src, dst, host string) error {
+	cfg, err := clientcmd.LoadFromFile(src)
+	if err != nil {
+		return fmt.Errorf("read kubeconfig from kwokctl: %w", err)
+	}
+	for name, c := range cfg.Clusters {
+		u, err := url.Parse(c.Server)
+		if err != nil {
+			return fmt.Errorf("kubeconfig cluster %s: server %q: %w", name, c.Server, err)
+		}
+		u.Host = net.JoinHostPort(host, u.Port())
+		c.Server = u.String()
+	}
+	if err := clientcmd.WriteToFile(*cfg, dst); err != nil {
+		return fmt.Errorf("write kubeconfig %s: %w", dst, err)
+	}
+	return nil
+}

@@ -1,0 +1,294 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"kube-netbench/internal/lab/netlab"
+	"kube-netbench/internal/lab/netplan"
+)
+
+// Lab is a running lab.
+type Lab struct {
+	Options
+	// Kubeconfig is the admin kubeconfig (the apiserver on loopback).
+	Kubeconfig string
+}
+
+// Up creates a lab: it validates everything first and creates nothing on bad
+// input or over an earlier lab's leftovers; on any later failure it removes
+// what it made (Down) before returning the error.
+func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
+	start := time.Now()
+	if err := o.preflight(); err != nil {
+		return nil, err
+	}
+	machine, err := netlab.MachinePrefixes()
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Plan.Validate(machine); err != nil {
+		return nil, fmt.Errorf("lab address plan: %w", err)
+	}
+	if left, err := Leftovers(o); err != nil {
+		return nil, err
+	} else if len(left) > 0 {
+		return nil, fmt.Errorf("an earlier lab was not fully removed; run `make lab-down` (or `netbench lab down`) first:\n  %s",
+			strings.Join(left, "\n  "))
+	}
+	for _, d := range []string{o.Dir, filepath.Join(o.Dir, "logs"), filepath.Join(o.Dir, "nodes")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	st := &state{Name: o.Name, Plan: o.Plan, Dataplane: o.Dataplane, Kwokctl: o.Cache.Binaries().Kwokctl, Created: time.Now()}
+	if err := st.save(o.Dir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			log.Error("lab start failed; removing what it made", "err", err)
+			if derr := Down(context.Background(), o.Dir, log); derr != nil {
+				err = errors.Join(err, fmt.Errorf("and removing the half-made lab failed: %w", derr))
+			}
+		}
+	}()
+
+	log.Info("lab: network", "plan", "\n"+o.Plan.Describe())
+	if err := netlab.Up(ctx, o.Plan); err != nil {
+		return nil, err
+	}
+	cp, err := newControlPlane(o.Dir, o.Name, o.Cache.Binaries().Kwokctl)
+	if err != nil {
+		return nil, err
+	}
+	t := time.Now()
+	admin, nodesKubeconfig, err := cp.create(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("lab: control plane up", "took", time.Since(t).Round(time.Millisecond))
+	client, err := clientFor(admin)
+	if err != nil {
+		return nil, err
+	}
+	nodesCfg, err := clientcmd.LoadFromFile(nodesKubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	server := nodesCfg.Clusters[nodesCfg.Contexts[nodesCfg.CurrentContext].Cluster].Server
+	if err := installKubeProxy(ctx, client, o.Dataplane, o.Plan.PodCIDR.String(), server); err != nil {
+		return nil, err
+	}
+	for i := 1; i <= o.Plan.Nodes; i++ {
+		id, err := startAgent(o, i, nodesKubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		st.Agents = append(st.Agents, id)
+		if err := st.save(o.Dir); err != nil {
+			return nil, err
+		}
+	}
+	t = time.Now()
+	if err := waitReady(ctx, client, o.Plan.Nodes, 3*time.Minute); err != nil {
+		return nil, fmt.Errorf("%w (agent logs: %s)", err, filepath.Join(o.Dir, "logs"))
+	}
+	log.Info("lab: nodes Ready and kube-proxy synced on every node", "took", time.Since(t).Round(time.Millisecond))
+	st.Ready = true
+	if err := st.save(o.Dir); err != nil {
+		return nil, err
+	}
+	log.Info("lab up", "dataplane", o.Dataplane, "nodes", o.Plan.Nodes, "kubeconfig", admin, "took", time.Since(start).Round(time.Millisecond))
+	return &Lab{Options: o, Kubeconfig: admin}, nil
+}
+
+func clientFor(kubeconfig string) (kubernetes.Interface, error) {
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(rc)
+}
+
+// waitReady waits until every lab node is Ready and the kube-proxy pod of
+// every node is Ready (its readiness probe is kube-proxy's healthz, which
+// answers 200 only after it programmed the node).
+func waitReady(ctx context.Context, c kubernetes.Interface, nodes int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last string
+	for {
+		ready, why := labReady(ctx, c, nodes)
+		if ready {
+			return nil
+		}
+		last = why
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("lab not ready after %s: %s", timeout, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func labReady(ctx context.Context, c kubernetes.Interface, nodes int) (bool, string) {
+	nl, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return false, err.Error()
+	}
+	readyNodes := 0
+	for _, n := range nl.Items {
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				readyNodes++
+			}
+		}
+	}
+	if readyNodes < nodes {
+		return false, fmt.Sprintf("%d of %d nodes Ready", readyNodes, nodes)
+	}
+	pl, err := c.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-proxy"})
+	if err != nil {
+		return false, err.Error()
+	}
+	readyPods := map[string]bool{}
+	var waiting []string
+	for _, p := range pl.Items {
+		if podReady(&p) {
+			readyPods[p.Spec.NodeName] = true
+			continue
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.State.Waiting != nil && cs.State.Waiting.Message != "" {
+				waiting = append(waiting, fmt.Sprintf("%s: %s: %s", p.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message))
+			}
+		}
+	}
+	if len(readyPods) < nodes {
+		return false, fmt.Sprintf("kube-proxy Ready on %d of %d nodes %v", len(readyPods), nodes, waiting)
+	}
+	return true, ""
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// Down removes everything a lab made, in order: the agents (each tears its
+// pods down: processes, CNI allocations, pod namespaces), any container
+// process that outlived its agent, the control plane, the network
+// (namespaces, links, root routes), and finally the state directory. It works
+// on a half-made lab and on no lab at all, and returns an error listing what
+// it could not remove.
+func Down(ctx context.Context, dir string, log *slog.Logger) error {
+	st, err := loadState(dir)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		plan, err := netplan.FromEnv(os.Getenv)
+		if err != nil {
+			return fmt.Errorf("no lab record in %s, and the address plan from the environment is invalid: %w", dir, err)
+		}
+		st = &state{Name: ClusterName, Plan: plan}
+	}
+	var errs []error
+	for _, id := range st.Agents {
+		if err := id.Terminate(45 * time.Second); err != nil {
+			errs = append(errs, fmt.Errorf("stop agent: %w", err))
+		}
+	}
+	ids, err := trackedPIDs(dir)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, id := range ids {
+		if id.Alive() {
+			log.Warn("lab down: a container process outlived its agent", "process", id, "comm", id.Comm())
+			if err := id.Terminate(5 * time.Second); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if st.Kwokctl != "" {
+		cp, err := newControlPlane(dir, st.Name, st.Kwokctl)
+		if err == nil {
+			err = cp.destroy(ctx)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := netlab.Down(st.Plan); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("lab down left things behind (record kept in %s; run it again): %w", dir, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove lab directory: %w", err)
+	}
+	left, err := Leftovers(Options{Plan: st.Plan, Dir: dir, Name: st.Name})
+	if err != nil {
+		return err
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("lab down: still present after teardown:\n  %s", strings.Join(left, "\n  "))
+	}
+	log.Info("lab down: nothing left", "dir", dir)
+	return nil
+}
+
+// Leftovers lists what of a lab is present on the machine: network
+// namespaces, links and routes of the plan, live processes a lab started, and
+// the state directory.
+func Leftovers(o Options) ([]string, error) {
+	left, err := netlab.Leftovers(o.Plan)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := loadState(o.Dir); err != nil {
+		left = append(left, err.Error())
+	} else if st != nil {
+		left = append(left, fmt.Sprintf("lab record %s (created %s)", filepath.Join(o.Dir, stateFile), st.Created.Format(time.RFC3339)))
+		for _, id := range st.Agents {
+			if id.Alive() {
+				left = append(left, fmt.Sprintf("node agent %s still runs", id))
+			}
+		}
+		if cp, err := newControlPlane(o.Dir, st.Name, st.Kwokctl); err == nil {
+			for _, id := range cp.processes() {
+				if id.Alive() {
+					left = append(left, fmt.Sprintf("control-plane process %s (%s) still runs", id, id.Comm()))
+				}
+			}
+		}
+	}
+	ids, err := trackedPIDs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if id.Alive() {
+			left = append(left, fmt.Sprintf("container process %s (%s) still runs", id, id.Comm()))
+		}
+	}
+	return left, nil
+}

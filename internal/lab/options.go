@@ -1,0 +1,116 @@
+// Package lab is the embedded lab: a real Kubernetes cluster on one Linux
+// machine with no Docker and no cloud. It starts a real control plane through
+// e2e-framework's kwok provider, makes worker nodes out of network namespaces
+// joined by an underlay, runs a node agent in each (internal/lab/agent), and
+// installs a real dataplane (kube-proxy in iptables or nftables mode).
+//
+// Up creates a lab and records it in a state directory; Down removes
+// everything a lab made, from that record, also after a failed or interrupted
+// Up. See docs/lab.md for the topology and address plan.
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"kube-netbench/internal/lab/components"
+	"kube-netbench/internal/lab/netplan"
+)
+
+// Dataplane is the lab's Service dataplane.
+type Dataplane string
+
+// The dataplanes the lab can run.
+const (
+	Iptables Dataplane = "iptables"
+	Nftables Dataplane = "nftables"
+)
+
+// Dataplanes lists every accepted LAB_DATAPLANE value.
+var Dataplanes = []Dataplane{Iptables, Nftables}
+
+// Options configure a lab.
+type Options struct {
+	Plan      netplan.Plan
+	Dataplane Dataplane
+	// Dir is the lab's state directory (kubeconfig, agent configs, pods,
+	// logs, the kwokctl workdir). Down removes it.
+	Dir   string
+	Cache components.Cache
+	// Name is the kwok cluster's name.
+	Name string
+}
+
+// ClusterName is the kwok cluster name of the lab.
+const ClusterName = "netbench-lab"
+
+// OptionsFromEnv reads LAB_DATAPLANE, LAB_DIR, NETBENCH_CACHE and the
+// address plan's variables (see netplan.FromEnv); defaultDir is used when
+// LAB_DIR is unset. Every error names the variable, its value and what is
+// allowed.
+func OptionsFromEnv(getenv func(string) string, defaultDir string) (Options, error) {
+	var errs []error
+	plan, err := netplan.FromEnv(getenv)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	dp, err := ParseDataplane(getenv("LAB_DATAPLANE"))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	dir := getenv("LAB_DIR")
+	if dir == "" {
+		dir = defaultDir
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		errs = append(errs, fmt.Errorf("LAB_DIR=%q: %w", getenv("LAB_DIR"), err))
+	}
+	cache, err := components.DefaultCache(getenv)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Options{}, err
+	}
+	return Options{Plan: plan, Dataplane: dp, Dir: dir, Cache: cache, Name: ClusterName}, nil
+}
+
+// ParseDataplane validates a LAB_DATAPLANE value ("" means iptables).
+func ParseDataplane(v string) (Dataplane, error) {
+	if v == "" {
+		return Iptables, nil
+	}
+	for _, d := range Dataplanes {
+		if Dataplane(v) == d {
+			return d, nil
+		}
+	}
+	allowed := make([]string, len(Dataplanes))
+	for i, d := range Dataplanes {
+		allowed[i] = string(d)
+	}
+	return "", fmt.Errorf("LAB_DATAPLANE=%q: unknown dataplane; allowed: %s", v, strings.Join(allowed, ", "))
+}
+
+// preflight checks everything that can be checked before the lab creates
+// anything: root, the machine's tools, the built components, the address plan
+// against the machine's routes, and leftovers of an earlier lab.
+func (o Options) preflight() error {
+	if os.Geteuid() != 0 {
+		return errors.New("the lab needs root (network namespaces, routes, mounts): run as root")
+	}
+	var errs []error
+	if err := components.CheckHostTools(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.Cache.Binaries().Check(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+package lab
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"kube-netbench/internal/lab/netplan"
+	"kube-netbench/internal/lab/proc"
+)
+
+// state is the record of a lab, written before Up creates anything and
+// updated as it goes, so that Down knows what to remove after any failure.
+type state struct {
+	Name      string       `json:"name"`
+	Plan      netplan.Plan `json:"plan"`
+	Dataplane Dataplane    `json:"dataplane"`
+	Kwokctl   string       `json:"kwokctl"`
+	Created   time.Time    `json:"created"`
+	// Agents are the node agents' processes.
+	Agents []proc.Ident `json:"agents,omitempty"`
+	// Ready is set once Up completed.
+	Ready bool `json:"ready"`
+}
+
+const stateFile = "state.json"
+
+func (s *state) save(dir string) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, stateFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write lab state: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(dir, stateFile))
+}
+
+// loadState reads a lab's record; a missing record is (nil, nil).
+func loadState(dir string) (*state, error) {
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read lab state: %w", err)
+	}
+	var s state
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("parse lab state %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	return &s, nil
+}
+
+// trackedPIDs reads every process identity the node agents recorded for the
+// containers they started (one JSON object per line in nodes/*/pids.jsonl).
+func trackedPIDs(dir string) ([]proc.Ident, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "nodes", "*", "pids.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	var out []proc.Ident
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		dec := json.NewDecoder(bytesReader(b))
+		for dec.More() {
+			var id proc.Ident
+			if err := dec.Decode(&id); err != nil {
+				// A torn last line from a killed agent: the rest was read.
+				break
+			}
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
