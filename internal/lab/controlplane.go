@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/e2e-framework/third_party/kwok"
 
@@ -21,7 +22,8 @@ import (
 
 // kwokctlConfig is the KwokctlConfiguration of the lab's control plane: our
 // own binaries (binary runtime, no downloads), a Service range sized for the
-// scale steps, the apiserver certificate valid for the address nodes use, no
+// scale steps, kubelets reached at their InternalIP (as kubeadm configures it),
+// the apiserver certificate valid for the address nodes use, no
 // client-side QPS limits in the components, and no kwok-controller (the lab's
 // agents are the nodes' kubelets).
 func kwokctlConfig(o Options) string {
@@ -44,6 +46,8 @@ componentsPatches:
   extraArgs:
   - key: service-cluster-ip-range
     value: %s
+  - key: kubelet-preferred-address-types
+    value: InternalIP,ExternalIP,Hostname
 - name: kube-controller-manager
   extraArgs:
   - key: service-cluster-ip-range
@@ -134,6 +138,7 @@ func (cp *controlPlane) destroy(ctx context.Context) error {
 		if err := id.Terminate(10 * time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("control-plane process %s outlived `kwokctl delete cluster`: %w", id, err))
 		}
+		reap(id.PID)
 	}
 	return errors.Join(errs...)
 }
@@ -156,4 +161,19 @@ func rewriteServer(src, dst, host string) error {
 		return fmt.Errorf("write kubeconfig %s: %w", dst, err)
 	}
 	return nil
+}
+
+// adoptOrphans makes this process the subreaper of what it starts: the
+// control plane that kwokctl detaches is re-parented here rather than to the
+// machine's init, so that teardown can reap it (an init that does not reap
+// would keep every stopped component as a zombie).
+func adoptOrphans() {
+	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
+
+// reap collects the exit status of pid if it is an exited child of this
+// process; it never waits for a running one, nor for any other process.
+func reap(pid int) {
+	var ws unix.WaitStatus
+	_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 }

@@ -31,15 +31,17 @@ type Lab struct {
 // what it made (Down) before returning the error.
 func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	start := time.Now()
-	if err := o.preflight(); err != nil {
-		return nil, err
-	}
+	// Input first (the address plan against the machine's routes), then the
+	// machine (root, tools, built components): both before anything exists.
 	machine, err := netlab.MachinePrefixes()
 	if err != nil {
 		return nil, err
 	}
 	if err := o.Plan.Validate(machine); err != nil {
 		return nil, fmt.Errorf("lab address plan: %w", err)
+	}
+	if err := o.preflight(); err != nil {
+		return nil, err
 	}
 	if left, err := Leftovers(o); err != nil {
 		return nil, err
@@ -52,6 +54,7 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 			return nil, err
 		}
 	}
+	adoptOrphans()
 	st := &state{Name: o.Name, Plan: o.Plan, Dataplane: o.Dataplane, Kwokctl: o.Cache.Binaries().Kwokctl, Created: time.Now()}
 	if err := st.save(o.Dir); err != nil {
 		return nil, err
@@ -69,6 +72,9 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	if err := netlab.Up(ctx, o.Plan); err != nil {
 		return nil, err
 	}
+	if err := o.step("network"); err != nil {
+		return nil, err
+	}
 	cp, err := newControlPlane(o.Dir, o.Name, o.Cache.Binaries().Kwokctl)
 	if err != nil {
 		return nil, err
@@ -79,6 +85,9 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 		return nil, err
 	}
 	log.Info("lab: control plane up", "took", time.Since(t).Round(time.Millisecond))
+	if err := o.step("control-plane"); err != nil {
+		return nil, err
+	}
 	client, err := clientFor(admin)
 	if err != nil {
 		return nil, err
@@ -100,6 +109,9 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 		if err := st.save(o.Dir); err != nil {
 			return nil, err
 		}
+	}
+	if err := o.step("agents"); err != nil {
+		return nil, err
 	}
 	t = time.Now()
 	if err := waitReady(ctx, client, o.Plan.Nodes, 3*time.Minute); err != nil {

@@ -42,6 +42,19 @@ type Options struct {
 	Cache components.Cache
 	// Name is the kwok cluster's name.
 	Name string
+
+	// afterStep, when set (tests only), runs after each step of Up and can
+	// fail it, to prove that a failure at any point leaves nothing behind.
+	afterStep func(step string) error
+}
+
+// step reports a completed step of Up to the test hook, and checks for an
+// interrupt between steps.
+func (o Options) step(name string) error {
+	if o.afterStep == nil {
+		return nil
+	}
+	return o.afterStep(name)
 }
 
 // ClusterName is the kwok cluster name of the lab.

@@ -1,0 +1,218 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"kube-netbench/internal/lab/netlab"
+)
+
+// These tests start real labs: they need root and the built components
+// (`make lab-bins`), and they cannot run beside another lab on the machine.
+
+func TestMain(m *testing.M) {
+	HandleReexec()
+	if len(os.Args) > 1 && os.Args[1] == cliCommand {
+		os.Exit(runCLIForTest(os.Args[2:]))
+	}
+	os.Exit(m.Run())
+}
+
+// needLab skips, saying why, when this machine cannot run a lab, and returns
+// options for a lab in a fresh directory.
+func needLab(t *testing.T) Options {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the lab creates network namespaces, routes and mounts")
+	}
+	o, err := OptionsFromEnv(func(k string) string {
+		if k == "LAB_DIR" {
+			return ""
+		}
+		return os.Getenv(k)
+	}, filepath.Join(t.TempDir(), "lab"))
+	require.NoError(t, err)
+	if err := o.Cache.Binaries().Check(); err != nil {
+		t.Skipf("lab components not built: %v", err)
+	}
+	left, err := Leftovers(o)
+	require.NoError(t, err)
+	if len(left) > 0 {
+		t.Skipf("another lab is present on this machine; not touching it: %v", left)
+	}
+	return o
+}
+
+func testLog(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// assertNothingLeft checks the machine, not the lab's own record: network
+// namespaces, links and routes of the plan, and every process the lab
+// started (agents, container processes, control plane), and the directory.
+func assertNothingLeft(t *testing.T, o Options, agents []int, controlPlane []int) {
+	t.Helper()
+	left, err := netlab.Leftovers(o.Plan)
+	require.NoError(t, err)
+	require.Empty(t, left, "network leftovers")
+	for _, pid := range append(agents, controlPlane...) {
+		_, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid)))
+		if err == nil {
+			comm, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
+			t.Errorf("process %d (%s) still runs after teardown", pid, strings.TrimSpace(string(comm)))
+		}
+	}
+	_, err = os.Stat(o.Dir)
+	require.True(t, errors.Is(err, os.ErrNotExist), "lab directory %s still exists", o.Dir)
+}
+
+func TestBadInputFailsBeforeAnythingIsCreated(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"unknown proxy mode", map[string]string{"LAB_DATAPLANE": "ipvs"}, `LAB_DATAPLANE="ipvs": unknown dataplane; allowed: iptables, nftables`},
+		{"zero nodes", map[string]string{"LAB_NODES": "0"}, `LAB_NODES="0"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := OptionsFromEnv(func(k string) string { return tc.env[k] }, t.TempDir())
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	t.Run("range overlapping a route of the machine", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root")
+		}
+		dir := filepath.Join(t.TempDir(), "lab")
+		// 127.0.0.0/8 is routed on every Linux machine (table local).
+		o, err := OptionsFromEnv(func(k string) string {
+			return map[string]string{"LAB_POD_CIDR": "127.200.0.0/16"}[k]
+		}, dir)
+		require.NoError(t, err)
+		_, err = Up(context.Background(), o, testLog(t))
+		require.ErrorContains(t, err, "LAB_POD_CIDR 127.200.0.0/16 overlaps the machine's")
+		_, statErr := os.Stat(dir)
+		require.True(t, errors.Is(statErr, os.ErrNotExist), "Up created %s before rejecting its input", dir)
+		left, err := netlab.Leftovers(o.Plan)
+		require.NoError(t, err)
+		require.Empty(t, left)
+	})
+}
+
+// TestFailureAtEveryStepLeavesNothing fails Up after each of its steps and
+// checks the machine afterwards.
+func TestFailureAtEveryStepLeavesNothing(t *testing.T) {
+	base := needLab(t)
+	for _, step := range []string{"network", "control-plane", "agents"} {
+		t.Run(step, func(t *testing.T) {
+			o := base
+			o.Dir = filepath.Join(t.TempDir(), "lab")
+			var agents, cp []int
+			o.afterStep = func(s string) error {
+				if st, _ := loadState(o.Dir); st != nil {
+					for _, a := range st.Agents {
+						agents = append(agents, a.PID)
+					}
+					if c, err := newControlPlane(o.Dir, st.Name, st.Kwokctl); err == nil {
+						for _, p := range c.processes() {
+							cp = append(cp, p.PID)
+						}
+					}
+				}
+				if s == step {
+					return errors.New("injected failure after " + s)
+				}
+				return nil
+			}
+			_, err := Up(context.Background(), o, testLog(t))
+			require.ErrorContains(t, err, "injected failure after "+step)
+			if step != "network" {
+				require.NotEmpty(t, cp, "the control plane should have been running at step %s", step)
+			}
+			assertNothingLeft(t, o, agents, cp)
+		})
+	}
+}
+
+// cliCommand makes the test binary run the netbench CLI, so a test can
+// interrupt a real `netbench lab up` process.
+const cliCommand = "__lab_test_cli"
+
+func runCLIForTest(args []string) int {
+	o, err := OptionsFromEnv(os.Getenv, os.Getenv("LAB_DIR"))
+	if err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if _, err := Up(ctx, o, log); err != nil {
+		log.Error("up", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// TestInterruptDuringUpLeavesNothing sends SIGINT to a process in the middle
+// of starting a lab, once its node agents run.
+func TestInterruptDuringUpLeavesNothing(t *testing.T) {
+	o := needLab(t)
+	self, err := os.Executable()
+	require.NoError(t, err)
+	cmd := exec.Command(self, cliCommand)
+	cmd.Env = append(os.Environ(), "LAB_DIR="+o.Dir)
+	cmd.Stdout, cmd.Stderr = io.Discard, tWriter{t}
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var agents, cp []int
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		st, _ := loadState(o.Dir)
+		if st != nil && len(st.Agents) > 0 {
+			for _, a := range st.Agents {
+				agents = append(agents, a.PID)
+			}
+			if c, err := newControlPlane(o.Dir, st.Name, st.Kwokctl); err == nil {
+				for _, p := range c.processes() {
+					cp = append(cp, p.PID)
+				}
+			}
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "lab up never started its agents")
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	select {
+	case err := <-done:
+		require.Error(t, err, "an interrupted lab up must exit non-zero")
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatal("lab up did not end within 2 minutes of SIGINT")
+	}
+	require.NotEmpty(t, cp)
+	assertNothingLeft(t, o, agents, cp)
+}
