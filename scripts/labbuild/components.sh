@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # the variables are for the scripts that source this
 # The embedded lab's components: which Go module each is built from, which
 # binaries it yields and how they are stamped with their version.
 # Sourced by scripts/lab-build.sh and scripts/labbuild/update-modules.sh; the
@@ -22,6 +22,10 @@ lab_component() {
 			kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager
 			kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
 			kube-proxy=k8s.io/kubernetes/cmd/kube-proxy
+			# Same-version client: kwokctl runs `kubectl` (PATH first, else a
+			# download from dl.k8s.io, which fails offline) to wait for the
+			# apiserver, and the lab runs `kubectl exec` against this server.
+			kubectl=k8s.io/kubernetes/cmd/kubectl
 		)
 		;;
 	etcd)
@@ -82,6 +86,7 @@ lab_component_ldflags() {
 				"-X=${pkg}.gitMajor=${major}"
 				"-X=${pkg}.gitMinor=${minor}"
 				"-X=${pkg}.gitTreeState=clean"
+				"-X=${pkg}.gitCommit=" # unknown: the module proxy serves no commit
 				"-X=${pkg}.buildDate=${build_date}"
 			)
 		done
@@ -121,6 +126,9 @@ lab_version_output() {
 	case "$bin" in
 	fortio)
 		timeout 30 "$path" version 2>&1
+		;;
+	kubectl)
+		timeout 30 "$path" version --client 2>&1
 		;;
 	ptp | host-local | loopback)
 		# A CNI plugin run without CNI_COMMAND prints its "about" string to

@@ -10,6 +10,7 @@
 #
 # Usage: scripts/labbuild/update-modules.sh [COMPONENT...]   (default: all)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 
 labbuild_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 scripts_dir=$(dirname "$labbuild_dir")
