@@ -21,7 +21,9 @@ import (
 )
 
 // kwokctlConfig is the KwokctlConfiguration of the lab's control plane: our
-// own binaries (binary runtime, no downloads), a Service range sized for the
+// own binaries (binary runtime, no downloads), every component on loopback
+// but the apiserver, which nodes reach on the underlay (etcd serves plain
+// HTTP: it must not be reachable from a lab namespace), a Service range sized for the
 // scale steps, kubelets reached at their InternalIP (as kubeadm configures it),
 // the apiserver certificate valid for the address nodes use, no
 // client-side QPS limits in the components, and no kwok-controller (the lab's
@@ -38,6 +40,7 @@ options:
   kubeSchedulerBinary: %s
   etcdBinary: %s
   kwokControllerBinary: %s
+  bindAddress: 127.0.0.1
   kubeApiserverCertSANs: [%q]
   disableQPSLimits: true
   disable: [kwok-controller]
@@ -48,6 +51,9 @@ componentsPatches:
     value: %s
   - key: kubelet-preferred-address-types
     value: InternalIP,ExternalIP,Hostname
+  - key: bind-address
+    value: 0.0.0.0
+    override: true
 - name: kube-controller-manager
   extraArgs:
   - key: service-cluster-ip-range
@@ -56,21 +62,46 @@ componentsPatches:
 		o.Plan.RootIP().String(), o.Plan.ServiceCIDR.String(), o.Plan.ServiceCIDR.String())
 }
 
-// controlPlane drives kwokctl through e2e-framework's kwok provider. kwokctl
-// keeps its cluster directory under KWOK_WORKDIR, which the lab points into
-// its own state directory so that Down removes it.
+// controlPlane drives kwokctl through e2e-framework's kwok provider. The
+// provider runs kwokctl with this process's environment, so every call sets,
+// for its duration only: KWOK_WORKDIR inside the lab's directory (Down removes
+// it), KUBECONFIG to a lab file (kwokctl would otherwise add a context to the
+// user's ~/.kube/config), and PATH with the lab's own kubectl first (kwokctl
+// waits for the apiserver with the kubectl it finds, and would try to
+// download one if none were there).
 type controlPlane struct {
-	dir, name string
-	cluster   *kwok.Cluster
+	dir, name  string
+	kubectlDir string
+	cluster    *kwok.Cluster
 }
 
-func newControlPlane(dir, name, kwokctl string) (*controlPlane, error) {
-	if err := os.Setenv("KWOK_WORKDIR", filepath.Join(dir, "kwok")); err != nil {
-		return nil, err
-	}
+func newControlPlane(dir, name, kwokctl, kubectl string) *controlPlane {
 	c := kwok.NewCluster(name)
 	kwok.WithPath(kwokctl)(c)
-	return &controlPlane{dir: dir, name: name, cluster: c}, nil
+	return &controlPlane{dir: dir, name: name, kubectlDir: filepath.Dir(kubectl), cluster: c}
+}
+
+// withEnv runs fn with kwokctl's environment set, restoring it afterwards.
+func (cp *controlPlane) withEnv(fn func() error) error {
+	set := map[string]string{
+		"KWOK_WORKDIR": filepath.Join(cp.dir, "kwok"),
+		"KUBECONFIG":   filepath.Join(cp.dir, "kwok", "kwokctl-contexts.yaml"),
+		"PATH":         cp.kubectlDir + string(os.PathListSeparator) + os.Getenv("PATH"),
+	}
+	for k, v := range set {
+		old, had := os.LookupEnv(k)
+		if err := os.Setenv(k, v); err != nil {
+			return err
+		}
+		defer func() {
+			if had {
+				_ = os.Setenv(k, old)
+			} else {
+				_ = os.Unsetenv(k)
+			}
+		}()
+	}
+	return fn()
 }
 
 // clusterDir is kwokctl's directory of the lab's cluster.
@@ -104,10 +135,17 @@ func (cp *controlPlane) processes() []proc.Ident {
 // and the nodes' kubeconfig (the apiserver at the underlay root address).
 func (cp *controlPlane) create(ctx context.Context, o Options) (admin, nodes string, err error) {
 	cfgPath := filepath.Join(cp.dir, "kwokctl.yaml")
+	if err := os.MkdirAll(filepath.Join(cp.dir, "kwok"), 0o700); err != nil {
+		return "", "", err
+	}
 	if err := os.WriteFile(cfgPath, []byte(kwokctlConfig(o)), 0o600); err != nil {
 		return "", "", err
 	}
-	tmp, err := cp.cluster.CreateWithConfig(ctx, cfgPath)
+	var tmp string
+	err = cp.withEnv(func() (err error) {
+		tmp, err = cp.cluster.CreateWithConfig(ctx, cfgPath)
+		return err
+	})
 	if err != nil {
 		return "", "", fmt.Errorf("start control plane (kwokctl, logs under %s): %w", filepath.Join(cp.dir, "kwok"), err)
 	}
@@ -130,7 +168,7 @@ func (cp *controlPlane) destroy(ctx context.Context) error {
 		return nil
 	}
 	procs := cp.processes()
-	if err := cp.cluster.Destroy(ctx); err != nil {
+	if err := cp.withEnv(func() error { return cp.cluster.Destroy(ctx) }); err != nil {
 		return fmt.Errorf("stop control plane: %w", err)
 	}
 	var errs []error

@@ -55,7 +55,7 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 		}
 	}
 	adoptOrphans()
-	st := &state{Name: o.Name, Plan: o.Plan, Dataplane: o.Dataplane, Kwokctl: o.Cache.Binaries().Kwokctl, Created: time.Now()}
+	st := &state{Name: o.Name, Plan: o.Plan, Dataplane: o.Dataplane, Kwokctl: o.Cache.Binaries().Kwokctl, Kubectl: o.Cache.Binaries().Kubectl, Created: time.Now()}
 	if err := st.save(o.Dir); err != nil {
 		return nil, err
 	}
@@ -75,10 +75,7 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	if err := o.step("network"); err != nil {
 		return nil, err
 	}
-	cp, err := newControlPlane(o.Dir, o.Name, o.Cache.Binaries().Kwokctl)
-	if err != nil {
-		return nil, err
-	}
+	cp := newControlPlane(o.Dir, o.Name, o.Cache.Binaries().Kwokctl, o.Cache.Binaries().Kubectl)
 	t := time.Now()
 	admin, nodesKubeconfig, err := cp.create(ctx, o)
 	if err != nil {
@@ -240,11 +237,7 @@ func Down(ctx context.Context, dir string, log *slog.Logger) error {
 		}
 	}
 	if st.Kwokctl != "" {
-		cp, err := newControlPlane(dir, st.Name, st.Kwokctl)
-		if err == nil {
-			err = cp.destroy(ctx)
-		}
-		if err != nil {
+		if err := newControlPlane(dir, st.Name, st.Kwokctl, st.Kubectl).destroy(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -285,11 +278,9 @@ func Leftovers(o Options) ([]string, error) {
 				left = append(left, fmt.Sprintf("node agent %s still runs", id))
 			}
 		}
-		if cp, err := newControlPlane(o.Dir, st.Name, st.Kwokctl); err == nil {
-			for _, id := range cp.processes() {
-				if id.Alive() {
-					left = append(left, fmt.Sprintf("control-plane process %s (%s) still runs", id, id.Comm()))
-				}
+		for _, id := range newControlPlane(o.Dir, st.Name, st.Kwokctl, st.Kubectl).processes() {
+			if id.Alive() {
+				left = append(left, fmt.Sprintf("control-plane process %s (%s) still runs", id, id.Comm()))
 			}
 		}
 	}

@@ -135,10 +135,8 @@ func TestFailureAtEveryStepLeavesNothing(t *testing.T) {
 					for _, a := range st.Agents {
 						agents = append(agents, a.PID)
 					}
-					if c, err := newControlPlane(o.Dir, st.Name, st.Kwokctl); err == nil {
-						for _, p := range c.processes() {
-							cp = append(cp, p.PID)
-						}
+					for _, p := range newControlPlane(o.Dir, st.Name, st.Kwokctl, st.Kubectl).processes() {
+						cp = append(cp, p.PID)
 					}
 				}
 				if s == step {
@@ -195,10 +193,8 @@ func TestInterruptDuringUpLeavesNothing(t *testing.T) {
 			for _, a := range st.Agents {
 				agents = append(agents, a.PID)
 			}
-			if c, err := newControlPlane(o.Dir, st.Name, st.Kwokctl); err == nil {
-				for _, p := range c.processes() {
-					cp = append(cp, p.PID)
-				}
+			for _, p := range newControlPlane(o.Dir, st.Name, st.Kwokctl, st.Kubectl).processes() {
+				cp = append(cp, p.PID)
 			}
 			break
 		}

@@ -20,6 +20,7 @@ type state struct {
 	Plan      netplan.Plan `json:"plan"`
 	Dataplane Dataplane    `json:"dataplane"`
 	Kwokctl   string       `json:"kwokctl"`
+	Kubectl   string       `json:"kubectl"`
 	Created   time.Time    `json:"created"`
 	// Agents are the node agents' processes.
 	Agents []proc.Ident `json:"agents,omitempty"`

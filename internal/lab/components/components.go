@@ -59,7 +59,10 @@ func DefaultCache(getenv func(string) string) (Cache, error) {
 // Binaries are the absolute paths of everything the lab runs.
 type Binaries struct {
 	KubeAPIServer, KubeControllerManager, KubeScheduler, KubeProxy string
-	Etcd, Kwok, Kwokctl, Fortio                                    string
+	// Kubectl is the version-matched kubectl kwokctl uses to wait for the
+	// apiserver.
+	Kubectl                     string
+	Etcd, Kwok, Kwokctl, Fortio string
 	// CNIDir holds the CNI plugins (ptp, host-local, loopback).
 	CNIDir string
 }
@@ -73,6 +76,7 @@ func (c Cache) Binaries() Binaries {
 		KubeControllerManager: filepath.Join(k, "kube-controller-manager"),
 		KubeScheduler:         filepath.Join(k, "kube-scheduler"),
 		KubeProxy:             filepath.Join(k, "kube-proxy"),
+		Kubectl:               filepath.Join(k, "kubectl"),
 		Etcd:                  filepath.Join(c.Root, "etcd", EtcdVersion, "etcd"),
 		Kwok:                  filepath.Join(kw, "kwok"),
 		Kwokctl:               filepath.Join(kw, "kwokctl"),
@@ -87,7 +91,7 @@ var CNIPlugins = []string{"ptp", "host-local", "loopback"}
 // Check returns an error naming every missing or non-executable binary, and
 // how to build them.
 func (b Binaries) Check() error {
-	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.KubeProxy,
+	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.KubeProxy, b.Kubectl,
 		b.Etcd, b.Kwok, b.Kwokctl, b.Fortio}
 	for _, p := range CNIPlugins {
 		paths = append(paths, filepath.Join(b.CNIDir, p))

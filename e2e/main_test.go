@@ -1,0 +1,102 @@
+// Package e2e is the benchmark suite: one file per dimension, each an
+// e2e-framework feature. TestMain picks the cluster: an existing one when a
+// kubeconfig is given (--kubeconfig or KUBECONFIG), else the embedded lab,
+// started here and removed when the suite ends, fails or is interrupted.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/e2e-framework/pkg/env"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"kube-netbench/internal/lab"
+)
+
+var (
+	testEnv env.Environment
+	// onLab is set when the suite runs on a lab it started itself.
+	onLab   bool
+	labOpts lab.Options
+)
+
+func TestMain(m *testing.M) {
+	lab.HandleReexec()
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	cfg, err := envconf.NewFromFlags()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: flags: %v\n", err)
+		return 2
+	}
+	if cfg.KubeconfigFile() == "" {
+		cfg.WithKubeconfigFile(os.Getenv("KUBECONFIG"))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	testEnv, err = env.NewWithContext(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var teardownFailed, finished atomic.Bool
+	if cfg.KubeconfigFile() == "" {
+		// Validate all lab input before anything is created.
+		labOpts, err = lab.OptionsFromEnv(os.Getenv, lab.DefaultDir())
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: lab configuration: %v\n", err)
+			return 2
+		}
+		onLab = true
+		testEnv.Setup(func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+			l, err := lab.Up(ctx, labOpts, log)
+			if err != nil {
+				return ctx, err
+			}
+			cfg.WithKubeconfigFile(l.Kubeconfig)
+			return ctx, nil
+		})
+		down := func() {
+			if err := lab.Down(context.Background(), labOpts.Dir, log); err != nil {
+				fmt.Fprintf(os.Stderr, "e2e: lab teardown failed: %v\n", err)
+				teardownFailed.Store(true)
+			}
+		}
+		testEnv.Finish(func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+			down()
+			return ctx, nil
+		})
+		// An interrupt cancels the suite's context; tests then fail fast
+		// and Finish removes the lab. If they do not return in time, the lab
+		// is removed here and the process exits.
+		go func() {
+			<-ctx.Done()
+			time.Sleep(90 * time.Second)
+			if !finished.Load() {
+				fmt.Fprintln(os.Stderr, "e2e: interrupted and the tests did not stop; removing the lab")
+				down()
+				os.Exit(130)
+			}
+		}()
+	}
+	code := testEnv.Run(m)
+	finished.Store(true)
+	if teardownFailed.Load() && code == 0 {
+		code = 1
+	}
+	if ctx.Err() != nil && code == 0 {
+		code = 130
+	}
+	return code
+}
