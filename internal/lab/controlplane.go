@@ -175,6 +175,7 @@ func (cp *controlPlane) destroy(ctx context.Context) error {
 	for _, id := range procs {
 		if err := id.Terminate(10 * time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("control-plane process %s outlived `kwokctl delete cluster`: %w", id, err))
+			continue
 		}
 		reap(id.PID)
 	}
@@ -209,9 +210,10 @@ func adoptOrphans() {
 	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 }
 
-// reap collects the exit status of pid if it is an exited child of this
-// process; it never waits for a running one, nor for any other process.
+// reap collects the exit status of pid, which has exited (Terminate saw it
+// gone), if it is a child of this process: the wait returns at once for an
+// exited child, and with ECHILD for any other process.
 func reap(pid int) {
 	var ws unix.WaitStatus
-	_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	_, _ = unix.Wait4(pid, &ws, 0, nil)
 }

@@ -146,6 +146,9 @@ func waitReady(ctx context.Context, c kubernetes.Interface, nodes int, timeout t
 		last = why
 		select {
 		case <-ctx.Done():
+			if ctx.Err() == context.Canceled {
+				return fmt.Errorf("interrupted while waiting for the lab to be ready (%s)", last)
+			}
 			return fmt.Errorf("lab not ready after %s: %s", timeout, last)
 		case <-time.After(200 * time.Millisecond):
 		}

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"kube-netbench/internal/lab/netlab"
+	"kube-netbench/internal/lab/netplan"
+	"kube-netbench/internal/lab/proc"
 )
 
 // These tests start real labs: they need root and the built components
@@ -70,16 +71,16 @@ func (w tWriter) Write(p []byte) (int, error) {
 // assertNothingLeft checks the machine, not the lab's own record: network
 // namespaces, links and routes of the plan, and every process the lab
 // started (agents, container processes, control plane), and the directory.
-func assertNothingLeft(t *testing.T, o Options, agents []int, controlPlane []int) {
+func assertNothingLeft(t *testing.T, o Options, agents, controlPlane []proc.Ident) {
 	t.Helper()
 	left, err := netlab.Leftovers(o.Plan)
 	require.NoError(t, err)
 	require.Empty(t, left, "network leftovers")
-	for _, pid := range append(agents, controlPlane...) {
-		_, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid)))
-		if err == nil {
-			comm, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
-			t.Errorf("process %d (%s) still runs after teardown", pid, strings.TrimSpace(string(comm)))
+	for _, id := range append(agents, controlPlane...) {
+		// A zombie has exited: it only waits for a parent to reap it (the
+		// machine's init may never do so).
+		if id.Alive() {
+			t.Errorf("process %s (%s) still runs after teardown", id, id.Comm())
 		}
 	}
 	_, err = os.Stat(o.Dir)
@@ -108,14 +109,19 @@ func TestBadInputFailsBeforeAnythingIsCreated(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "lab")
 		// 127.0.0.0/8 is routed on every Linux machine (table local).
 		o, err := OptionsFromEnv(func(k string) string {
-			return map[string]string{"LAB_POD_CIDR": "127.200.0.0/16"}[k]
+			if k == "LAB_POD_CIDR" {
+				return "127.200.0.0/16"
+			}
+			return os.Getenv(k)
 		}, dir)
 		require.NoError(t, err)
 		_, err = Up(context.Background(), o, testLog(t))
 		require.ErrorContains(t, err, "LAB_POD_CIDR 127.200.0.0/16 overlaps the machine's")
 		_, statErr := os.Stat(dir)
 		require.True(t, errors.Is(statErr, os.ErrNotExist), "Up created %s before rejecting its input", dir)
-		left, err := netlab.Leftovers(o.Plan)
+		// Nothing of a lab exists: checked with the default plan, since the
+		// rejected plan overlaps the machine's loopback route by design.
+		left, err := netlab.Leftovers(netplan.Default())
 		require.NoError(t, err)
 		require.Empty(t, left)
 	})
@@ -129,14 +135,14 @@ func TestFailureAtEveryStepLeavesNothing(t *testing.T) {
 		t.Run(step, func(t *testing.T) {
 			o := base
 			o.Dir = filepath.Join(t.TempDir(), "lab")
-			var agents, cp []int
+			var agents, cp []proc.Ident
 			o.afterStep = func(s string) error {
 				if st, _ := loadState(o.Dir); st != nil {
 					for _, a := range st.Agents {
-						agents = append(agents, a.PID)
+						agents = append(agents, a)
 					}
 					for _, p := range newControlPlane(o.Dir, st.Name, st.Kwokctl, st.Kubectl).processes() {
-						cp = append(cp, p.PID)
+						cp = append(cp, p)
 					}
 				}
 				if s == step {
@@ -185,16 +191,16 @@ func TestInterruptDuringUpLeavesNothing(t *testing.T) {
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	var agents, cp []int
+	var agents, cp []proc.Ident
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		st, _ := loadState(o.Dir)
 		if st != nil && len(st.Agents) > 0 {
 			for _, a := range st.Agents {
-				agents = append(agents, a.PID)
+				agents = append(agents, a)
 			}
 			for _, p := range newControlPlane(o.Dir, st.Name, st.Kwokctl, st.Kubectl).processes() {
-				cp = append(cp, p.PID)
+				cp = append(cp, p)
 			}
 			break
 		}
