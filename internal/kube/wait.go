@@ -73,7 +73,27 @@ func PodReady(p *corev1.Pod) (bool, string) {
 	return false, fmt.Sprintf("%s phase %s", p.Name, p.Status.Phase)
 }
 
-// PodsReady is a Condition: the named pods exist and are Ready.
+// imageFailures are waiting reasons that end a readiness wait at once: an
+// image that cannot be pulled (or, on the lab, is not mapped to a local
+// binary) will not become Ready within a benchmark's patience, and failing
+// with the reason beats a timeout that hides it.
+var imageFailures = map[string]bool{
+	"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true, "ErrImageNeverPull": true,
+}
+
+// PodFailedImage returns the waiting message of a container whose image
+// cannot be had, or "".
+func PodFailedImage(p *corev1.Pod) string {
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil && imageFailures[w.Reason] {
+			return fmt.Sprintf("%s/%s: %s: %s", p.Name, cs.Name, w.Reason, w.Message)
+		}
+	}
+	return ""
+}
+
+// PodsReady is a Condition: the named pods exist and are Ready. A pod whose
+// image cannot be had ends the wait with an error naming it.
 func PodsReady(c kubernetes.Interface, ns string, names ...string) Condition {
 	return func(ctx context.Context) (bool, string, error) {
 		for _, n := range names {
@@ -83,6 +103,9 @@ func PodsReady(c kubernetes.Interface, ns string, names ...string) Condition {
 			}
 			if err != nil {
 				return false, err.Error(), nil
+			}
+			if msg := PodFailedImage(p); msg != "" {
+				return false, msg, fmt.Errorf("%s", msg)
 			}
 			if ok, why := PodReady(p); !ok {
 				return false, why, nil

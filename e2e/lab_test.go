@@ -1,0 +1,277 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"kube-netbench/fixtures"
+	"kube-netbench/internal/kube"
+	"kube-netbench/internal/podexec"
+)
+
+// labPods checks how the embedded lab realizes pods: what a user of the lab
+// relies on when a benchmark runs there.
+type labPods struct {
+	ns, runID string
+	client    kubernetes.Interface
+	exec      podexec.Client
+	node      corev1.Node
+}
+
+const busybox = "busybox:1.36"
+
+// TestLabPods runs only on the embedded lab: it checks the lab's own
+// realization of pods (network namespaces, CNI addresses, images, exec and
+// logs through the API, teardown on deletion).
+func TestLabPods(t *testing.T) {
+	s := &labPods{}
+	f := features.New("embedded lab pods").
+		WithLabel("dimension", "lab").WithLabel("tier", "smoke").
+		Setup(s.setup).
+		Assess("an unmapped image fails the pod with a message naming the image", s.unmappedImage).
+		Assess("a pod's address is its CNI address, in its own network namespace", s.podNetns).
+		Assess("a hostNetwork pod runs in its node's network namespace", s.hostNetwork).
+		Assess("exec through the API keeps stdout, stderr and the exit code", s.execStreams).
+		Assess("logs are readable through the API", s.logs).
+		Assess("deleting a pod ends its processes and removes its network namespace", s.deletion).
+		Feature()
+	testEnv.Test(t, f)
+}
+
+func (s *labPods) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+	if !onLab {
+		t.Skip("not on the embedded lab (a kubeconfig was given): these checks are about the lab's own pod realization")
+	}
+	rc := cfg.Client().RESTConfig()
+	c, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.client, s.exec = c, podexec.Client{Config: rc, Client: c}
+	s.runID = fmt.Sprintf("lab-%d", time.Now().UnixNano()%1e9)
+	s.ns = "nb-" + s.runID
+	nodes, err := kube.Workers(ctx, c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.node = nodes[0]
+	if _, err := c.CoreV1().Namespaces().Create(ctx, fixtures.Namespace(s.ns, s.runID), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteNamespace(t, c, s.ns) })
+	return ctx
+}
+
+// deleteNamespace deletes a run's namespace and waits until it is gone.
+func deleteNamespace(t *testing.T, c kubernetes.Interface, ns string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("delete namespace %s: %v", ns, err)
+		return
+	}
+	if took, err := kube.WaitFor(ctx, "namespace "+ns+" deleted", 2*time.Minute, kube.NamespaceGone(c, ns)); err != nil {
+		t.Error(err)
+	} else {
+		t.Logf("namespace %s deleted in %s", ns, took.Round(time.Millisecond))
+	}
+}
+
+func (s *labPods) pod(name, image string, hostNetwork bool, command ...string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns, Labels: fixtures.RunLabels(s.runID)},
+		Spec: corev1.PodSpec{
+			NodeSelector:                  map[string]string{corev1.LabelHostname: s.node.Name},
+			HostNetwork:                   hostNetwork,
+			TerminationGracePeriodSeconds: ptr.To(int64(1)),
+			Containers:                    []corev1.Container{{Name: "c", Image: image, Command: command}},
+		},
+	}
+}
+
+// startPod creates a pod and waits until it is Ready.
+func (s *labPods) startPod(ctx context.Context, t *testing.T, p *corev1.Pod) *corev1.Pod {
+	t.Helper()
+	if _, err := s.client.CoreV1().Pods(s.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.WaitFor(ctx, "pod "+p.Name+" Ready", time.Minute, kube.PodsReady(s.client, s.ns, p.Name)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.client.CoreV1().Pods(s.ns).Get(ctx, p.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func (s *labPods) run(ctx context.Context, pod string, argv ...string) (string, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	err := s.exec.Exec(ctx, podexec.Target{Namespace: s.ns, Pod: pod, Container: "c"}, argv, nil, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func (s *labPods) unmappedImage(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	const image = "nginx:1.27"
+	p := s.pod("unmapped", image, false)
+	if _, err := s.client.CoreV1().Pods(s.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var msg string
+	_, err := kube.WaitFor(ctx, "pod with an unmapped image reports it", 30*time.Second, func(ctx context.Context) (bool, string, error) {
+		got, err := s.client.CoreV1().Pods(s.ns).Get(ctx, p.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		msg = kube.PodFailedImage(got)
+		return msg != "", fmt.Sprintf("phase %s, statuses %v", got.Status.Phase, got.Status.ContainerStatuses), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, `"`+image+`"`) || !strings.Contains(msg, "not mapped") {
+		t.Fatalf("the pod's status does not name the unmapped image %s: %q", image, msg)
+	}
+	t.Logf("status: %s", msg)
+	return ctx
+}
+
+func (s *labPods) podNetns(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	p := s.startPod(ctx, t, s.pod("netns", busybox, false, "sh", "-c", "echo hello from the lab; exec sleep 3600"))
+	out, _, err := s.run(ctx, p.Name, "ip", "-4", "-o", "addr", "show", "dev", "eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, " "+p.Status.PodIP+"/") {
+		t.Fatalf("pod IP %s (status) is not on the pod's eth0: %q", p.Status.PodIP, out)
+	}
+	if p.Status.PodIP == p.Status.HostIP {
+		t.Fatalf("pod IP equals the node IP %s: not a pod network namespace", p.Status.HostIP)
+	}
+	out, _, err = s.run(ctx, p.Name, "ip", "-4", "route", "show", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("pod %s on %s: eth0 has %s; default route %q", p.Name, p.Spec.NodeName, p.Status.PodIP, strings.TrimSpace(out))
+	return ctx
+}
+
+func (s *labPods) hostNetwork(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	p := s.startPod(ctx, t, s.pod("hostnet", busybox, true, "sleep", "3600"))
+	var nodeIP string
+	for _, a := range s.node.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			nodeIP = a.Address
+		}
+	}
+	out, _, err := s.run(ctx, p.Name, "ip", "-4", "-o", "addr", "show")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, " "+nodeIP+"/") || p.Status.PodIP != nodeIP {
+		t.Fatalf("hostNetwork pod: want the node's address %s in its netns and as its pod IP (%s); addresses: %q", nodeIP, p.Status.PodIP, out)
+	}
+	t.Logf("hostNetwork pod sees the node's address %s", nodeIP)
+	return ctx
+}
+
+func (s *labPods) execStreams(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	out, errOut, err := s.run(ctx, "netns", "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 7")
+	var ee *podexec.ExitError
+	if !errors.As(err, &ee) || ee.Code != 7 {
+		t.Fatalf("want exit code 7 as *podexec.ExitError, got %v", err)
+	}
+	if out != "to-stdout\n" || errOut != "to-stderr\n" {
+		t.Fatalf("streams mixed or lost: stdout %q, stderr %q", out, errOut)
+	}
+	return ctx
+}
+
+func (s *labPods) logs(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	b, err := s.client.CoreV1().Pods(s.ns).GetLogs("netns", &corev1.PodLogOptions{Container: "c"}).DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "hello from the lab") {
+		t.Fatalf("log of pod netns: %q", b)
+	}
+	return ctx
+}
+
+// deletion reads the pod's network namespace from the machine (a file
+// under /run/netns; the test never connects to a pod address) and the
+// processes inside it, deletes the pod, and checks both are gone.
+func (s *labPods) deletion(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	p, err := s.client.CoreV1().Pods(s.ns).Get(ctx, "netns", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsFile := filepath.Join("/run/netns", "nb-pod-"+string(p.UID))
+	var st syscall.Stat_t
+	if err := syscall.Stat(nsFile, &st); err != nil {
+		t.Fatalf("pod netns %s: %v", nsFile, err)
+	}
+	pids := processesInNetns(st.Ino)
+	if len(pids) == 0 {
+		t.Fatalf("no process runs in the pod's netns %s", nsFile)
+	}
+	if err := s.client.CoreV1().Pods(s.ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	took, err := kube.WaitFor(ctx, "pod netns deleted", time.Minute, func(ctx context.Context) (bool, string, error) {
+		_, err := s.client.CoreV1().Pods(s.ns).Get(ctx, p.Name, metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			return false, "pod object still present", nil
+		}
+		if _, err := os.Stat(nsFile); err == nil {
+			return false, nsFile + " still exists", nil
+		}
+		if left := processesInNetns(st.Ino); len(left) > 0 {
+			return false, fmt.Sprintf("processes %v still in the pod's netns", left), nil
+		}
+		return true, "", nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("pod deleted in %s: processes %v ended, %s removed", took.Round(time.Millisecond), pids, nsFile)
+	return ctx
+}
+
+// processesInNetns lists the PIDs whose network namespace has inode ino.
+func processesInNetns(ino uint64) []string {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var out []string
+	for _, d := range dirs {
+		var st syscall.Stat_t
+		if syscall.Stat(filepath.Join(d, "ns", "net"), &st) == nil && st.Ino == ino {
+			if b, err := os.ReadFile(filepath.Join(d, "stat")); err == nil && !isZombie(b) {
+				out = append(out, filepath.Base(d))
+			}
+		}
+	}
+	return out
+}
+
+func isZombie(stat []byte) bool {
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
+}
