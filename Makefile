@@ -10,7 +10,7 @@ GOTESTSUM := $(GO) tool gotestsum
 # The lab's end-to-end suites can take minutes (kube-proxy programming on 2 cores).
 E2E_TIMEOUT ?= 30m
 
-.PHONY: all deps lab-bins build vet unit e2e test bench lab-up lab-down lab-status clean
+.PHONY: all deps lab-bins build vet unit lab-tests e2e test bench lab-up lab-down lab-status clean
 
 all: build
 
@@ -30,19 +30,27 @@ vet:
 	$(GO) vet ./...
 	$(GO) test -c -o /dev/null ./e2e
 
+# Tests that need no lab, in parallel.
 unit: vet
 	mkdir -p $(RESULTS)
-	$(GOTESTSUM) --junitfile $(RESULTS)/junit-unit.xml -- -count=1 ./internal/... ./cmd/... ./fixtures/...
+	$(GOTESTSUM) --junitfile $(RESULTS)/junit-unit.xml -- -count=1 \
+	  $$($(GO) list ./... | grep -v -e '/e2e$$' -e '/internal/lab')
+
+# The lab's own tests create network namespaces, containers and whole labs:
+# one package at a time (only one lab can exist on a machine).
+lab-tests: deps lab-bins
+	mkdir -p $(RESULTS)
+	$(GOTESTSUM) --junitfile $(RESULTS)/junit-lab.xml -- -count=1 -p 1 ./internal/lab/...
 
 # The e2e suite on a fresh lab per dataplane (each run checks for leftovers first and removes its lab).
 e2e: deps lab-bins
 	mkdir -p $(RESULTS)
 	for dp in iptables nftables; do \
 	  LAB_DATAPLANE=$$dp $(GOTESTSUM) --junitfile $(RESULTS)/junit-e2e-$$dp.xml -- \
-	    -count=1 -timeout $(E2E_TIMEOUT) ./e2e -args -v 4 || exit 1; \
+	    -count=1 -timeout $(E2E_TIMEOUT) ./e2e || exit 1; \
 	done
 
-test: deps lab-bins unit e2e
+test: deps lab-bins unit lab-tests e2e
 
 bench: deps lab-bins
 	mkdir -p $(RESULTS)
