@@ -46,7 +46,7 @@ lab-tests: deps lab-bins
 e2e: deps lab-bins
 	mkdir -p $(RESULTS)
 	for dp in iptables nftables; do \
-	  LAB_DATAPLANE=$$dp $(GOTESTSUM) --junitfile $(RESULTS)/junit-e2e-$$dp.xml -- \
+	  KUBECONFIG= LAB_DATAPLANE=$$dp $(GOTESTSUM) --junitfile $(RESULTS)/junit-e2e-$$dp.xml -- \
 	    -count=1 -timeout $(E2E_TIMEOUT) ./e2e || exit 1; \
 	done
 
