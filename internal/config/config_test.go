@@ -1,0 +1,252 @@
+package config
+
+import (
+	"errors"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// env returns a getenv over a fixed map.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func fixedID() (string, error) { return "nb-test", nil }
+
+func TestFromEnvDefaults(t *testing.T) {
+	c, err := fromEnv(env(nil), fixedID)
+	require.NoError(t, err)
+	require.Equal(t, []int{1000, 5000, 10000}, c.SvcScaleSteps)
+	require.Equal(t, 4, c.SvcEndpoints)
+	require.Equal(t, 6, c.Rounds)
+	require.Equal(t, 10*time.Second, c.FortioDuration)
+	require.Equal(t, 64, c.FortioConnections)
+	require.Equal(t, 10*time.Second, c.IperfDuration)
+	require.Equal(t, 32, c.SvcCreateParallel)
+	require.False(t, c.AutoFixLBMap)
+	require.Equal(t, "results", c.ResultsDir)
+	require.Equal(t, "profiles/default.yaml", c.Profile)
+	require.Equal(t, "nb-test", c.RunID)
+	require.Empty(t, c.Warnings, "the defaults must give a confidence interval")
+}
+
+// TestFromEnvVariables covers every variable: a good value, bad values and
+// the edges of what is allowed. A bad case names the variable, the value and
+// what is allowed.
+func TestFromEnvVariables(t *testing.T) {
+	cases := []struct {
+		name, key, value string
+		check            func(t *testing.T, c Config) // for good values
+		problem          string                       // for bad values: expected error text
+	}{
+		// SVC_SCALE_STEPS
+		{name: "steps", key: EnvSvcScaleSteps, value: "5000,10000,20000,30000",
+			check: func(t *testing.T, c Config) { require.Equal(t, []int{5000, 10000, 20000, 30000}, c.SvcScaleSteps) }},
+		{name: "steps with spaces", key: EnvSvcScaleSteps, value: " 1 , 2,3 ",
+			check: func(t *testing.T, c Config) { require.Equal(t, []int{1, 2, 3}, c.SvcScaleSteps) }},
+		{name: "one step", key: EnvSvcScaleSteps, value: "1",
+			check: func(t *testing.T, c Config) { require.Equal(t, []int{1}, c.SvcScaleSteps) }},
+		{name: "largest step", key: EnvSvcScaleSteps, value: "1048574",
+			check: func(t *testing.T, c Config) { require.Equal(t, []int{MaxScaleStep}, c.SvcScaleSteps) }},
+		{name: "steps not ascending", key: EnvSvcScaleSteps, value: "5000,1000",
+			problem: `SVC_SCALE_STEPS="5000,1000": item 2 (1000) is not above item 1 (5000): steps are cumulative; allowed: a comma-separated list of strictly ascending integers from 1 to 1048574`},
+		{name: "steps repeated", key: EnvSvcScaleSteps, value: "1000,1000", problem: `item 2 (1000) is not above item 1 (1000)`},
+		{name: "step zero", key: EnvSvcScaleSteps, value: "0,10", problem: `SVC_SCALE_STEPS="0,10": item 1 (0) is out of range`},
+		{name: "step negative", key: EnvSvcScaleSteps, value: "-5", problem: `item 1 (-5) is out of range`},
+		{name: "step too large", key: EnvSvcScaleSteps, value: "1048575", problem: `item 1 (1048575) is out of range`},
+		{name: "step not a number", key: EnvSvcScaleSteps, value: "1000,5k", problem: `item 2 ("5k") is not an integer`},
+		{name: "trailing comma", key: EnvSvcScaleSteps, value: "1000,", problem: `SVC_SCALE_STEPS="1000,": item 2 is empty`},
+
+		// SVC_ENDPOINTS
+		{name: "endpoints", key: EnvSvcEndpoints, value: "10", check: func(t *testing.T, c Config) { require.Equal(t, 10, c.SvcEndpoints) }},
+		{name: "endpoints min", key: EnvSvcEndpoints, value: "1", check: func(t *testing.T, c Config) { require.Equal(t, 1, c.SvcEndpoints) }},
+		{name: "endpoints max", key: EnvSvcEndpoints, value: "100", check: func(t *testing.T, c Config) { require.Equal(t, 100, c.SvcEndpoints) }},
+		{name: "endpoints zero", key: EnvSvcEndpoints, value: "0", problem: `SVC_ENDPOINTS="0": 0 is below 1; allowed: an integer from 1 to 100`},
+		{name: "endpoints too many", key: EnvSvcEndpoints, value: "101", problem: `SVC_ENDPOINTS="101": 101 is above 100; allowed: an integer from 1 to 100`},
+		{name: "endpoints float", key: EnvSvcEndpoints, value: "4.5", problem: `SVC_ENDPOINTS="4.5": not an integer; allowed: an integer from 1 to 100`},
+
+		// ROUNDS
+		{name: "rounds", key: EnvRounds, value: "10", check: func(t *testing.T, c Config) {
+			require.Equal(t, 10, c.Rounds)
+			require.Empty(t, c.Warnings)
+		}},
+		{name: "rounds at the CI minimum", key: EnvRounds, value: "6", check: func(t *testing.T, c Config) { require.Empty(t, c.Warnings) }},
+		{name: "rounds below the CI minimum", key: EnvRounds, value: "5", check: func(t *testing.T, c Config) {
+			require.Equal(t, 5, c.Rounds)
+			require.Equal(t, []string{"ROUNDS=5: fewer than 6 samples per scenario, so results carry no 95 % confidence interval (benchmath needs >= 6)"}, c.Warnings)
+		}},
+		{name: "one round", key: EnvRounds, value: "1", check: func(t *testing.T, c Config) {
+			require.Equal(t, 1, c.Rounds)
+			require.Len(t, c.Warnings, 1)
+		}},
+		{name: "rounds max", key: EnvRounds, value: "100", check: func(t *testing.T, c Config) { require.Equal(t, 100, c.Rounds) }},
+		{name: "rounds zero", key: EnvRounds, value: "0", problem: `ROUNDS="0": 0 is below 1; allowed: an integer from 1 to 100`},
+		{name: "rounds too many", key: EnvRounds, value: "101", problem: `ROUNDS="101": 101 is above 100`},
+		{name: "rounds word", key: EnvRounds, value: "six", problem: `ROUNDS="six": not an integer`},
+
+		// FORTIO_DURATION
+		{name: "fortio seconds", key: EnvFortioDuration, value: "60", check: func(t *testing.T, c Config) { require.Equal(t, time.Minute, c.FortioDuration) }},
+		{name: "fortio duration", key: EnvFortioDuration, value: "1m30s", check: func(t *testing.T, c Config) { require.Equal(t, 90*time.Second, c.FortioDuration) }},
+		{name: "fortio min", key: EnvFortioDuration, value: "1s", check: func(t *testing.T, c Config) { require.Equal(t, time.Second, c.FortioDuration) }},
+		{name: "fortio max", key: EnvFortioDuration, value: "3600", check: func(t *testing.T, c Config) { require.Equal(t, time.Hour, c.FortioDuration) }},
+		{name: "fortio zero", key: EnvFortioDuration, value: "0", problem: `FORTIO_DURATION="0": out of range; allowed: whole seconds ("30") or a Go duration ("90s", "1m30s") from 1s to 1h0m0s`},
+		{name: "fortio sub-second", key: EnvFortioDuration, value: "500ms", problem: `FORTIO_DURATION="500ms": out of range`},
+		{name: "fortio too long", key: EnvFortioDuration, value: "3601", problem: `FORTIO_DURATION="3601": out of range`},
+		{name: "fortio negative", key: EnvFortioDuration, value: "-10s", problem: `FORTIO_DURATION="-10s": out of range`},
+		{name: "fortio no unit", key: EnvFortioDuration, value: "1.5", problem: `FORTIO_DURATION="1.5": not a number of seconds or a duration`},
+		{name: "fortio huge", key: EnvFortioDuration, value: "99999999999999999999", problem: `FORTIO_DURATION="99999999999999999999": not a number of seconds or a duration`},
+
+		// FORTIO_CONNECTIONS
+		{name: "connections", key: EnvFortioConnections, value: "256", check: func(t *testing.T, c Config) { require.Equal(t, 256, c.FortioConnections) }},
+		{name: "connections min", key: EnvFortioConnections, value: "1", check: func(t *testing.T, c Config) { require.Equal(t, 1, c.FortioConnections) }},
+		{name: "connections zero", key: EnvFortioConnections, value: "0", problem: `FORTIO_CONNECTIONS="0": 0 is below 1; allowed: an integer from 1 to 4096`},
+		{name: "connections too many", key: EnvFortioConnections, value: "4097", problem: `FORTIO_CONNECTIONS="4097": 4097 is above 4096`},
+
+		// IPERF_DURATION
+		{name: "iperf seconds", key: EnvIperfDuration, value: "30", check: func(t *testing.T, c Config) { require.Equal(t, 30*time.Second, c.IperfDuration) }},
+		{name: "iperf duration", key: EnvIperfDuration, value: "2m", check: func(t *testing.T, c Config) { require.Equal(t, 2*time.Minute, c.IperfDuration) }},
+		{name: "iperf bad", key: EnvIperfDuration, value: "ten", problem: `IPERF_DURATION="ten": not a number of seconds or a duration`},
+		{name: "iperf too long", key: EnvIperfDuration, value: "2h", problem: `IPERF_DURATION="2h": out of range`},
+
+		// SVC_CREATE_PARALLEL
+		{name: "parallel", key: EnvSvcCreateParallel, value: "4", check: func(t *testing.T, c Config) { require.Equal(t, 4, c.SvcCreateParallel) }},
+		{name: "parallel max", key: EnvSvcCreateParallel, value: "256", check: func(t *testing.T, c Config) { require.Equal(t, 256, c.SvcCreateParallel) }},
+		{name: "parallel zero", key: EnvSvcCreateParallel, value: "0", problem: `SVC_CREATE_PARALLEL="0": 0 is below 1; allowed: an integer from 1 to 256`},
+		{name: "parallel too many", key: EnvSvcCreateParallel, value: "1000", problem: `SVC_CREATE_PARALLEL="1000": 1000 is above 256`},
+
+		// AUTO_FIX_LB_MAP
+		{name: "lb fix true", key: EnvAutoFixLBMap, value: "true", check: func(t *testing.T, c Config) { require.True(t, c.AutoFixLBMap) }},
+		{name: "lb fix TRUE", key: EnvAutoFixLBMap, value: "TRUE", check: func(t *testing.T, c Config) { require.True(t, c.AutoFixLBMap) }},
+		{name: "lb fix 1", key: EnvAutoFixLBMap, value: "1", check: func(t *testing.T, c Config) { require.True(t, c.AutoFixLBMap) }},
+		{name: "lb fix false", key: EnvAutoFixLBMap, value: "false", check: func(t *testing.T, c Config) { require.False(t, c.AutoFixLBMap) }},
+		{name: "lb fix yes", key: EnvAutoFixLBMap, value: "yes", problem: `AUTO_FIX_LB_MAP="yes": not a boolean; allowed: true or false (also 1 or 0)`},
+
+		// RESULTS_DIR
+		{name: "results dir", key: EnvResultsDir, value: "/tmp/bench/", check: func(t *testing.T, c Config) { require.Equal(t, "/tmp/bench", c.ResultsDir) }},
+		{name: "results dir relative", key: EnvResultsDir, value: "./out/../res", check: func(t *testing.T, c Config) { require.Equal(t, "res", c.ResultsDir) }},
+		{name: "results dir NUL", key: EnvResultsDir, value: "a\x00b", problem: `RESULTS_DIR="a\x00b": contains a NUL byte; allowed: a file system path`},
+
+		// PROFILE
+		{name: "profile", key: EnvProfile, value: "profiles/strict.yaml", check: func(t *testing.T, c Config) { require.Equal(t, "profiles/strict.yaml", c.Profile) }},
+		{name: "profile NUL", key: EnvProfile, value: "\x00", problem: `PROFILE="\x00": contains a NUL byte`},
+
+		// RUN_ID
+		{name: "run id", key: EnvRunID, value: "ci-1234.5_a", check: func(t *testing.T, c Config) { require.Equal(t, "ci-1234.5_a", c.RunID) }},
+		{name: "run id 63 chars", key: EnvRunID, value: "a23456789012345678901234567890123456789012345678901234567890123",
+			check: func(t *testing.T, c Config) { require.Len(t, c.RunID, 63) }},
+		{name: "run id 64 chars", key: EnvRunID, value: "a234567890123456789012345678901234567890123456789012345678901234",
+			problem: `64 characters is longer than 63; allowed: a Kubernetes label value`},
+		{name: "run id slash", key: EnvRunID, value: "a/b", problem: `RUN_ID="a/b": character '/' is not allowed`},
+		{name: "run id dash end", key: EnvRunID, value: "run-", problem: `RUN_ID="run-": must begin and end with a letter or digit`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := fromEnv(env(map[string]string{tc.key: tc.value}), fixedID)
+			if tc.problem != "" {
+				require.ErrorContains(t, err, tc.problem)
+				var ee *EnvError
+				require.ErrorAs(t, err, &ee)
+				require.Equal(t, tc.key, ee.Var)
+				require.Equal(t, tc.value, ee.Value)
+				require.NotEmpty(t, ee.Allowed)
+				require.Equal(t, Config{}, c, "an invalid configuration must not be half usable")
+				return
+			}
+			require.NoError(t, err)
+			tc.check(t, c)
+			for _, kv := range c.Describe() {
+				if kv.Key == tc.key {
+					require.Equal(t, "env", kv.Source)
+				}
+			}
+		})
+	}
+}
+
+func TestFromEnvEmptyMeansDefault(t *testing.T) {
+	c, err := fromEnv(env(map[string]string{EnvRounds: "", EnvSvcScaleSteps: "  ", EnvRunID: ""}), fixedID)
+	require.NoError(t, err)
+	require.Equal(t, DefaultRounds, c.Rounds)
+	require.Equal(t, []int{1000, 5000, 10000}, c.SvcScaleSteps)
+	require.Equal(t, "nb-test", c.RunID)
+}
+
+func TestFromEnvJoinsAllErrors(t *testing.T) {
+	_, err := fromEnv(env(map[string]string{
+		EnvRounds:         "0",
+		EnvSvcScaleSteps:  "3,2",
+		EnvFortioDuration: "forever",
+		EnvAutoFixLBMap:   "maybe",
+	}), fixedID)
+	require.Error(t, err)
+	var joined interface{ Unwrap() []error }
+	require.True(t, errors.As(err, &joined))
+	require.Len(t, joined.Unwrap(), 4, "every bad variable is reported, not just the first")
+	for _, v := range []string{"ROUNDS", "SVC_SCALE_STEPS", "FORTIO_DURATION", "AUTO_FIX_LB_MAP"} {
+		require.ErrorContains(t, err, v+"=")
+	}
+}
+
+func TestFromEnvRunIDGeneratorFails(t *testing.T) {
+	_, err := fromEnv(env(nil), func() (string, error) { return "", errors.New("no entropy") })
+	require.ErrorContains(t, err, "RUN_ID unset and no run ID could be generated: no entropy")
+}
+
+func TestNewRunID(t *testing.T) {
+	id, err := NewRunID()
+	require.NoError(t, err)
+	require.Regexp(t, regexp.MustCompile(`^nb-\d{8}-\d{6}-[0-9a-f]{6}$`), id)
+	require.Empty(t, labelValueProblem(id))
+	c, err := FromEnv(env(nil))
+	require.NoError(t, err)
+	require.NotEqual(t, id, c.RunID, "two generated IDs differ")
+}
+
+func TestDescribe(t *testing.T) {
+	c, err := fromEnv(env(map[string]string{EnvRounds: "8", EnvFortioDuration: "30", EnvAutoFixLBMap: "1"}), fixedID)
+	require.NoError(t, err)
+	require.Equal(t, []KV{
+		{"SVC_SCALE_STEPS", "1000,5000,10000", "default"},
+		{"SVC_ENDPOINTS", "4", "default"},
+		{"ROUNDS", "8", "env"},
+		{"FORTIO_DURATION", "30s", "env"},
+		{"FORTIO_CONNECTIONS", "64", "default"},
+		{"IPERF_DURATION", "10s", "default"},
+		{"SVC_CREATE_PARALLEL", "32", "default"},
+		{"AUTO_FIX_LB_MAP", "true", "env"},
+		{"RESULTS_DIR", "results", "default"},
+		{"PROFILE", "profiles/default.yaml", "default"},
+		{"RUN_ID", "nb-test", "default"},
+	}, c.Describe())
+
+	// What Describe prints reads back as the same configuration.
+	m := map[string]string{}
+	for _, kv := range c.Describe() {
+		m[kv.Key] = kv.Value
+	}
+	again, err := fromEnv(env(m), func() (string, error) { return "", errors.New("must not be called") })
+	require.NoError(t, err)
+	for i, kv := range again.Describe() {
+		require.Equal(t, c.Describe()[i].Value, kv.Value)
+		require.Equal(t, "env", kv.Source)
+	}
+}
+
+func TestExecTimeout(t *testing.T) {
+	var c Config
+	cases := []struct{ tool, want time.Duration }{
+		{10 * time.Second, 40 * time.Second},   // slack floor of 30 s
+		{60 * time.Second, 90 * time.Second},   // exactly 50 % = 30 s
+		{180 * time.Second, 270 * time.Second}, // the seed's fixed 180 s would have killed this run
+		{time.Hour, 90 * time.Minute},
+		{0, 30 * time.Second},
+	}
+	for _, tc := range cases {
+		got := c.ExecTimeout(tc.tool)
+		require.Equal(t, tc.want, got, "tool duration %s", tc.tool)
+		require.Greater(t, got, tc.tool, "the exec always outlives its tool")
+	}
+}

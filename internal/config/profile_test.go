@@ -1,0 +1,133 @@
+package config
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func ptr(v float64) *float64 { return &v }
+
+// TestLoadDefaultProfile loads the profile the suite ships with.
+func TestLoadDefaultProfile(t *testing.T) {
+	p, err := LoadProfile(filepath.Join("..", "..", DefaultProfile))
+	require.NoError(t, err)
+	require.Equal(t, "default", p.Metadata.Name)
+	require.Equal(t, Threshold{Min: ptr(-5), Max: ptr(5), Rule: RuleInterval}, p.ServiceScale.KeepaliveDegradationPct)
+	require.Equal(t, Threshold{Rule: RuleReport}, p.ServiceScale.ShortConnDegradationPct)
+	require.Equal(t, Threshold{Max: ptr(3), Rule: RuleUpper}, p.Policy.L3L4OverheadPct)
+
+	var names, bounds []string
+	for _, nt := range p.Thresholds() {
+		names = append(names, nt.Name)
+		bounds = append(bounds, nt.String())
+	}
+	require.Equal(t, []string{"serviceScale.keepaliveDegradationPct", "serviceScale.shortConnDegradationPct", "policy.l3l4OverheadPct"}, names)
+	require.Equal(t, []string{"[-5, 5]", "report only", "<= 3"}, bounds)
+}
+
+const header = "apiVersion: netbench/v1\nkind: Profile\nmetadata: {name: t}\n"
+
+func TestParseProfile(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       *Profile // for a good file
+		err        string   // for a bad one
+	}{
+		{name: "minimal: every threshold report only", yaml: header,
+			want: &Profile{APIVersion: "netbench/v1", Kind: "Profile", Metadata: ProfileMetadata{Name: "t"},
+				ServiceScale: ServiceScaleThresholds{KeepaliveDegradationPct: Threshold{Rule: RuleReport}, ShortConnDegradationPct: Threshold{Rule: RuleReport}},
+				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Rule: RuleReport}}}},
+		{name: "lower bound and block style", yaml: header + "serviceScale:\n  shortConnDegradationPct:\n    min: -50\n    rule: lower\n",
+			want: &Profile{APIVersion: "netbench/v1", Kind: "Profile", Metadata: ProfileMetadata{Name: "t"},
+				ServiceScale: ServiceScaleThresholds{KeepaliveDegradationPct: Threshold{Rule: RuleReport}, ShortConnDegradationPct: Threshold{Min: ptr(-50), Rule: RuleLower}},
+				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Rule: RuleReport}}}},
+
+		{name: "bad version", yaml: "apiVersion: netbench/v2\nkind: Profile\n",
+			err: `apiVersion "netbench/v2": only "netbench/v1" is supported`},
+		{name: "no version", yaml: "kind: Profile\n", err: `apiVersion "": only "netbench/v1" is supported`},
+		{name: "wrong kind", yaml: "apiVersion: netbench/v1\nkind: Thresholds\n", err: `kind "Thresholds": must be "Profile"`},
+		{name: "unknown top-level field", yaml: header + "latency: {}\n", err: `unknown or duplicate fields: unknown field "latency"`},
+		{name: "misspelt threshold", yaml: header + "serviceScale:\n  keepaliveDegradationPc: {max: 5, rule: upper}\n",
+			err: `unknown field "serviceScale.keepaliveDegradationPc"`},
+		{name: "unknown bound", yaml: header + "policy:\n  l3l4OverheadPct: {maximum: 3, rule: upper}\n",
+			err: `unknown field "policy.l3l4OverheadPct.maximum"`},
+		{name: "field case matters", yaml: header + "policy:\n  l3l4OverheadPct: {Max: 3, rule: upper}\n",
+			err: `unknown field "policy.l3l4OverheadPct.Max"`},
+		{name: "duplicate key", yaml: header + "policy:\n  l3l4OverheadPct: {max: 3, max: 4, rule: upper}\n", err: `not valid YAML`},
+		{name: "bound not a number", yaml: header + "policy:\n  l3l4OverheadPct: {max: three, rule: upper}\n", err: `cannot decode`},
+		{name: "not YAML", yaml: "apiVersion: [", err: `not valid YAML`},
+		{name: "unknown rule", yaml: header + "policy:\n  l3l4OverheadPct: {max: 3, rule: below}\n",
+			err: `policy.l3l4OverheadPct: rule "below": must be one of "interval", "upper", "lower", "report"`},
+		{name: "bounds without a rule", yaml: header + "policy:\n  l3l4OverheadPct: {max: 3}\n",
+			err: `policy.l3l4OverheadPct: rule "": must be one of`},
+		{name: "interval without max", yaml: header + "serviceScale:\n  keepaliveDegradationPct: {min: -5, rule: interval}\n",
+			err: `serviceScale.keepaliveDegradationPct: rule "interval" takes both min and max (min set: true, max set: false)`},
+		{name: "interval inverted", yaml: header + "serviceScale:\n  keepaliveDegradationPct: {min: 5, max: -5, rule: interval}\n",
+			err: `serviceScale.keepaliveDegradationPct: min 5 is above max -5`},
+		{name: "upper with min", yaml: header + "policy:\n  l3l4OverheadPct: {min: 0, max: 3, rule: upper}\n",
+			err: `rule "upper" takes max only`},
+		{name: "report with a bound", yaml: header + "serviceScale:\n  shortConnDegradationPct: {max: 3, rule: report}\n",
+			err: `rule "report" takes no bounds`},
+		{name: "infinite bound", yaml: header + "policy:\n  l3l4OverheadPct: {max: .inf, rule: upper}\n",
+			err: `not valid YAML: json: unsupported value: +Inf`},
+		{name: "NaN bound", yaml: header + "policy:\n  l3l4OverheadPct: {max: .nan, rule: upper}\n",
+			err: `not valid YAML: json: unsupported value: NaN`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParseProfile([]byte(tc.yaml))
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				require.Equal(t, Profile{}, p)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, *tc.want, p)
+		})
+	}
+}
+
+func TestParseProfileJoinsAllErrors(t *testing.T) {
+	_, err := ParseProfile([]byte("apiVersion: v0\nkind: P\npolicy:\n  l3l4OverheadPct: {rule: upper}\n"))
+	require.ErrorContains(t, err, `apiVersion "v0"`)
+	require.ErrorContains(t, err, `kind "P"`)
+	require.ErrorContains(t, err, `policy.l3l4OverheadPct: rule "upper" takes max only`)
+}
+
+func TestLoadProfileErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	_, err := LoadProfile(filepath.Join(dir, "missing.yaml"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("apiVersion: netbench/v9\nkind: Profile\n"), 0o600))
+	_, err = LoadProfile(bad)
+	require.ErrorContains(t, err, "profile "+bad+": apiVersion")
+}
+
+func TestThresholdAllows(t *testing.T) {
+	interval := Threshold{Min: ptr(-5), Max: ptr(5), Rule: RuleInterval}
+	upper := Threshold{Max: ptr(3), Rule: RuleUpper}
+	lower := Threshold{Min: ptr(0), Rule: RuleLower}
+	report := Threshold{Rule: RuleReport}
+	cases := []struct {
+		th   Threshold
+		v    float64
+		want bool
+	}{
+		{interval, -5, true}, {interval, 5, true}, {interval, 0, true},
+		{interval, -5.01, false}, {interval, 5.01, false},
+		{upper, 3, true}, {upper, -100, true}, {upper, 3.1, false},
+		{lower, 0, true}, {lower, -0.1, false},
+		{report, -99, true}, {report, math.Inf(1), true},
+		{report, math.NaN(), false}, {interval, math.NaN(), false},
+	}
+	for _, tc := range cases {
+		require.Equal(t, tc.want, tc.th.Allows(tc.v), "%s allows %v", tc.th, tc.v)
+	}
+	require.Equal(t, ">= 0", lower.String())
+}
