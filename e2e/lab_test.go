@@ -45,6 +45,7 @@ func TestLabPods(t *testing.T) {
 		WithLabel("dimension", "lab").WithLabel("tier", "smoke").
 		Setup(s.setup).
 		Assess("an unmapped image fails the pod with a message naming the image", s.unmappedImage).
+		Assess("images run with their own entrypoint: iperf3 -s from args alone, pause", s.entrypoints).
 		Assess("a pod's address is its CNI address, in its own network namespace", s.podNetns).
 		Assess("a hostNetwork pod runs in its node's network namespace", s.hostNetwork).
 		Assess("exec through the API keeps stdout, stderr and the exit code", s.execStreams).
@@ -151,6 +152,26 @@ func (s *labPods) unmappedImage(ctx context.Context, t *testing.T, _ *envconf.Co
 		t.Fatalf("the pod's status does not name the unmapped image %s: %q", image, msg)
 	}
 	t.Logf("status: %s", msg)
+	return ctx
+}
+
+// entrypoints gives an iperf3 pod only args, as one would on a real node:
+// the image's ENTRYPOINT (iperf3) must run them, and the pod is Ready only
+// once iperf3 listens on its declared port.
+func (s *labPods) entrypoints(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	iperf := s.pod("iperf3", "networkstatic/iperf3:3.12", false)
+	iperf.Spec.Containers[0].Args = []string{"-s", "-p", "5201"}
+	iperf.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 5201, Protocol: corev1.ProtocolTCP}}
+	p := s.startPod(ctx, t, iperf)
+	out, _, err := s.run(ctx, p.Name, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out) != "iperf3 -s -p 5201" {
+		t.Fatalf("iperf3 pod runs %q, want the image entrypoint with the pod's args: \"iperf3 -s -p 5201\"", out)
+	}
+	pause := s.startPod(ctx, t, s.pod("pause", "registry.k8s.io/pause:3.10", false))
+	t.Logf("iperf3 pod runs %q and is Ready; pause pod %s Ready", strings.TrimSpace(out), pause.Name)
 	return ctx
 }
 
