@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,7 +69,9 @@ func (l Load) Argv() ([]string, error) {
 
 // Result is the normalized outcome of one fortio run.
 type Result struct {
-	Version     string           `json:"version"`
+	Version string `json:"version"`
+	// URL is the target: the URL of an HTTP run, the destination of a TCP or
+	// UDP run (fortio calls it Destination there).
 	URL         string           `json:"url"`
 	Connections int              `json:"connections"`
 	ActualQPS   float64          `json:"actual_qps"`
@@ -76,9 +79,11 @@ type Result struct {
 	Requests    int64            `json:"requests"`
 	RetCodes    map[string]int64 `json:"ret_codes"`
 	// Errors counts calls that failed (non-2xx codes, socket errors).
-	Errors     int64         `json:"errors"`
-	Sockets    int64         `json:"sockets"`
-	Latency    Histogram     `json:"latency"`
+	Errors  int64     `json:"errors"`
+	Sockets int64     `json:"sockets"`
+	Latency Histogram `json:"latency"`
+	// Resolution is the histogram resolution the run used (fortio -r), 0
+	// when fortio does not report it (its TCP and UDP runners do not).
 	Resolution time.Duration `json:"resolution_ns,omitempty"`
 }
 
@@ -109,6 +114,8 @@ func (h Histogram) Percentile(p float64) (float64, bool) {
 type rawResult struct {
 	Version           string
 	URL               string
+	Destination       string // the target of tcp:// and udp:// runs
+	Resolution        float64
 	NumThreads        int
 	ActualQPS         float64
 	ActualDuration    int64
@@ -123,8 +130,9 @@ type rawResult struct {
 }
 
 // Parse reads the JSON fortio writes with `-json`. It fails on truncated or
-// empty input and on a result without a histogram, rather than returning
-// zero values that would pass for a measurement.
+// empty input, on anything after the JSON object and on a result without a
+// histogram, rather than returning zero values that would pass for a
+// measurement.
 func Parse(r io.Reader) (Result, error) {
 	var raw rawResult
 	dec := json.NewDecoder(r)
@@ -137,15 +145,23 @@ func Parse(r io.Reader) (Result, error) {
 		}
 		return Result{}, fmt.Errorf("fortio result: %w", err)
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Result{}, errors.New("fortio result: data after the JSON object (two results, or logs on stdout?)")
+	}
 	if raw.DurationHistogram == nil {
 		return Result{}, errors.New("fortio result: no DurationHistogram (not a fortio load result?)")
 	}
 	if raw.RetCodes == nil {
 		return Result{}, errors.New("fortio result: no RetCodes")
 	}
+	url := raw.URL
+	if url == "" {
+		url = raw.Destination
+	}
 	res := Result{
-		Version: raw.Version, URL: raw.URL, Connections: raw.NumThreads,
-		ActualQPS: raw.ActualQPS, Duration: time.Duration(raw.ActualDuration),
+		Version: raw.Version, URL: url, Connections: raw.NumThreads,
+		Resolution: time.Duration(math.Round(raw.Resolution * float64(time.Second))),
+		ActualQPS:  raw.ActualQPS, Duration: time.Duration(raw.ActualDuration),
 		Requests: raw.DurationHistogram.Count, RetCodes: raw.RetCodes, Sockets: raw.SocketCount,
 		Latency: Histogram{
 			Count: raw.DurationHistogram.Count, Min: raw.DurationHistogram.Min, Max: raw.DurationHistogram.Max,
