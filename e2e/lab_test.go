@@ -15,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
@@ -28,10 +27,8 @@ import (
 // labPods checks how the embedded lab realizes pods: what a user of the lab
 // relies on when a benchmark runs there.
 type labPods struct {
-	ns, runID string
-	client    kubernetes.Interface
-	exec      podexec.Client
-	node      corev1.Node
+	*run
+	node corev1.Node
 }
 
 const busybox = "busybox:1.36"
@@ -59,44 +56,14 @@ func (s *labPods) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) 
 	if !onLab {
 		t.Skip("not on the embedded lab (a kubeconfig was given): these checks are about the lab's own pod realization")
 	}
-	rc := cfg.Client().RESTConfig()
-	c, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.client, s.exec = c, podexec.Client{Config: rc, Client: c}
-	s.runID = fmt.Sprintf("lab-%d", time.Now().UnixNano()%1e9)
-	s.ns = "nb-" + s.runID
-	nodes, err := kube.Workers(ctx, c, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.node = nodes[0]
-	if _, err := c.CoreV1().Namespaces().Create(ctx, fixtures.Namespace(s.ns, s.runID), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { deleteNamespace(t, c, s.ns) })
+	s.run = startRun(ctx, t, cfg, "lab", 1)
+	s.node = s.nodes[0]
 	return ctx
-}
-
-// deleteNamespace deletes a run's namespace and waits until it is gone.
-func deleteNamespace(t *testing.T, c kubernetes.Interface, ns string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		t.Errorf("delete namespace %s: %v", ns, err)
-		return
-	}
-	if took, err := kube.WaitFor(ctx, "namespace "+ns+" deleted", 2*time.Minute, kube.NamespaceGone(c, ns)); err != nil {
-		t.Error(err)
-	} else {
-		t.Logf("namespace %s deleted in %s", ns, took.Round(time.Millisecond))
-	}
 }
 
 func (s *labPods) pod(name, image string, hostNetwork bool, command ...string) *corev1.Pod {
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns, Labels: fixtures.RunLabels(s.runID)},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns, Labels: fixtures.RunLabels(s.id)},
 		Spec: corev1.PodSpec{
 			NodeSelector:                  map[string]string{corev1.LabelHostname: s.node.Name},
 			HostNetwork:                   hostNetwork,
@@ -122,7 +89,7 @@ func (s *labPods) startPod(ctx context.Context, t *testing.T, p *corev1.Pod) *co
 	return got
 }
 
-func (s *labPods) run(ctx context.Context, pod string, argv ...string) (string, string, error) {
+func (s *labPods) execIn(ctx context.Context, pod string, argv ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
@@ -163,7 +130,7 @@ func (s *labPods) entrypoints(ctx context.Context, t *testing.T, _ *envconf.Conf
 	iperf.Spec.Containers[0].Args = []string{"-s", "-p", "5201"}
 	iperf.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 5201, Protocol: corev1.ProtocolTCP}}
 	p := s.startPod(ctx, t, iperf)
-	out, _, err := s.run(ctx, p.Name, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '")
+	out, _, err := s.execIn(ctx, p.Name, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +144,7 @@ func (s *labPods) entrypoints(ctx context.Context, t *testing.T, _ *envconf.Conf
 
 func (s *labPods) podNetns(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	p := s.startPod(ctx, t, s.pod("netns", busybox, false, "sh", "-c", "echo hello from the lab; exec sleep 3600"))
-	out, _, err := s.run(ctx, p.Name, "ip", "-4", "-o", "addr", "show", "dev", "eth0")
+	out, _, err := s.execIn(ctx, p.Name, "ip", "-4", "-o", "addr", "show", "dev", "eth0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +154,7 @@ func (s *labPods) podNetns(ctx context.Context, t *testing.T, _ *envconf.Config)
 	if p.Status.PodIP == p.Status.HostIP {
 		t.Fatalf("pod IP equals the node IP %s: not a pod network namespace", p.Status.HostIP)
 	}
-	out, _, err = s.run(ctx, p.Name, "ip", "-4", "route", "show", "default")
+	out, _, err = s.execIn(ctx, p.Name, "ip", "-4", "route", "show", "default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +170,7 @@ func (s *labPods) hostNetwork(ctx context.Context, t *testing.T, _ *envconf.Conf
 			nodeIP = a.Address
 		}
 	}
-	out, _, err := s.run(ctx, p.Name, "ip", "-4", "-o", "addr", "show")
+	out, _, err := s.execIn(ctx, p.Name, "ip", "-4", "-o", "addr", "show")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +182,7 @@ func (s *labPods) hostNetwork(ctx context.Context, t *testing.T, _ *envconf.Conf
 }
 
 func (s *labPods) execStreams(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	out, errOut, err := s.run(ctx, "netns", "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 7")
+	out, errOut, err := s.execIn(ctx, "netns", "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 7")
 	var ee *podexec.ExitError
 	if !errors.As(err, &ee) || ee.Code != 7 {
 		t.Fatalf("want exit code 7 as *podexec.ExitError, got %v", err)

@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
@@ -23,13 +22,9 @@ import (
 // smoke is the state of the dataplane smoke feature: a fortio server on one
 // worker, a client on another, a ClusterIP Service in front of the server.
 type smoke struct {
-	ns, runID  string
-	client     kubernetes.Interface
-	exec       podexec.Client
-	serverNode string
-	clientNode string
-	serverIP   string
-	serviceIP  string
+	*run
+	serverNode, clientNode string
+	serverIP, serviceIP    string
 }
 
 // TestDataplaneSmoke proves the cluster's dataplane end to end: a client pod
@@ -49,45 +44,19 @@ func TestDataplaneSmoke(t *testing.T) {
 }
 
 func (s *smoke) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
-	rc := cfg.Client().RESTConfig()
-	c, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.client, s.exec = c, podexec.Client{Config: rc, Client: c}
-	s.runID = fmt.Sprintf("smoke-%d", time.Now().UnixNano()%1e9)
-	s.ns = "nb-" + s.runID
-	nodes, err := kube.Workers(ctx, c, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.serverNode, s.clientNode = nodes[0].Name, nodes[1].Name
-	if _, err := c.CoreV1().Namespaces().Create(ctx, fixtures.Namespace(s.ns, s.runID), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := c.CoreV1().Namespaces().Delete(ctx, s.ns, metav1.DeleteOptions{}); err != nil {
-			t.Errorf("delete namespace %s: %v", s.ns, err)
-			return
-		}
-		if took, err := kube.WaitFor(ctx, "namespace "+s.ns+" deleted", 2*time.Minute, kube.NamespaceGone(c, s.ns)); err != nil {
-			t.Error(err)
-		} else {
-			t.Logf("namespace %s deleted in %s", s.ns, took.Round(time.Millisecond))
-		}
-	})
+	s.run = startRun(ctx, t, cfg, "smoke", 2)
+	c := s.client
+	s.serverNode, s.clientNode = s.nodes[0].Name, s.nodes[1].Name
 	for _, p := range []*corev1.Pod{
-		fixtures.FortioServer(s.ns, "fortio-server", s.runID, s.serverNode),
-		fixtures.FortioClient(s.ns, "fortio-client", s.runID, s.clientNode),
+		fixtures.FortioServer(s.ns, "fortio-server", s.id, s.serverNode),
+		fixtures.FortioClient(s.ns, "fortio-client", s.id, s.clientNode),
 	} {
 		if _, err := c.CoreV1().Pods(s.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	svc, err := c.CoreV1().Services(s.ns).Create(ctx,
-		fixtures.ClusterIPService(s.ns, "fortio", s.runID, "fortio-server", fixtures.FortioHTTPPort), metav1.CreateOptions{})
+		fixtures.ClusterIPService(s.ns, "fortio", s.id, "fortio-server", fixtures.FortioHTTPPort), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"kube-netbench/fixtures"
+	"kube-netbench/internal/kube"
+	"kube-netbench/internal/podexec"
+)
+
+// run is what every feature's setup acquires: clients, a run ID, the
+// workers it places workloads on, and a namespace of its own that t.Cleanup
+// deletes and waits for (it survives t.Fatal, unlike a Teardown step).
+type run struct {
+	id, ns string
+	client kubernetes.Interface
+	exec   podexec.Client
+	nodes  []corev1.Node
+}
+
+// startRun sets up a run named after the feature, on `workers` schedulable
+// worker nodes.
+func startRun(ctx context.Context, t *testing.T, cfg *envconf.Config, name string, workers int) *run {
+	t.Helper()
+	rc := cfg.Client().RESTConfig()
+	c, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &run{client: c, exec: podexec.Client{Config: rc, Client: c}}
+	r.id = fmt.Sprintf("%s-%d", name, time.Now().UnixNano()%1e9)
+	r.ns = "nb-" + r.id
+	if r.nodes, err = kube.Workers(ctx, c, workers); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CoreV1().Namespaces().Create(ctx, fixtures.Namespace(r.ns, r.id), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteNamespace(t, c, r.ns) })
+	return r
+}
+
+// deleteNamespace deletes a run's namespace and waits until it is gone.
+func deleteNamespace(t *testing.T, c kubernetes.Interface, ns string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := c.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("delete namespace %s: %v", ns, err)
+		return
+	}
+	if took, err := kube.WaitFor(ctx, "namespace "+ns+" deleted", 2*time.Minute, kube.NamespaceGone(c, ns)); err != nil {
+		t.Error(err)
+	} else {
+		t.Logf("namespace %s deleted in %s", ns, took.Round(time.Millisecond))
+	}
+}
