@@ -3,12 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"strconv"
 
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"kube-netbench/internal/stats"
 )
 
 // Profile identification: a profile file must name both, so that a future
@@ -21,7 +22,8 @@ const (
 // Profile holds the thresholds that judge a run's results. Thresholds live
 // in a versioned file, not in code, so that a change of bounds is a reviewed
 // change of data (practice 7). A metric with no threshold set is reported
-// only.
+// only. NamedThreshold.Bound turns a threshold into the stats.Bound that
+// judges it.
 type Profile struct {
 	APIVersion string          `json:"apiVersion"`
 	Kind       string          `json:"kind"`
@@ -32,7 +34,8 @@ type Profile struct {
 	ServiceScale ServiceScaleThresholds `json:"serviceScale"`
 	// Policy judges the NetworkPolicy test: the cost of a policy against the
 	// same run without it, in percent, (without - with) / without * 100,
-	// positive when the policy slows traffic down.
+	// positive when the policy slows traffic down (stats.Comparison.Negate
+	// of the change).
 	Policy PolicyThresholds `json:"policy"`
 }
 
@@ -58,57 +61,54 @@ type PolicyThresholds struct {
 	L3L4OverheadPct Threshold `json:"l3l4OverheadPct"`
 }
 
-// Rule says how a Threshold's bounds apply.
+// Rule says how a Threshold's bounds judge a measured change. The bounding
+// rules are stats.Rule's, so that a profile means exactly what the verdicts
+// do; whether a bound is two-sided or one-sided is said by which of min and
+// max are set, not by the rule.
 type Rule string
 
 // Rules.
 const (
+	// RuleInterval judges the whole 95 % confidence interval: it passes when
+	// the interval lies within the bounds, fails when it lies outside, and
+	// is inconclusive otherwise (stats.RuleInterval). It is what bounds
+	// mean when no rule is given.
+	RuleInterval = Rule(stats.RuleInterval)
+	// RuleCenter judges the point estimate alone (stats.RuleCenter); it
+	// always decides, so it suits exploratory runs rather than gates.
+	RuleCenter = Rule(stats.RuleCenter)
 	// RuleReport sets no bound: the metric is reported only. It is also the
 	// meaning of a threshold left out of the file.
 	RuleReport Rule = "report"
-	// RuleInterval requires Min <= value <= Max; both are required.
-	RuleInterval Rule = "interval"
-	// RuleUpper requires value <= Max; Max is required, Min not allowed.
-	RuleUpper Rule = "upper"
-	// RuleLower requires value >= Min; Min is required, Max not allowed.
-	RuleLower Rule = "lower"
 )
 
-// Threshold is a bound on one metric.
+// Threshold is an acceptable range for one metric, in percent. Min and Max
+// are inclusive; nil leaves that side open; both nil means report only.
 type Threshold struct {
 	Min  *float64 `json:"min,omitempty"`
 	Max  *float64 `json:"max,omitempty"`
-	Rule Rule     `json:"rule"`
+	Rule Rule     `json:"rule,omitempty"`
 }
 
-// Allows reports whether v is within the threshold. A report-only threshold
-// allows everything but NaN, which is never a measurement.
-func (t Threshold) Allows(v float64) bool {
-	if math.IsNaN(v) {
-		return false
-	}
-	if t.Min != nil && v < *t.Min {
-		return false
-	}
-	if t.Max != nil && v > *t.Max {
-		return false
-	}
-	return true
-}
+// ReportOnly reports whether the threshold sets no bound.
+func (t Threshold) ReportOnly() bool { return t.Min == nil && t.Max == nil }
 
-// String reads "[-5, 5]", "<= 3", ">= 0" or "report only".
+// String reads "[-5, 5] (interval)", "<= 3 (interval)", ">= 0 (center)" or
+// "report only".
 func (t Threshold) String() string {
 	f := func(p *float64) string { return strconv.FormatFloat(*p, 'g', -1, 64) }
-	switch t.Rule {
-	case RuleInterval:
-		return "[" + f(t.Min) + ", " + f(t.Max) + "]"
-	case RuleUpper:
-		return "<= " + f(t.Max)
-	case RuleLower:
-		return ">= " + f(t.Min)
-	default:
+	var b string
+	switch {
+	case t.ReportOnly():
 		return "report only"
+	case t.Min != nil && t.Max != nil:
+		b = "[" + f(t.Min) + ", " + f(t.Max) + "]"
+	case t.Max != nil:
+		b = "<= " + f(t.Max)
+	default:
+		b = ">= " + f(t.Min)
 	}
+	return b + " (" + string(t.Rule) + ")"
 }
 
 // NamedThreshold is a threshold with its path in the profile file.
@@ -121,11 +121,35 @@ type NamedThreshold struct {
 // Thresholds lists every threshold of the profile in a fixed order, for the
 // report and the run's fingerprint.
 func (p Profile) Thresholds() []NamedThreshold {
-	return []NamedThreshold{
-		{"serviceScale.keepaliveDegradationPct", p.ServiceScale.KeepaliveDegradationPct},
-		{"serviceScale.shortConnDegradationPct", p.ServiceScale.ShortConnDegradationPct},
-		{"policy.l3l4OverheadPct", p.Policy.L3L4OverheadPct},
+	var out []NamedThreshold
+	for _, t := range p.thresholds() {
+		out = append(out, NamedThreshold{Name: t.name, Threshold: *t.th})
 	}
+	return out
+}
+
+// thresholds names every threshold field, the one list of them.
+func (p *Profile) thresholds() []struct {
+	name string
+	th   *Threshold
+} {
+	return []struct {
+		name string
+		th   *Threshold
+	}{
+		{"serviceScale.keepaliveDegradationPct", &p.ServiceScale.KeepaliveDegradationPct},
+		{"serviceScale.shortConnDegradationPct", &p.ServiceScale.ShortConnDegradationPct},
+		{"policy.l3l4OverheadPct", &p.Policy.L3L4OverheadPct},
+	}
+}
+
+// Bound returns the stats.Bound that judges the named metric, and false for
+// a report-only threshold.
+func (n NamedThreshold) Bound() (stats.Bound, bool) {
+	if n.ReportOnly() {
+		return stats.Bound{}, false
+	}
+	return stats.Bound{Metric: n.Name, Min: n.Min, Max: n.Max, Rule: stats.Rule(n.Rule)}, true
 }
 
 // LoadProfile reads and parses the profile file at path.
@@ -143,8 +167,9 @@ func LoadProfile(path string) (Profile, error) {
 
 // ParseProfile decodes a profile strictly: unknown or duplicate fields are
 // errors (a misspelt threshold must not silently become "report only"), as
-// are a wrong apiVersion or kind and inconsistent bounds. A threshold left
-// out becomes RuleReport. All problems are returned together.
+// are a wrong apiVersion or kind and bounds that disagree with their rule or
+// with each other. A threshold left out becomes RuleReport; bounds without a
+// rule get RuleInterval. All problems are returned together.
 func ParseProfile(data []byte) (Profile, error) {
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
@@ -166,19 +191,9 @@ func ParseProfile(data []byte) (Profile, error) {
 	if p.Kind != ProfileKind {
 		errs = append(errs, fmt.Errorf("kind %q: must be %q", p.Kind, ProfileKind))
 	}
-	for _, t := range []struct {
-		name string
-		th   *Threshold
-	}{
-		{"serviceScale.keepaliveDegradationPct", &p.ServiceScale.KeepaliveDegradationPct},
-		{"serviceScale.shortConnDegradationPct", &p.ServiceScale.ShortConnDegradationPct},
-		{"policy.l3l4OverheadPct", &p.Policy.L3L4OverheadPct},
-	} {
-		if t.th.Rule == "" && t.th.Min == nil && t.th.Max == nil {
-			t.th.Rule = RuleReport
-		}
-		if err := t.th.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", t.name, err))
+	for _, t := range p.thresholds() {
+		if err := t.th.normalize(t.name); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if len(errs) > 0 {
@@ -187,31 +202,29 @@ func ParseProfile(data []byte) (Profile, error) {
 	return p, nil
 }
 
-// validate checks that the bounds fit the rule. (Bounds are finite: YAML's
-// .inf and .nan do not survive the conversion to JSON.)
-func (t Threshold) validate() error {
-	need := func(minSet, maxSet bool, what string) error {
-		if (t.Min != nil) != minSet || (t.Max != nil) != maxSet {
-			return fmt.Errorf("rule %q takes %s (min set: %t, max set: %t)", t.Rule, what, t.Min != nil, t.Max != nil)
-		}
-		return nil
-	}
+// normalize fills in the rule a threshold means when none is given and
+// checks that rule and bounds agree; the bounds themselves are checked by
+// stats.Bound.Validate, the same check the verdicts make. Errors name the
+// threshold. (Bounds are
+// finite: YAML's .inf and .nan do not survive the conversion to JSON.)
+func (t *Threshold) normalize(name string) error {
 	switch t.Rule {
-	case RuleReport:
-		return need(false, false, "no bounds")
-	case RuleInterval:
-		if err := need(true, true, "both min and max"); err != nil {
-			return err
+	case "":
+		t.Rule = RuleInterval
+		if t.ReportOnly() {
+			t.Rule = RuleReport
 		}
-		if *t.Min > *t.Max {
-			return fmt.Errorf("min %v is above max %v", *t.Min, *t.Max)
-		}
-		return nil
-	case RuleUpper:
-		return need(false, true, "max only")
-	case RuleLower:
-		return need(true, false, "min only")
+	case RuleInterval, RuleCenter, RuleReport:
 	default:
-		return fmt.Errorf("rule %q: must be one of %q, %q, %q, %q", t.Rule, RuleInterval, RuleUpper, RuleLower, RuleReport)
+		return fmt.Errorf("%s: rule %q: must be %q, %q or %q", name, t.Rule, RuleInterval, RuleCenter, RuleReport)
 	}
+	switch {
+	case t.Rule == RuleReport && !t.ReportOnly():
+		return fmt.Errorf("%s: rule %q takes no min or max", name, t.Rule)
+	case t.Rule == RuleReport:
+		return nil
+	case t.ReportOnly():
+		return fmt.Errorf("%s: rule %q needs a min, a max or both (leave the rule out, or say %q, to report only)", name, t.Rule, RuleReport)
+	}
+	return stats.Bound{Metric: name, Min: t.Min, Max: t.Max, Rule: stats.Rule(t.Rule)}.Validate()
 }

@@ -1,12 +1,13 @@
 package config
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"kube-netbench/internal/stats"
 )
 
 func ptr(v float64) *float64 { return &v }
@@ -18,7 +19,7 @@ func TestLoadDefaultProfile(t *testing.T) {
 	require.Equal(t, "default", p.Metadata.Name)
 	require.Equal(t, Threshold{Min: ptr(-5), Max: ptr(5), Rule: RuleInterval}, p.ServiceScale.KeepaliveDegradationPct)
 	require.Equal(t, Threshold{Rule: RuleReport}, p.ServiceScale.ShortConnDegradationPct)
-	require.Equal(t, Threshold{Max: ptr(3), Rule: RuleUpper}, p.Policy.L3L4OverheadPct)
+	require.Equal(t, Threshold{Max: ptr(3), Rule: RuleInterval}, p.Policy.L3L4OverheadPct)
 
 	var names, bounds []string
 	for _, nt := range p.Thresholds() {
@@ -26,7 +27,18 @@ func TestLoadDefaultProfile(t *testing.T) {
 		bounds = append(bounds, nt.String())
 	}
 	require.Equal(t, []string{"serviceScale.keepaliveDegradationPct", "serviceScale.shortConnDegradationPct", "policy.l3l4OverheadPct"}, names)
-	require.Equal(t, []string{"[-5, 5]", "report only", "<= 3"}, bounds)
+	require.Equal(t, []string{"[-5, 5] (interval)", "report only", "<= 3 (interval)"}, bounds)
+
+	// Each bounded threshold is the stats.Bound that judges it.
+	b, ok := p.Thresholds()[0].Bound()
+	require.True(t, ok)
+	require.Equal(t, stats.Bound{Metric: "serviceScale.keepaliveDegradationPct", Min: ptr(-5), Max: ptr(5), Rule: stats.RuleInterval}, b)
+	require.NoError(t, b.Validate())
+	_, ok = p.Thresholds()[1].Bound()
+	require.False(t, ok, "report only: nothing to judge")
+	b, ok = p.Thresholds()[2].Bound()
+	require.True(t, ok)
+	require.Equal(t, stats.Bound{Metric: "policy.l3l4OverheadPct", Max: ptr(3), Rule: stats.RuleInterval}, b)
 }
 
 const header = "apiVersion: netbench/v1\nkind: Profile\nmetadata: {name: t}\n"
@@ -41,10 +53,18 @@ func TestParseProfile(t *testing.T) {
 			want: &Profile{APIVersion: "netbench/v1", Kind: "Profile", Metadata: ProfileMetadata{Name: "t"},
 				ServiceScale: ServiceScaleThresholds{KeepaliveDegradationPct: Threshold{Rule: RuleReport}, ShortConnDegradationPct: Threshold{Rule: RuleReport}},
 				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Rule: RuleReport}}}},
-		{name: "lower bound and block style", yaml: header + "serviceScale:\n  shortConnDegradationPct:\n    min: -50\n    rule: lower\n",
+		{name: "one-sided, center rule, block style", yaml: header + "serviceScale:\n  shortConnDegradationPct:\n    min: -50\n    rule: center\n",
 			want: &Profile{APIVersion: "netbench/v1", Kind: "Profile", Metadata: ProfileMetadata{Name: "t"},
-				ServiceScale: ServiceScaleThresholds{KeepaliveDegradationPct: Threshold{Rule: RuleReport}, ShortConnDegradationPct: Threshold{Min: ptr(-50), Rule: RuleLower}},
+				ServiceScale: ServiceScaleThresholds{KeepaliveDegradationPct: Threshold{Rule: RuleReport}, ShortConnDegradationPct: Threshold{Min: ptr(-50), Rule: RuleCenter}},
 				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Rule: RuleReport}}}},
+		{name: "bounds without a rule judge the interval", yaml: header + "policy:\n  l3l4OverheadPct: {max: 3}\n",
+			want: &Profile{APIVersion: "netbench/v1", Kind: "Profile", Metadata: ProfileMetadata{Name: "t"},
+				ServiceScale: ServiceScaleThresholds{KeepaliveDegradationPct: Threshold{Rule: RuleReport}, ShortConnDegradationPct: Threshold{Rule: RuleReport}},
+				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Max: ptr(3), Rule: RuleInterval}}}},
+		{name: "min equals max", yaml: header + "policy:\n  l3l4OverheadPct: {min: 0, max: 0, rule: center}\n",
+			want: &Profile{APIVersion: "netbench/v1", Kind: "Profile", Metadata: ProfileMetadata{Name: "t"},
+				ServiceScale: ServiceScaleThresholds{KeepaliveDegradationPct: Threshold{Rule: RuleReport}, ShortConnDegradationPct: Threshold{Rule: RuleReport}},
+				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Min: ptr(0), Max: ptr(0), Rule: RuleCenter}}}},
 
 		{name: "bad version", yaml: "apiVersion: netbench/v2\nkind: Profile\n",
 			err: `apiVersion "netbench/v2": only "netbench/v1" is supported`},
@@ -61,17 +81,15 @@ func TestParseProfile(t *testing.T) {
 		{name: "bound not a number", yaml: header + "policy:\n  l3l4OverheadPct: {max: three, rule: upper}\n", err: `cannot decode`},
 		{name: "not YAML", yaml: "apiVersion: [", err: `not valid YAML`},
 		{name: "unknown rule", yaml: header + "policy:\n  l3l4OverheadPct: {max: 3, rule: below}\n",
-			err: `policy.l3l4OverheadPct: rule "below": must be one of "interval", "upper", "lower", "report"`},
-		{name: "bounds without a rule", yaml: header + "policy:\n  l3l4OverheadPct: {max: 3}\n",
-			err: `policy.l3l4OverheadPct: rule "": must be one of`},
-		{name: "interval without max", yaml: header + "serviceScale:\n  keepaliveDegradationPct: {min: -5, rule: interval}\n",
-			err: `serviceScale.keepaliveDegradationPct: rule "interval" takes both min and max (min set: true, max set: false)`},
+			err: `policy.l3l4OverheadPct: rule "below": must be "interval", "center" or "report"`},
+		{name: "one-sidedness is not a rule", yaml: header + "policy:\n  l3l4OverheadPct: {max: 3, rule: upper}\n",
+			err: `policy.l3l4OverheadPct: rule "upper": must be`},
+		{name: "a rule without bounds", yaml: header + "serviceScale:\n  keepaliveDegradationPct: {rule: interval}\n",
+			err: `serviceScale.keepaliveDegradationPct: rule "interval" needs a min, a max or both`},
 		{name: "interval inverted", yaml: header + "serviceScale:\n  keepaliveDegradationPct: {min: 5, max: -5, rule: interval}\n",
-			err: `serviceScale.keepaliveDegradationPct: min 5 is above max -5`},
-		{name: "upper with min", yaml: header + "policy:\n  l3l4OverheadPct: {min: 0, max: 3, rule: upper}\n",
-			err: `rule "upper" takes max only`},
+			err: `invalid bound for serviceScale.keepaliveDegradationPct: min 5 is above max -5`},
 		{name: "report with a bound", yaml: header + "serviceScale:\n  shortConnDegradationPct: {max: 3, rule: report}\n",
-			err: `rule "report" takes no bounds`},
+			err: `serviceScale.shortConnDegradationPct: rule "report" takes no min or max`},
 		{name: "infinite bound", yaml: header + "policy:\n  l3l4OverheadPct: {max: .inf, rule: upper}\n",
 			err: `not valid YAML: json: unsupported value: +Inf`},
 		{name: "NaN bound", yaml: header + "policy:\n  l3l4OverheadPct: {max: .nan, rule: upper}\n",
@@ -92,10 +110,10 @@ func TestParseProfile(t *testing.T) {
 }
 
 func TestParseProfileJoinsAllErrors(t *testing.T) {
-	_, err := ParseProfile([]byte("apiVersion: v0\nkind: P\npolicy:\n  l3l4OverheadPct: {rule: upper}\n"))
+	_, err := ParseProfile([]byte("apiVersion: v0\nkind: P\npolicy:\n  l3l4OverheadPct: {rule: center}\n"))
 	require.ErrorContains(t, err, `apiVersion "v0"`)
 	require.ErrorContains(t, err, `kind "P"`)
-	require.ErrorContains(t, err, `policy.l3l4OverheadPct: rule "upper" takes max only`)
+	require.ErrorContains(t, err, `policy.l3l4OverheadPct: rule "center" needs a min, a max or both`)
 }
 
 func TestLoadProfileErrorsNameTheFile(t *testing.T) {
@@ -107,27 +125,4 @@ func TestLoadProfileErrorsNameTheFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("apiVersion: netbench/v9\nkind: Profile\n"), 0o600))
 	_, err = LoadProfile(bad)
 	require.ErrorContains(t, err, "profile "+bad+": apiVersion")
-}
-
-func TestThresholdAllows(t *testing.T) {
-	interval := Threshold{Min: ptr(-5), Max: ptr(5), Rule: RuleInterval}
-	upper := Threshold{Max: ptr(3), Rule: RuleUpper}
-	lower := Threshold{Min: ptr(0), Rule: RuleLower}
-	report := Threshold{Rule: RuleReport}
-	cases := []struct {
-		th   Threshold
-		v    float64
-		want bool
-	}{
-		{interval, -5, true}, {interval, 5, true}, {interval, 0, true},
-		{interval, -5.01, false}, {interval, 5.01, false},
-		{upper, 3, true}, {upper, -100, true}, {upper, 3.1, false},
-		{lower, 0, true}, {lower, -0.1, false},
-		{report, -99, true}, {report, math.Inf(1), true},
-		{report, math.NaN(), false}, {interval, math.NaN(), false},
-	}
-	for _, tc := range cases {
-		require.Equal(t, tc.want, tc.th.Allows(tc.v), "%s allows %v", tc.th, tc.v)
-	}
-	require.Equal(t, ">= 0", lower.String())
 }
