@@ -167,7 +167,7 @@ func TestChangeCoverage(t *testing.T) {
 		{"log-normal, 10 per side", 10, lognormal},
 		{"collapsing rounds, 10 per side", 10, collapsing},
 	}
-	const sims, truth = 300, -5.0
+	const sims, truth = 200, -5.0
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
