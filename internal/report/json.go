@@ -1,0 +1,319 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"kube-netbench/internal/stats"
+)
+
+// Schema is the value of the JSON summary's "schema" field. A change that
+// would make an old reader misread a file gets a new version.
+const Schema = "kube-netbench/report/v1"
+
+// WriteJSON writes run as an indented JSON summary. The output is stable:
+// fields in a fixed order, map keys sorted, times in UTC, every field
+// present (empty lists as [], empty maps as {}), so summaries diff cleanly
+// and golden tests hold. The schema (kube-netbench/report/v1):
+//
+//	{
+//	  "schema": "kube-netbench/report/v1",
+//	  "id": string,                    // run ID, the run-ID label value
+//	  "started": RFC 3339 time,
+//	  "finished": RFC 3339 time | null, // null: the run did not finish
+//	  "fingerprint": {
+//	    "dataplane", "dataplaneVersion", "kubeProxyMode",
+//	    "kubernetesVersion", "kernel": string ("" if unknown or none),
+//	    "nodes": [{"name", "role", "instanceType", "kernel": string}],
+//	    "tools": [{"name", "image", "version": string}],
+//	    "config": {string: string},    // effective configuration
+//	    "extra": {string: string}
+//	  },
+//	  "scenarios": [{"name", "status", "message": string}],
+//	                                   // status: passed|failed|skipped|error
+//	  "results": [{
+//	    "name": string,                // e.g. "ServiceScale"
+//	    "keys": [{"key", "value": string}], // ordered, as in the benchmark name
+//	    "metrics": [{
+//	      "unit": string,              // req/s, sec, bits/s, B, p99-sec, ...
+//	      "better": "higher" | "lower",
+//	      "samples": [number],         // every per-round value, in order
+//	      "summary": {
+//	        "n": int,
+//	        "center": number,          // median
+//	        "lo", "hi": number | null, // confidence interval; null: unbounded
+//	        "confidence": number,      // actual level of [lo, hi], e.g. 0.979
+//	        "warnings": [string]       // e.g. "need >= 6 samples for ..."
+//	      }
+//	    }],
+//	    "raw": any                     // optional raw tool output or paths
+//	  }]
+//	}
+//
+// The run is validated first (Run.Validate); nothing is written if it is
+// invalid.
+func WriteJSON(w io.Writer, run Run) error {
+	if err := run.Validate(); err != nil {
+		return fmt.Errorf("write JSON: %w", err)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(toJSON(run)); err != nil {
+		return fmt.Errorf("write JSON: %w", err)
+	}
+	return nil
+}
+
+// ReadJSON reads a summary written by WriteJSON. Unknown fields, another
+// schema version, trailing data and a run that does not validate are
+// errors.
+func ReadJSON(r io.Reader) (Run, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var j jsonRun
+	if err := dec.Decode(&j); err != nil {
+		return Run{}, fmt.Errorf("read JSON: %w", err)
+	}
+	if dec.More() {
+		return Run{}, fmt.Errorf("read JSON: data after the summary")
+	}
+	if j.Schema != Schema {
+		return Run{}, fmt.Errorf("read JSON: schema %q, this reader understands %q", j.Schema, Schema)
+	}
+	run := fromJSON(j)
+	if err := run.Validate(); err != nil {
+		return Run{}, fmt.Errorf("read JSON: %w", err)
+	}
+	return run, nil
+}
+
+type jsonRun struct {
+	Schema      string          `json:"schema"`
+	ID          string          `json:"id"`
+	Started     time.Time       `json:"started"`
+	Finished    *time.Time      `json:"finished"`
+	Fingerprint jsonFingerprint `json:"fingerprint"`
+	Scenarios   []jsonScenario  `json:"scenarios"`
+	Results     []jsonResult    `json:"results"`
+}
+
+type jsonFingerprint struct {
+	Dataplane         string            `json:"dataplane"`
+	DataplaneVersion  string            `json:"dataplaneVersion"`
+	KubeProxyMode     string            `json:"kubeProxyMode"`
+	KubernetesVersion string            `json:"kubernetesVersion"`
+	Kernel            string            `json:"kernel"`
+	Nodes             []jsonNode        `json:"nodes"`
+	Tools             []jsonTool        `json:"tools"`
+	Config            map[string]string `json:"config"`
+	Extra             map[string]string `json:"extra"`
+}
+
+type jsonNode struct {
+	Name         string `json:"name"`
+	Role         string `json:"role"`
+	InstanceType string `json:"instanceType"`
+	Kernel       string `json:"kernel"`
+}
+
+type jsonTool struct {
+	Name    string `json:"name"`
+	Image   string `json:"image"`
+	Version string `json:"version"`
+}
+
+type jsonScenario struct {
+	Name    string `json:"name"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+type jsonResult struct {
+	Name    string          `json:"name"`
+	Keys    []jsonKV        `json:"keys"`
+	Metrics []jsonMetric    `json:"metrics"`
+	Raw     json.RawMessage `json:"raw,omitempty"`
+}
+
+type jsonKV struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+type jsonMetric struct {
+	Unit    string      `json:"unit"`
+	Better  string      `json:"better"`
+	Samples []float64   `json:"samples"`
+	Summary jsonSummary `json:"summary"`
+}
+
+type jsonSummary struct {
+	N          int      `json:"n"`
+	Center     float64  `json:"center"`
+	Lo         *float64 `json:"lo"`
+	Hi         *float64 `json:"hi"`
+	Confidence float64  `json:"confidence"`
+	Warnings   []string `json:"warnings"`
+}
+
+func toJSON(run Run) jsonRun {
+	j := jsonRun{
+		Schema:    Schema,
+		ID:        run.ID,
+		Started:   run.Started.UTC(),
+		Scenarios: []jsonScenario{},
+		Results:   []jsonResult{},
+	}
+	if !run.Finished.IsZero() {
+		f := run.Finished.UTC()
+		j.Finished = &f
+	}
+	fp := run.Fingerprint
+	j.Fingerprint = jsonFingerprint{
+		Dataplane:         fp.Dataplane,
+		DataplaneVersion:  fp.DataplaneVersion,
+		KubeProxyMode:     fp.KubeProxyMode,
+		KubernetesVersion: fp.KubernetesVersion,
+		Kernel:            fp.Kernel,
+		Nodes:             []jsonNode{},
+		Tools:             []jsonTool{},
+		Config:            nonNil(fp.Config),
+		Extra:             nonNil(fp.Extra),
+	}
+	for _, n := range fp.Nodes {
+		j.Fingerprint.Nodes = append(j.Fingerprint.Nodes, jsonNode(n))
+	}
+	for _, t := range fp.Tools {
+		j.Fingerprint.Tools = append(j.Fingerprint.Tools, jsonTool(t))
+	}
+	for _, s := range run.Scenarios {
+		j.Scenarios = append(j.Scenarios, jsonScenario(s))
+	}
+	for _, res := range run.Results {
+		jr := jsonResult{Name: res.Name, Keys: []jsonKV{}, Metrics: []jsonMetric{}, Raw: compact(res.Raw)}
+		for _, kv := range res.Keys {
+			jr.Keys = append(jr.Keys, jsonKV(kv))
+		}
+		for _, m := range res.Metrics {
+			s := m.Summary
+			jr.Metrics = append(jr.Metrics, jsonMetric{
+				Unit:    m.Unit,
+				Better:  m.Better,
+				Samples: append([]float64{}, m.Samples...),
+				Summary: jsonSummary{
+					N:          s.N,
+					Center:     s.Center,
+					Lo:         finite(s.Lo),
+					Hi:         finite(s.Hi),
+					Confidence: s.Confidence,
+					Warnings:   append([]string{}, s.Warnings...),
+				},
+			})
+		}
+		j.Results = append(j.Results, jr)
+	}
+	return j
+}
+
+func fromJSON(j jsonRun) Run {
+	run := Run{ID: j.ID, Started: j.Started}
+	if j.Finished != nil {
+		run.Finished = *j.Finished
+	}
+	fp := j.Fingerprint
+	run.Fingerprint = Fingerprint{
+		Dataplane:         fp.Dataplane,
+		DataplaneVersion:  fp.DataplaneVersion,
+		KubeProxyMode:     fp.KubeProxyMode,
+		KubernetesVersion: fp.KubernetesVersion,
+		Kernel:            fp.Kernel,
+		Config:            nilIfEmpty(fp.Config),
+		Extra:             nilIfEmpty(fp.Extra),
+	}
+	for _, n := range fp.Nodes {
+		run.Fingerprint.Nodes = append(run.Fingerprint.Nodes, Node(n))
+	}
+	for _, t := range fp.Tools {
+		run.Fingerprint.Tools = append(run.Fingerprint.Tools, Tool(t))
+	}
+	for _, s := range j.Scenarios {
+		run.Scenarios = append(run.Scenarios, ScenarioStatus(s))
+	}
+	for _, jr := range j.Results {
+		res := Result{Name: jr.Name, Raw: compact(jr.Raw)}
+		if bytes.Equal(bytes.TrimSpace(res.Raw), []byte("null")) {
+			res.Raw = nil // "raw": null means none, as when it is left out
+		}
+		for _, kv := range jr.Keys {
+			res.Keys = append(res.Keys, KV(kv))
+		}
+		for _, jm := range jr.Metrics {
+			s := jm.Summary
+			res.Metrics = append(res.Metrics, Metric{
+				Unit:    jm.Unit,
+				Better:  jm.Better,
+				Samples: jm.Samples,
+				Summary: stats.Summary{
+					N:          s.N,
+					Center:     s.Center,
+					Lo:         orInf(s.Lo, -1),
+					Hi:         orInf(s.Hi, 1),
+					Confidence: s.Confidence,
+					Warnings:   append([]string(nil), s.Warnings...),
+				},
+			})
+		}
+		run.Results = append(run.Results, res)
+	}
+	return run
+}
+
+// finite maps an infinite interval bound, which JSON cannot encode, to null.
+func finite(x float64) *float64 {
+	if math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
+
+// orInf maps null back to the infinite bound it stands for.
+func orInf(x *float64, sign int) float64 {
+	if x == nil {
+		return math.Inf(sign)
+	}
+	return *x
+}
+
+// nilIfEmpty and the appends of fromJSON read an empty list or map as nil,
+// as Go code builds a Run, so that what was written reads back equal.
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// compact makes raw JSON independent of formatting: the writer's caller's,
+// or the indentation of a summary being read.
+func compact(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return raw
+	}
+	return b.Bytes()
+}
