@@ -222,6 +222,13 @@ func Down(ctx context.Context, dir string, log *slog.Logger) error {
 		st = &state{Name: ClusterName, Plan: plan}
 	}
 	var errs []error
+	// Keep the logs before anything stops: a failed or flaky run is
+	// diagnosed from them after the lab is gone.
+	if dest, err := archiveLogs(dir, st.Name); err != nil {
+		log.Warn("lab down: could not keep the lab's logs", "err", err)
+	} else if dest != "" {
+		log.Info("lab down: logs kept", "dir", dest)
+	}
 	for _, id := range st.Agents {
 		if err := id.Terminate(45 * time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("stop agent: %w", err))
