@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/fixtures"
+	"kube-netbench/internal/dataplane"
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/podexec"
 	"kube-netbench/internal/tools/fortio"
@@ -113,56 +115,68 @@ func (s *smoke) assessURL(host func() string) features.Func {
 	}
 }
 
-// assessProgrammed reads the rules kube-proxy wrote on each node, from the
-// kube-proxy pod of that node: the Service's ClusterIP is in KUBE-SERVICES
-// (iptables) or in kube-proxy's service-ips verdict map (nftables).
+// assessProgrammed detects the dataplane from what runs, then reads the rules
+// kube-proxy wrote on each node, from that node's kube-proxy pod: the
+// Service's ClusterIP in KUBE-SERVICES (iptables) or in the service-ips
+// verdict map (nftables), parsed, with its position recorded (W-STAT-10).
 func (s *smoke) assessProgrammed(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	cm, err := s.client.CoreV1().ConfigMaps("kube-system").Get(ctx, "kube-proxy", metav1.GetOptions{})
+	d, err := dataplane.Detect(ctx, s.client)
 	if err != nil {
-		t.Skipf("no kube-proxy ConfigMap in kube-system (%v): this check is for kube-proxy dataplanes", err)
+		t.Fatalf("detect the dataplane: %v", err)
 	}
-	mode := "iptables"
-	if strings.Contains(cm.Data["config.conf"], `mode: "nftables"`) || strings.Contains(cm.Data["config.conf"], "mode: nftables") {
-		mode = "nftables"
-	}
-	pods, err := s.client.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-proxy"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pods.Items) == 0 {
-		t.Fatal("no kube-proxy pods (k8s-app=kube-proxy) in kube-system")
-	}
-	for _, p := range pods.Items {
-		target := podexec.Target{Namespace: "kube-system", Pod: p.Name, Container: p.Spec.Containers[0].Name}
-		var argv []string
-		var match func(string) bool
-		switch mode {
-		case "iptables":
-			argv = []string{"iptables-save", "-t", "nat"}
-			match = func(out string) bool {
-				for _, l := range strings.Split(out, "\n") {
-					if strings.HasPrefix(l, "-A KUBE-SERVICES ") && strings.Contains(l, "-d "+s.serviceIP+"/32") && strings.Contains(l, s.ns+"/fortio") {
-						return true
-					}
+	kp := d.KubeProxy
+	t.Logf("dataplane %s (running kube-proxy logs; ConfigMap mode %q), image %s", d.Kind, kp.ConfigMode, kp.Image)
+	var argv []string
+	var position func(string) (int, int, error)
+	switch kp.Mode {
+	case "iptables":
+		argv = []string{"iptables-save", "-t", "nat"}
+		position = func(out string) (int, int, error) {
+			rules, err := dataplane.KubeServicesRules(out)
+			for _, r := range rules {
+				if r.ClusterIP == s.serviceIP && r.Comment == s.ns+"/fortio:p" {
+					return r.Index, len(rules), err
 				}
-				return false
 			}
-		default:
-			argv = []string{"nft", "list", "map", "ip", "kube-proxy", "service-ips"}
-			match = func(out string) bool { return strings.Contains(out, s.serviceIP+" . tcp . ") }
+			return 0, len(rules), err
 		}
+	case "nftables":
+		argv = []string{"nft", "list", "map", "ip", "kube-proxy", "service-ips"}
+		position = func(out string) (int, int, error) {
+			elems, err := dataplane.NftServiceIPs(out)
+			for i, e := range elems {
+				if e.IP == s.serviceIP && e.ServicePort == s.ns+"/fortio:p" {
+					return i + 1, len(elems), err
+				}
+			}
+			return 0, len(elems), err
+		}
+	default:
+		t.Skipf("kube-proxy %s mode: no rule reader for it yet", kp.Mode)
+	}
+	nodes := make([]string, 0, len(kp.Pods))
+	for n := range kp.Pods {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	for _, node := range nodes {
+		target := podexec.Target{Namespace: "kube-system", Pod: kp.Pods[node]}
 		ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		out, err := podexec.Output(ectx, s.exec, target, argv...)
 		cancel()
 		if err != nil {
-			t.Fatalf("node %s: %v", p.Spec.NodeName, err)
+			t.Fatalf("node %s: %v", node, err)
 		}
-		if !match(string(out)) {
-			t.Errorf("node %s (%s mode): Service %s/fortio (%s) is not programmed; %s printed %d bytes",
-				p.Spec.NodeName, mode, s.ns, s.serviceIP, strings.Join(argv, " "), len(out))
+		idx, total, err := position(string(out))
+		if err != nil {
+			t.Fatalf("node %s: parse `%s`: %v", node, strings.Join(argv, " "), err)
+		}
+		if idx == 0 {
+			t.Errorf("node %s (%s): Service %s/fortio (%s) is not among the %d entries of `%s`",
+				node, kp.Mode, s.ns, s.serviceIP, total, strings.Join(argv, " "))
 			continue
 		}
-		t.Logf("node %s: %s mode, Service %s found in `%s`", p.Spec.NodeName, mode, s.serviceIP, strings.Join(argv, " "))
+		t.Logf("node %s: Service %s is entry %d of %d in `%s`", node, s.serviceIP, idx, total, strings.Join(argv, " "))
 	}
 	return ctx
 }
