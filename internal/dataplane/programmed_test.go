@@ -1,0 +1,63 @@
+package dataplane
+
+import (
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"kube-netbench/internal/podexec"
+)
+
+// fileExec answers every exec with a captured output file and records the
+// commands it was asked to run.
+type fileExec struct {
+	file string
+	ran  []string
+}
+
+func (f *fileExec) Exec(_ context.Context, t podexec.Target, argv []string, _ io.Reader, stdout, _ io.Writer) error {
+	f.ran = append(f.ran, t.Pod+": "+strings.Join(argv, " "))
+	b, err := os.ReadFile(f.file)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(b)
+	return err
+}
+
+func TestReadProgrammed(t *testing.T) {
+	cases := []struct {
+		mode, file, argv string
+		watch            string
+	}{
+		{"iptables", "iptables-save-nat.txt", "iptables-save -t nat", "10.96.100.3"},
+		{"nftables", "nft-service-ips.txt", "nft list map ip kube-proxy service-ips", "10.96.100.3"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.mode, func(t *testing.T) {
+			e := &fileExec{file: "../../testdata/kube-proxy/" + tc.file}
+			kp := &KubeProxy{Mode: tc.mode, Pods: map[string]string{"n1": "kube-proxy-a"}}
+			got, err := ReadProgrammed(context.Background(), e, kp, []string{tc.watch, "10.1.2.3"})
+			require.NoError(t, err)
+			require.Equal(t, []string{"kube-proxy-a: " + tc.argv}, e.ran)
+			require.Len(t, got, 1)
+			require.Equal(t, "n1", got[0].Node)
+			require.Positive(t, got[0].ClusterIPs)
+			pos, ok := got[0].Position[tc.watch]
+			require.True(t, ok, "the watched ClusterIP is programmed")
+			require.LessOrEqual(t, pos, got[0].ClusterIPs)
+			_, ok = got[0].Position["10.1.2.3"]
+			require.False(t, ok, "an address that is not programmed has no position")
+			t.Logf("%s: %d ClusterIP entries, %s at %d", tc.mode, got[0].ClusterIPs, tc.watch, pos)
+		})
+	}
+	_, err := ReadProgrammed(context.Background(), &fileExec{}, &KubeProxy{Mode: "ipvs"}, nil)
+	require.ErrorContains(t, err, "not implemented for kube-proxy ipvs mode")
+	_, err = ReadProgrammed(context.Background(), &fileExec{file: "../../testdata/kube-proxy/iptables-save-nat-empty.txt"},
+		&KubeProxy{Mode: "nftables", Pods: map[string]string{"n1": "p"}}, nil)
+	require.Error(t, err, "iptables output is not an nft map")
+}
