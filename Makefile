@@ -6,6 +6,8 @@ SHELL := /bin/bash
 GO ?= go
 RESULTS ?= $(CURDIR)/results
 export LAB_DIR ?= $(CURDIR)/.lab
+# Lab teardown keeps the lab's logs under $(RESULTS)/lab-logs.
+export RESULTS_DIR ?= $(RESULTS)
 GOTESTSUM := $(GO) tool gotestsum
 # The lab's end-to-end suites can take minutes (kube-proxy programming on 2 cores).
 E2E_TIMEOUT ?= 30m

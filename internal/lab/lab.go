@@ -143,7 +143,11 @@ func waitReady(ctx context.Context, c kubernetes.Interface, nodes int, timeout t
 		if ready {
 			return nil
 		}
-		last = why
+		if ctx.Err() == nil && !strings.Contains(why, "would exceed context deadline") {
+			// A poll cut short by the deadline says nothing; keep the last
+			// real observation.
+			last = why
+		}
 		select {
 		case <-ctx.Done():
 			if ctx.Err() == context.Canceled {
@@ -176,22 +180,36 @@ func labReady(ctx context.Context, c kubernetes.Interface, nodes int) (bool, str
 		return false, err.Error()
 	}
 	readyPods := map[string]bool{}
-	var waiting []string
+	var notReady []string
 	for _, p := range pl.Items {
 		if podReady(&p) {
 			readyPods[p.Spec.NodeName] = true
 			continue
 		}
-		for _, cs := range p.Status.ContainerStatuses {
-			if cs.State.Waiting != nil && cs.State.Waiting.Message != "" {
-				waiting = append(waiting, fmt.Sprintf("%s: %s: %s", p.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message))
-			}
-		}
+		notReady = append(notReady, describePod(&p))
 	}
 	if len(readyPods) < nodes {
-		return false, fmt.Sprintf("kube-proxy Ready on %d of %d nodes %v", len(readyPods), nodes, waiting)
+		return false, fmt.Sprintf("kube-proxy Ready on %d of %d nodes; not ready: %s", len(readyPods), nodes, strings.Join(notReady, "; "))
 	}
 	return true, ""
+}
+
+// describePod summarizes a pod's state for a wait's error.
+func describePod(p *corev1.Pod) string {
+	parts := []string{fmt.Sprintf("%s on %q phase %s", p.Name, p.Spec.NodeName, p.Status.Phase)}
+	for _, cs := range p.Status.ContainerStatuses {
+		state := "unknown"
+		switch {
+		case cs.State.Running != nil:
+			state = "running"
+		case cs.State.Waiting != nil:
+			state = "waiting " + cs.State.Waiting.Reason + " " + cs.State.Waiting.Message
+		case cs.State.Terminated != nil:
+			state = fmt.Sprintf("terminated exit %d", cs.State.Terminated.ExitCode)
+		}
+		parts = append(parts, fmt.Sprintf("%s %s ready=%t restarts=%d", cs.Name, state, cs.Ready, cs.RestartCount))
+	}
+	return strings.Join(parts, " ")
 }
 
 func podReady(p *corev1.Pod) bool {

@@ -52,6 +52,12 @@ type podWorker struct {
 	failure    *waiting // pod-level failure (image, volume, network)
 	exits      chan exitEvent
 	startTime  metav1.Time
+
+	// setup progress, owned by the run goroutine
+	images    map[string]runtime.Image
+	networked bool
+	vols      map[string]string
+	initDone  int
 }
 
 type waiting struct{ reason, message string }
@@ -98,22 +104,39 @@ func (w *podWorker) String() string { return w.namespace + "/" + w.name }
 func (w *podWorker) run(ctx context.Context) {
 	log := w.a.log.With("pod", w.String())
 	w.startTime = metav1.Now()
-	if err := w.setup(ctx); err != nil {
-		var fail *setupError
-		if errors.As(err, &fail) {
-			w.mu.Lock()
-			w.failure = &waiting{fail.reason, fail.Error()}
-			w.mu.Unlock()
-			w.a.events.Event(w.pod(), corev1.EventTypeWarning, "Failed", fail.Error())
-		} else if ctx.Err() == nil {
-			w.mu.Lock()
-			w.failure = &waiting{"CreateContainerError", err.Error()}
-			w.mu.Unlock()
-			w.a.events.Event(w.pod(), corev1.EventTypeWarning, "Failed", err.Error())
+	// Setup is retried with back-off while it fails for a reason that can
+	// pass (a ConfigMap not published yet, a transient API error), as the
+	// kubelet retries volume setup; an unmapped image is final.
+	retrySetup := time.NewTimer(time.Hour)
+	retrySetup.Stop()
+	setupBackoff := 200 * time.Millisecond
+	trySetup := func() {
+		err := w.setup(ctx)
+		w.mu.Lock()
+		w.failure = nil
+		if err != nil && ctx.Err() == nil {
+			reason, final := "CreateContainerError", false
+			var fail *setupError
+			if errors.As(err, &fail) {
+				reason, final = fail.reason, fail.final
+			}
+			w.failure = &waiting{reason, err.Error()}
+			if !final {
+				retrySetup.Reset(setupBackoff)
+				setupBackoff = min(2*setupBackoff, 10*time.Second)
+			}
 		}
-		log.Warn("pod setup failed", "err", err)
+		w.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			w.a.events.Event(w.pod(), corev1.EventTypeWarning, "Failed", err.Error())
+			log.Warn("pod setup failed", "err", err, "retry", setupBackoff)
+		}
 	}
-	w.postStatus(ctx)
+	trySetup()
+	// Status posting is level-triggered: a post that failed (a timeout, the
+	// apiserver busy) is retried on the next tick, not lost until the next
+	// change.
+	stale := !w.postStatus(ctx)
 
 	probe := time.NewTicker(probeInterval)
 	defer probe.Stop()
@@ -137,15 +160,18 @@ func (w *podWorker) run(ctx context.Context) {
 			if next := w.handleExit(ctx, ev); next > 0 {
 				restart.Reset(next)
 			}
-			w.postStatus(ctx)
+			stale = !w.postStatus(ctx)
 		case <-restart.C:
 			if next := w.restartDue(ctx); next > 0 {
 				restart.Reset(next)
 			}
-			w.postStatus(ctx)
+			stale = !w.postStatus(ctx)
+		case <-retrySetup.C:
+			trySetup()
+			stale = !w.postStatus(ctx)
 		case <-probe.C:
-			if w.probeAll(ctx) {
-				w.postStatus(ctx)
+			if w.probeAll(ctx) || stale {
+				stale = !w.postStatus(ctx)
 			}
 		}
 	}
@@ -163,68 +189,102 @@ func (w *podWorker) grace() time.Duration {
 	return min(g, maxGrace)
 }
 
-// setupError is a pod failure the user must fix (an unmapped image, a
+// setupError is a pod failure the user must see (an unmapped image, a
 // missing ConfigMap): it is reported in the pod's status with its reason.
+// A final one is not retried.
 type setupError struct {
 	reason string
 	err    error
+	final  bool
 }
 
 func (e *setupError) Error() string { return e.err.Error() }
 func (e *setupError) Unwrap() error { return e.err }
 
 // setup resolves images, wires the pod's network, prepares volumes and starts
-// the containers.
+// the containers. It is resumable: a retry after a failure skips what is
+// already done.
 func (w *podWorker) setup(ctx context.Context) error {
 	pod := w.pod()
-	images := map[string]runtime.Image{}
-	for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
-		img, err := w.a.images.Resolve(c.Image)
-		if err != nil {
-			return &setupError{"ErrImagePull", fmt.Errorf("failed to pull image %q: %w", c.Image, err)}
+	if w.images == nil {
+		images := map[string]runtime.Image{}
+		for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
+			img, err := w.a.images.Resolve(c.Image)
+			if err != nil {
+				return &setupError{"ErrImagePull", fmt.Errorf("failed to pull image %q: %w", c.Image, err), true}
+			}
+			images[c.Name] = img
 		}
-		images[c.Name] = img
+		w.images = images
 	}
 	if err := os.MkdirAll(w.dir, 0o700); err != nil {
 		return err
 	}
+	if !w.networked {
+		if err := w.wireNetwork(ctx, pod); err != nil {
+			return err
+		}
+		w.networked = true
+	}
+	if w.vols == nil {
+		vols, err := w.prepareVolumes(ctx, pod)
+		if err != nil {
+			return &setupError{"CreateContainerConfigError", err, false}
+		}
+		w.vols = vols
+	}
+	for ; w.initDone < len(pod.Spec.InitContainers); w.initDone++ {
+		c := pod.Spec.InitContainers[w.initDone]
+		if err := w.runInit(ctx, pod, c, w.images[c.Name], w.vols); err != nil {
+			return &setupError{"InitContainerError", err, false}
+		}
+	}
+	for _, c := range pod.Spec.Containers {
+		w.mu.Lock()
+		_, started := w.containers[c.Name]
+		w.mu.Unlock()
+		if started {
+			continue
+		}
+		ctr, err := w.newContainer(ctx, pod, c, w.images[c.Name], w.vols)
+		if err != nil {
+			return &setupError{"CreateContainerConfigError", err, false}
+		}
+		if err := w.start(ctr); err != nil {
+			return &setupError{"RunContainerError", err, false}
+		}
+		w.mu.Lock()
+		w.containers[c.Name] = ctr
+		w.mu.Unlock()
+	}
+	return nil
+}
+
+// wireNetwork gives the pod its network: the node's for hostNetwork pods,
+// else a netns of its own attached through CNI.
+func (w *podWorker) wireNetwork(ctx context.Context, pod *corev1.Pod) error {
 	if pod.Spec.HostNetwork {
 		w.setIP(w.a.hostIP())
-	} else {
-		name := "nb-pod-" + string(pod.UID)
+		return nil
+	}
+	name := "nb-pod-" + string(pod.UID)
+	if w.netns == "" {
 		if err := netlab.CreateNetns(name); err != nil {
 			return fmt.Errorf("create pod netns: %w", err)
 		}
 		w.mu.Lock()
 		w.netns = name
 		w.mu.Unlock()
-		ip, err := w.a.net.add(ctx, pod, netlab.NetnsPath(name))
-		if err != nil {
-			return fmt.Errorf("CNI ADD: %w", err)
-		}
-		w.setIP(ip)
 	}
-	vols, err := w.prepareVolumes(ctx, pod)
+	ip, err := w.a.net.add(ctx, pod, netlab.NetnsPath(name))
 	if err != nil {
-		return &setupError{"CreateContainerConfigError", err}
-	}
-	for _, c := range pod.Spec.InitContainers {
-		if err := w.runInit(ctx, pod, c, images[c.Name], vols); err != nil {
-			return &setupError{"InitContainerError", err}
+		// Undo a partial ADD so that the retry starts clean.
+		if derr := w.a.net.del(ctx, pod, netlab.NetnsPath(name)); derr != nil {
+			err = fmt.Errorf("%w (and CNI DEL of the partial attachment: %v)", err, derr)
 		}
+		return fmt.Errorf("CNI ADD: %w", err)
 	}
-	for _, c := range pod.Spec.Containers {
-		ctr, err := w.newContainer(ctx, pod, c, images[c.Name], vols)
-		if err != nil {
-			return &setupError{"CreateContainerConfigError", err}
-		}
-		w.mu.Lock()
-		w.containers[c.Name] = ctr
-		w.mu.Unlock()
-		if err := w.start(ctr); err != nil {
-			return &setupError{"RunContainerError", err}
-		}
-	}
+	w.setIP(ip)
 	return nil
 }
 

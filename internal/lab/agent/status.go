@@ -122,8 +122,8 @@ func condStatus(v bool) corev1.ConditionStatus {
 func ptrBool(b bool) *bool { return &b }
 
 // postStatus writes the pod's status, retrying on conflicts with the
-// scheduler's or a controller's writes.
-func (w *podWorker) postStatus(ctx context.Context) {
+// scheduler's or a controller's writes, and reports whether it succeeded.
+func (w *podWorker) postStatus(ctx context.Context) bool {
 	pods := w.a.client.CoreV1().Pods(w.namespace)
 	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		cur, err := pods.Get(ctx, w.name, metav1.GetOptions{})
@@ -138,6 +138,8 @@ func (w *podWorker) postStatus(ctx context.Context) {
 		return err
 	})
 	if err != nil && ctx.Err() == nil {
-		w.a.log.Warn("update pod status", "pod", w.String(), "err", err)
+		w.a.log.Warn("update pod status; retrying", "pod", w.String(), "err", err)
+		return false
 	}
+	return true
 }
