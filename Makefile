@@ -44,12 +44,14 @@ lab-tests: deps lab-bins
 	mkdir -p $(RESULTS)
 	$(GOTESTSUM) --junitfile $(RESULTS)/junit-lab.xml -- -count=1 -p 1 ./internal/lab/...
 
-# The e2e suite on a fresh lab per dataplane (each run checks for leftovers first and removes its lab).
+# The suite's smoke and lab features on a fresh lab per dataplane (each run checks for leftovers
+# first and removes its lab). The benchmark dimensions run with `make bench`.
+E2E_TESTS ?= TestDataplaneSmoke|TestLabPods
 e2e: deps lab-bins
 	mkdir -p $(RESULTS)
 	for dp in iptables nftables; do \
 	  KUBECONFIG= LAB_DATAPLANE=$$dp $(GOTESTSUM) --junitfile $(RESULTS)/junit-e2e-$$dp.xml -- \
-	    -count=1 -timeout $(E2E_TIMEOUT) ./e2e || exit 1; \
+	    -count=1 -timeout $(E2E_TIMEOUT) -run '$(E2E_TESTS)' ./e2e || exit 1; \
 	done
 
 test: deps lab-bins unit lab-tests e2e

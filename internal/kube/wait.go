@@ -25,10 +25,16 @@ const Poll = 100 * time.Millisecond
 // timeout error names the wait and shows the last observed state. It returns
 // how long the wait took, so callers can log and record it.
 func WaitFor(ctx context.Context, what string, timeout time.Duration, cond Condition) (time.Duration, error) {
+	return WaitEvery(ctx, what, timeout, Poll, cond)
+}
+
+// WaitEvery is WaitFor with its own poll interval, for conditions that are
+// expensive to observe (reading a node's whole rule set).
+func WaitEvery(ctx context.Context, what string, timeout, poll time.Duration, cond Condition) (time.Duration, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	t := time.NewTicker(Poll)
+	t := time.NewTicker(poll)
 	defer t.Stop()
 	var last string
 	for {

@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"kube-netbench/internal/lab/components"
+	"kube-netbench/internal/scale"
+)
+
+// sideBySideServices is how many Services each method creates for the
+// creation-rate comparison: four of the seed's 500-object files.
+const sideBySideServices = 2000
+
+// seedComparison creates the same number of Services with our method and
+// with the seed script's (500-object YAML files, `kubectl apply` four at a
+// time, Services plus v1 Endpoints), back to back on the same apiserver, and
+// reports both rates. Both sets are deleted afterwards.
+func (s *serviceScale) seedComparison(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	kubectl, err := kubectlPath()
+	if err != nil {
+		t.Skipf("the seed method needs kubectl: %v", err)
+	}
+	n := sideBySideServices
+	plan := func(suffix string) scale.Plan {
+		p := s.plan
+		p.RunID, p.MaxServices, p.NamespacePrefix = s.id+"-"+suffix, n, "nb-cmp"
+		return p
+	}
+	ours, seed := plan("ours"), plan("seed")
+	for _, p := range []scale.Plan{ours, seed} {
+		t.Cleanup(func() {
+			if _, err := scale.Delete(context.WithoutCancel(ctx), s.client, p.RunID); err != nil {
+				t.Errorf("delete the comparison's Services: %v", err)
+			}
+		})
+	}
+	st, err := s.creator.Grow(ctx, ours, 0, n)
+	if err != nil {
+		t.Fatalf("our method: %v", err)
+	}
+	dir := filepath.Join(t.TempDir(), "seed")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sst, err := scale.SeedMethod(ctx, kubectl, s.kubeconfig, seed, 0, n, dir)
+	if err != nil {
+		t.Fatalf("the seed method: %v", err)
+	}
+	s.oursRate, s.seedRate, s.sideBySide = st.ServicesPerSec, sst.ServicesPerSec, n
+	t.Logf("creating %d Services with their endpoints on the same apiserver: ours %.1f Services/s (%s), the seed's method %.1f Services/s (%s): %.1fx",
+		n, st.ServicesPerSec, st.Wall.Round(time.Millisecond), sst.ServicesPerSec, sst.Wall.Round(time.Millisecond), st.ServicesPerSec/sst.ServicesPerSec)
+	for _, w := range sst.Warnings {
+		t.Logf("seed method: %s", w)
+	}
+	if st.ServicesPerSec < 2*sst.ServicesPerSec {
+		t.Errorf("our creation rate %.1f Services/s is not at least twice the seed method's %.1f", st.ServicesPerSec, sst.ServicesPerSec)
+	}
+	return ctx
+}
+
+// kubectlPath is KUBECTL, else the lab's version-matched kubectl when the
+// suite runs on the lab, else kubectl from PATH.
+func kubectlPath() (string, error) {
+	if k := os.Getenv("KUBECTL"); k != "" {
+		return k, nil
+	}
+	if onLab {
+		return labOpts.Cache.Binaries().Kubectl, nil
+	}
+	if c, err := components.DefaultCache(os.Getenv); err == nil {
+		if k := c.Binaries().Kubectl; fileExists(k) {
+			return k, nil
+		}
+	}
+	return exec.LookPath("kubectl")
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"kube-netbench/fixtures"
+	"kube-netbench/internal/bench"
+	"kube-netbench/internal/dataplane"
+	"kube-netbench/internal/kube"
+	"kube-netbench/internal/tools/fortio"
+)
+
+// drainTimeWait is the server's TIME_WAIT count under which a
+// short-connection round may start (W-STAT-9): lab-recipe §5 saw 41,500
+// left over after one round slow the next by 4x.
+const drainTimeWait = 1000
+
+// step grows the dummy Services to n, waits until every node's dataplane
+// programmed them and a fresh canary Service answers, then measures ROUNDS
+// interleaved keepalive and short-connection fortio runs.
+func (s *serviceScale) step(n int) features.Func {
+	return func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+		st := &scaleStep{Services: n}
+		s.steps = append(s.steps, st)
+		if n > s.prev {
+			stats, err := s.creator.Grow(ctx, s.plan, s.prev, n)
+			if err != nil {
+				t.Fatalf("create dummy Services %d..%d: %v", s.prev, n, err)
+			}
+			st.CreateRate = stats.ServicesPerSec
+			t.Logf("created %d Services with their EndpointSlices in %s: %.1f Services/s (p50 %s, p99 %s per Service POST)",
+				stats.Services, stats.Wall.Round(time.Millisecond), stats.ServicesPerSec, stats.ServiceLatency.P50, stats.ServiceLatency.P99)
+			if err := s.creator.Verify(ctx, s.plan, n); err != nil {
+				t.Fatal(err)
+			}
+			s.prev = n
+		}
+		// Programming: every node holds every ClusterIP (W-SYNC-1). On two
+		// cores iptables mode needs minutes for 10,000 Services: the timeout
+		// grows with the step.
+		want := s.baseClusterIPs + n + s.canaries
+		timeout := 2*time.Minute + time.Duration(n)*40*time.Millisecond
+		var last []dataplane.Programmed
+		took, err := kube.WaitEvery(ctx, fmt.Sprintf("every node programmed %d ClusterIPs", want), timeout, 2*time.Second,
+			func(ctx context.Context) (bool, string, error) {
+				prog, err := s.programmed(ctx)
+				if err != nil {
+					return false, err.Error(), nil
+				}
+				last = prog
+				got := minCount(prog)
+				return got >= want, fmt.Sprintf("fewest programmed on a node: %d", got), nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.ProgrammingTime = took
+		st.Position, st.ClusterIPs = map[string]int{}, map[string]int{}
+		for _, p := range last {
+			st.Position[p.Node], st.ClusterIPs[p.Node] = p.Position[s.fortioIP], p.ClusterIPs
+		}
+		canary, err := s.client.CoreV1().Services(s.ns).Create(ctx,
+			fixtures.ClusterIPService(s.ns, fmt.Sprintf("canary-%d", n), s.id, "fortio-server", fixtures.FortioHTTPPort), metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.canaries++
+		if st.CanaryLatency, err = s.answers(ctx, canary.Spec.ClusterIP, timeout); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d Services: programmed on %v after %s (the seed slept a fixed 80-180 s); a new Service answered after %s; "+
+			"fortio Service at position %v among %v ClusterIP entries",
+			n, nodeNames(last), took.Round(time.Millisecond), st.CanaryLatency.Round(time.Millisecond), st.Position, st.ClusterIPs)
+		s.measure(ctx, t, st)
+		return ctx
+	}
+}
+
+// measure runs ROUNDS interleaved keepalive / short-connection pairs. A run
+// with any failed call is not a sample: it fails the step and is counted
+// (W-BUG-4).
+func (s *serviceScale) measure(ctx context.Context, t *testing.T, st *scaleStep) {
+	url := fmt.Sprintf("http://%s:%d/echo?size=512", s.fortioIP, fixtures.FortioHTTPPort)
+	client := s.target("fortio-client", "fortio")
+	margin := s.cfg.ExecTimeout(s.cfg.FortioDuration) - s.cfg.FortioDuration
+	for r := 1; r <= s.cfg.Rounds; r++ {
+		for _, keepalive := range []bool{true, false} {
+			if !keepalive {
+				wait, tw, err := s.drain(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st.DrainWaits = append(st.DrainWaits, wait)
+				t.Logf("round %d: server TIME_WAIT %d after waiting %s", r, tw, wait.Round(time.Millisecond))
+			}
+			l := fortio.Load{URL: url, Connections: s.cfg.FortioConnections, Duration: s.cfg.FortioDuration, Keepalive: keepalive}
+			res, _, err := bench.Fortio(ctx, s.exec, client, l, margin)
+			if err != nil {
+				st.Failed++
+				t.Errorf("%d Services, round %d, keepalive=%t: %v", st.Services, r, keepalive, err)
+				continue
+			}
+			if keepalive {
+				st.Keepalive = append(st.Keepalive, res.ActualQPS)
+			} else {
+				st.Short = append(st.Short, res.ActualQPS)
+			}
+		}
+	}
+	t.Logf("%d Services: keepalive req/s %v; short-connection req/s %v", st.Services, rounded(st.Keepalive), rounded(st.Short))
+}
+
+// drain waits until the server pod's TIME_WAIT sockets fall under
+// drainTimeWait (they last 60 s on Linux), so every short-connection round
+// starts from the same state; it returns the wait and the count it ended at.
+func (s *serviceScale) drain(ctx context.Context) (time.Duration, int, error) {
+	probe := s.target("fortio-server", fixtures.ProbeContainer)
+	var tw int
+	took, err := kube.WaitEvery(ctx, "server TIME_WAIT drained", 3*time.Minute, time.Second, func(ctx context.Context) (bool, string, error) {
+		ss, err := bench.ReadSockStat(ctx, s.exec, probe)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		tw = ss.TCPTimeWait
+		return tw < drainTimeWait, fmt.Sprintf("%d sockets in TIME_WAIT", tw), nil
+	})
+	return took, tw, err
+}
+
+func rounded(v []float64) []int {
+	out := make([]int, len(v))
+	for i, x := range v {
+		out[i] = int(x + 0.5)
+	}
+	return out
+}

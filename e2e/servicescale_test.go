@@ -1,0 +1,234 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"kube-netbench/fixtures"
+	"kube-netbench/internal/bench"
+	"kube-netbench/internal/config"
+	"kube-netbench/internal/dataplane"
+	"kube-netbench/internal/kube"
+	"kube-netbench/internal/podexec"
+	"kube-netbench/internal/scale"
+	"kube-netbench/internal/tools/fortio"
+)
+
+// serviceScale measures how short-connection and keepalive RPS through a
+// ClusterIP Service change as thousands of dummy Services are added: the
+// study's O(n) (iptables) against O(1) (nftables, Cilium) curve.
+type serviceScale struct {
+	*run
+	cfg      config.Config
+	profile  config.Profile
+	kp       *dataplane.KubeProxy
+	kind     dataplane.Kind
+	plan     scale.Plan
+	creator  scale.Creator
+	fortioIP string
+	// baseClusterIPs is what each node programmed before any dummy Service
+	// (the kubernetes Service, the fortio Service, ...).
+	baseClusterIPs int
+	canaries       int
+	prev           int
+	steps          []*scaleStep
+	// creation rates measured side by side (ours, the seed's method) for
+	// sideBySide Services
+	oursRate, seedRate float64
+	sideBySide         int
+	kubeconfig         string
+}
+
+type scaleStep struct {
+	Services        int
+	CreateRate      float64
+	ProgrammingTime time.Duration
+	CanaryLatency   time.Duration
+	// Position of the fortio Service among the ClusterIP entries, per node.
+	Position   map[string]int
+	ClusterIPs map[string]int
+	Keepalive  []float64
+	Short      []float64
+	DrainWaits []time.Duration
+	Failed     int
+}
+
+func TestServiceScale(t *testing.T) {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		t.Fatalf("configuration: %v", err)
+	}
+	prof, err := config.LoadProfile(profilePath(cfg.Profile))
+	if err != nil {
+		t.Fatalf("profile: %v", err)
+	}
+	for _, w := range cfg.Warnings {
+		t.Logf("configuration warning: %s", w)
+	}
+	s := &serviceScale{cfg: cfg, profile: prof}
+	f := features.New("service scale").
+		WithLabel("dimension", "service-scale").WithLabel("tier", "full").
+		Setup(s.setup).
+		Assess("baseline at 0 dummy Services", s.step(0))
+	for _, n := range cfg.SvcScaleSteps {
+		f = f.Assess(fmt.Sprintf("%d dummy Services", n), s.step(n))
+	}
+	f = f.Assess("creation rate side by side with the seed script's method", s.seedComparison)
+	testEnv.Test(t, f.Assess("degradation per step against the same run's baseline", s.judge).Feature())
+}
+
+// profilePath resolves the profile relative to the repository root when
+// the suite runs from e2e/.
+func profilePath(p string) string {
+	if _, err := os.Stat(p); err != nil {
+		if _, err := os.Stat("../" + p); err == nil {
+			return "../" + p
+		}
+	}
+	return p
+}
+
+func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+	// Refuse to run over an earlier run's leftovers (W-OPS-1), before this
+	// run creates anything.
+	pre, err := kubernetes.NewForConfig(cfg.Client().RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := scale.Leftovers(ctx, pre); err != nil {
+		t.Fatalf("an earlier run left objects behind: %v", err)
+	}
+	s.run = startRun(ctx, t, cfg, "scale", 2)
+	det, err := dataplane.Detect(ctx, s.client)
+	if err != nil {
+		t.Fatalf("detect the dataplane: %v", err)
+	}
+	s.kp, s.kind = det.KubeProxy, det.Kind
+	cidr, err := serviceCIDR(ctx, s.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxSvc := s.cfg.SvcScaleSteps[len(s.cfg.SvcScaleSteps)-1]
+	s.plan = scale.Plan{RunID: s.id, Endpoints: s.cfg.SvcEndpoints, PerNamespace: scale.DefaultPerNamespace,
+		NamespacePrefix: scale.DefaultNamespacePrefix, Dummy: scale.DefaultDummy, Port: scale.DefaultPort, MaxServices: maxSvc}
+	if err := s.plan.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s.kubeconfig = cfg.KubeconfigFile()
+	rc := cfg.Client().RESTConfig()
+	fast := *rc
+	fast.QPS, fast.Burst = -1, 0 // the apiserver, not the client, is the limit under test
+	fc, err := kubernetes.NewForConfig(&fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.creator = scale.Creator{Client: fc, Workers: s.cfg.SvcCreateParallel, ClusterIPs: scale.Explicit(cidr), Log: t.Logf}
+	t.Cleanup(func() {
+		st, err := scale.Delete(context.WithoutCancel(ctx), s.client, s.plan.RunID)
+		if err != nil {
+			t.Errorf("delete the dummy Services: %v", err)
+			return
+		}
+		t.Logf("dummy Services deleted: %d namespaces in %s", st.Namespaces, st.Wall.Round(time.Millisecond))
+	})
+	server, client := s.nodes[0].Name, s.nodes[1].Name
+	for _, p := range []*corev1.Pod{
+		fixtures.FortioServer(s.ns, "fortio-server", s.id, server),
+		fixtures.FortioClient(s.ns, "fortio-client", s.id, client),
+	} {
+		if _, err := s.client.CoreV1().Pods(s.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc, err := s.client.CoreV1().Services(s.ns).Create(ctx,
+		fixtures.ClusterIPService(s.ns, "fortio", s.id, "fortio-server", fixtures.FortioHTTPPort), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.fortioIP = svc.Spec.ClusterIP
+	if _, err := kube.WaitFor(ctx, "fortio pods Ready", 2*time.Minute, kube.PodsReady(s.client, s.ns, "fortio-server", "fortio-client")); err != nil {
+		t.Fatal(err)
+	}
+	took, err := s.answers(ctx, s.fortioIP, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dataplane %s; fortio Service %s answers (after %s); server on %s, client on %s; Service range %s",
+		s.kind, s.fortioIP, took.Round(time.Millisecond), server, client, cidr)
+	prog, err := s.programmed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.baseClusterIPs = minCount(prog)
+	return ctx
+}
+
+// serviceCIDR reads the cluster's Service range from its ServiceCIDR objects
+// and checks there is room for the largest step (W-BUG-5).
+func serviceCIDR(ctx context.Context, c kubernetes.Interface) (netip.Prefix, error) {
+	list, err := c.NetworkingV1().ServiceCIDRs().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("read the Service range (ServiceCIDR objects): %w", err)
+	}
+	for _, sc := range list.Items {
+		for _, cidr := range sc.Spec.CIDRs {
+			if p, err := netip.ParsePrefix(cidr); err == nil && p.Addr().Is4() {
+				return p, nil
+			}
+		}
+	}
+	return netip.Prefix{}, fmt.Errorf("no IPv4 ServiceCIDR in the cluster")
+}
+
+// answers waits until one request to ip through the dataplane returns 200.
+func (s *serviceScale) answers(ctx context.Context, ip string, timeout time.Duration) (time.Duration, error) {
+	l := fortio.Load{URL: fmt.Sprintf("http://%s:%d/echo", ip, fixtures.FortioHTTPPort), Connections: 1, Requests: 1, Keepalive: true}
+	return kube.WaitFor(ctx, "Service "+ip+" answers", timeout, func(ctx context.Context) (bool, string, error) {
+		_, _, err := bench.Fortio(ctx, s.exec, s.target("fortio-client", "fortio"), l, 10*time.Second)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		return true, "", nil
+	})
+}
+
+func (s *serviceScale) target(pod, container string) podexec.Target {
+	return podexec.Target{Namespace: s.ns, Pod: pod, Container: container}
+}
+
+func (s *serviceScale) programmed(ctx context.Context) ([]dataplane.Programmed, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return dataplane.ReadProgrammed(ctx, s.exec, s.kp, []string{s.fortioIP})
+}
+
+func minCount(prog []dataplane.Programmed) int {
+	m := -1
+	for _, p := range prog {
+		if m < 0 || p.ClusterIPs < m {
+			m = p.ClusterIPs
+		}
+	}
+	return m
+}
+
+// nodeNames lists the nodes of a reading in order, for stable logs.
+func nodeNames(prog []dataplane.Programmed) []string {
+	var out []string
+	for _, p := range prog {
+		out = append(out, p.Node)
+	}
+	sort.Strings(out)
+	return out
+}
