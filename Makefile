@@ -56,9 +56,18 @@ e2e: deps lab-bins
 
 test: deps lab-bins unit lab-tests e2e
 
+# The whole suite. On the lab (no KUBECONFIG) once per dataplane, side by side on this machine.
+BENCH_DATAPLANES ?= iptables nftables
 bench: deps lab-bins
 	mkdir -p $(RESULTS)
-	$(GOTESTSUM) --junitfile $(RESULTS)/junit-bench.xml -- -count=1 -timeout 120m ./e2e
+	if [ -n "$${KUBECONFIG:-}" ]; then \
+	  $(GOTESTSUM) --junitfile $(RESULTS)/junit-bench.xml -- -count=1 -timeout 180m ./e2e; \
+	else \
+	  for dp in $(BENCH_DATAPLANES); do \
+	    LAB_DATAPLANE=$$dp $(GOTESTSUM) --junitfile $(RESULTS)/junit-bench-$$dp.xml -- \
+	      -count=1 -timeout 180m ./e2e || exit 1; \
+	  done; \
+	fi
 
 lab-up: deps lab-bins build
 	bin/netbench lab up
