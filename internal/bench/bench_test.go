@@ -1,9 +1,16 @@
 package bench
 
 import (
+	"context"
+	"io"
+	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"kube-netbench/internal/podexec"
+	"kube-netbench/internal/tools/fortio"
 )
 
 func TestParseSockStat(t *testing.T) {
@@ -18,4 +25,40 @@ func TestParseSockStat(t *testing.T) {
 	require.ErrorContains(t, err, "sockstat")
 	_, err = ParseSockStat("TCP: inuse 1 alloc 2\n")
 	require.ErrorContains(t, err, "lacks")
+}
+
+// replay answers every exec with a captured fortio output and records the
+// argv and whether the call carried a deadline.
+type replay struct {
+	file        string
+	argv        []string
+	hadDeadline bool
+}
+
+func (r *replay) Exec(ctx context.Context, _ podexec.Target, argv []string, _ io.Reader, stdout, _ io.Writer) error {
+	r.argv = argv
+	_, r.hadDeadline = ctx.Deadline()
+	b, err := os.ReadFile(r.file)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(b)
+	return err
+}
+
+func TestFortio(t *testing.T) {
+	l := fortio.Load{URL: "http://127.0.0.1:18080/echo", Connections: 4, Duration: 2 * time.Second, Keepalive: true}
+	r := &replay{file: "../../testdata/fortio/keepalive.json"}
+	res, raw, err := Fortio(context.Background(), r, podexec.Target{Namespace: "ns", Pod: "client"}, l, 30*time.Second)
+	require.NoError(t, err)
+	require.True(t, r.hadDeadline, "every exec carries a deadline derived from the run")
+	want, _ := l.Argv()
+	require.Equal(t, want, r.argv)
+	require.NotEmpty(t, raw)
+	require.Positive(t, res.ActualQPS)
+
+	// A run whose calls failed is an error that names the codes (W-BUG-4).
+	r = &replay{file: "../../testdata/fortio/http-503.json"}
+	_, _, err = Fortio(context.Background(), r, podexec.Target{}, l, time.Second)
+	require.ErrorContains(t, err, "503: ")
 }
