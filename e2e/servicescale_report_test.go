@@ -8,11 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
+	"kube-netbench/fixtures"
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/stats"
@@ -167,8 +170,7 @@ func (s *serviceScale) write(sum scaleSummary) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	run := report.Run{ID: s.cfg.RunID, Started: time.Now(), Finished: time.Now(),
-		Fingerprint: report.Fingerprint{Dataplane: string(s.kind), KubeProxyMode: s.kp.Mode, Config: configMap(s.cfg)}}
+	run := report.Run{ID: s.cfg.RunID, Started: s.started, Finished: time.Now(), Fingerprint: s.fingerprint()}
 	for _, st := range s.steps {
 		for _, m := range []struct {
 			conn    string
@@ -216,4 +218,29 @@ func configMap(c config.Config) map[string]string {
 		out[kv.Key] = kv.Value
 	}
 	return out
+}
+
+// fingerprint records where the numbers come from: dataplane and its
+// version, Kubernetes version, kernel, the two nodes used with their roles
+// and instance types, the tools' images and versions, and the effective
+// configuration.
+func (s *serviceScale) fingerprint() report.Fingerprint {
+	fp := report.Fingerprint{Dataplane: string(s.kind), KubeProxyMode: s.kp.Mode, Config: configMap(s.cfg),
+		Tools: []report.Tool{
+			{Name: "fortio", Image: fixtures.FortioImage, Version: s.fortioVersion},
+			{Name: "kube-proxy", Image: s.kp.Image},
+		}}
+	if v, err := s.client.Discovery().ServerVersion(); err == nil {
+		fp.KubernetesVersion = v.GitVersion
+	}
+	if i := strings.LastIndexByte(s.kp.Image, ':'); i > 0 {
+		fp.DataplaneVersion = s.kp.Image[i+1:]
+	}
+	for i, n := range s.nodes {
+		role := []string{"server", "client"}[i]
+		fp.Nodes = append(fp.Nodes, report.Node{Name: n.Name, Role: role,
+			InstanceType: n.Labels[corev1.LabelInstanceTypeStable], Kernel: n.Status.NodeInfo.KernelVersion})
+		fp.Kernel = n.Status.NodeInfo.KernelVersion
+	}
+	return fp
 }

@@ -107,6 +107,7 @@ func (s *serviceScale) measure(ctx context.Context, t *testing.T, st *scaleStep)
 				t.Errorf("%d Services, round %d, keepalive=%t: %v", st.Services, r, keepalive, err)
 				continue
 			}
+			s.fortioVersion = res.Version
 			if keepalive {
 				st.Keepalive = append(st.Keepalive, res.ActualQPS)
 			} else {

@@ -48,6 +48,8 @@ type serviceScale struct {
 	oursRate, seedRate float64
 	sideBySide         int
 	kubeconfig         string
+	fortioVersion      string
+	started            time.Time
 }
 
 type scaleStep struct {
@@ -109,6 +111,7 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	if _, err := scale.Leftovers(ctx, pre); err != nil {
 		t.Fatalf("an earlier run left objects behind: %v", err)
 	}
+	s.started = time.Now()
 	s.run = startRun(ctx, t, cfg, "scale", 2)
 	det, err := dataplane.Detect(ctx, s.client)
 	if err != nil {
