@@ -1,7 +1,9 @@
 // Package e2e is the benchmark suite: one file per dimension, each an
-// e2e-framework feature. TestMain picks the cluster: an existing one when a
-// kubeconfig is given (--kubeconfig or KUBECONFIG), else the embedded lab,
-// started here and removed when the suite ends, fails or is interrupted.
+// e2e-framework feature. TestMain picks the cluster (PROVIDER): an existing
+// one when a kubeconfig is given (--kubeconfig or KUBECONFIG), a kind
+// cluster with one control plane and two workers (PROVIDER=kind, needs
+// Docker), else the embedded lab, started here and removed when the suite
+// ends, fails or is interrupted.
 package e2e
 
 import (
@@ -17,7 +19,10 @@ import (
 
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
+	"sigs.k8s.io/e2e-framework/support/kind"
 
+	"kube-netbench/internal/cluster"
 	"kube-netbench/internal/lab"
 )
 
@@ -51,7 +56,38 @@ func runSuite(m *testing.M) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	var teardownFailed, finished atomic.Bool
-	if cfg.KubeconfigFile() == "" {
+	provider, err := cluster.Select(os.Getenv(cluster.ProviderEnv), cfg.KubeconfigFile())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 2
+	}
+	if provider == cluster.Kind {
+		if err := cluster.CheckDocker(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+			return 2
+		}
+		cfgFile, err := os.CreateTemp("", "netbench-kind-*.yaml")
+		if err == nil {
+			_, err = cfgFile.WriteString(cluster.KindConfig)
+			cfgFile.Close()
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: kind config: %v\n", err)
+			return 2
+		}
+		defer os.Remove(cfgFile.Name())
+		const name = "netbench"
+		testEnv.Setup(envfuncs.CreateClusterWithConfig(kind.NewProvider(), name, cfgFile.Name()))
+		testEnv.Finish(func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
+			ctx, err := envfuncs.DestroyCluster(name)(ctx, cfg)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "e2e: delete the kind cluster %s: %v\n", name, err)
+				teardownFailed.Store(true)
+			}
+			return ctx, nil
+		})
+	}
+	if provider == cluster.Lab {
 		// Validate all lab input before anything is created.
 		labOpts, err = lab.OptionsFromEnv(os.Getenv, lab.DefaultDir())
 		if err != nil {

@@ -1,0 +1,32 @@
+package cluster
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestSelect(t *testing.T) {
+	cases := []struct {
+		value, kubeconfig string
+		want              Provider
+		err               string
+	}{
+		{"", "", Lab, ""},
+		{"", "/k", Existing, ""},
+		{"existing", "/k", Existing, ""},
+		{"existing", "", "", "PROVIDER=existing needs a kubeconfig"},
+		{"kind", "", Kind, ""},
+		{"lab", "/k", "", "PROVIDER=lab creates its own cluster, but a kubeconfig (/k) names another"},
+		{"minikube", "", "", `PROVIDER="minikube": unknown provider; allowed: lab, kind, existing`},
+	}
+	for _, tc := range cases {
+		got, err := Select(tc.value, tc.kubeconfig)
+		if tc.err != "" {
+			require.ErrorContains(t, err, tc.err, "%+v", tc)
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, tc.want, got)
+	}
+}
