@@ -32,9 +32,9 @@ type scaleSummary struct {
 	// SeedMethodCreationRate is the seed script's method (500-object files,
 	// kubectl apply 4 at a time, Services + v1 Endpoints) on the same
 	// apiserver, measured back to back with ours for the same count.
-	SeedMethodCreationRate float64         `json:"seed_method_creation_rate_svc_per_s"`
-	SideBySideRate         float64         `json:"side_by_side_creation_rate_svc_per_s"`
-	SideBySideServices     int             `json:"side_by_side_services"`
+	SeedMethodCreationRate *float64        `json:"seed_method_creation_rate_svc_per_s"`
+	SideBySideRate         *float64        `json:"side_by_side_creation_rate_svc_per_s"`
+	SideBySideServices     int             `json:"side_by_side_services,omitempty"`
 	Steps                  []scaleStepJSON `json:"steps"`
 }
 
@@ -128,7 +128,10 @@ func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Confi
 		sum.Steps = append(sum.Steps, js)
 	}
 	sum.CreationRateSvcPerSec = rates
-	sum.SeedMethodCreationRate, sum.SideBySideRate, sum.SideBySideServices = s.seedRate, s.oursRate, s.sideBySide
+	// Not measured (the assessment was skipped or failed) is null, not 0.
+	if s.sideBySide > 0 {
+		sum.SeedMethodCreationRate, sum.SideBySideRate, sum.SideBySideServices = &s.seedRate, &s.oursRate, s.sideBySide
+	}
 	if err := s.write(sum); err != nil {
 		t.Errorf("write results: %v", err)
 	}
