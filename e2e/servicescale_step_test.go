@@ -75,9 +75,11 @@ func (s *serviceScale) step(n int) features.Func {
 		if st.CanaryLatency, err = s.answers(ctx, canary.Spec.ClusterIP, timeout); err != nil {
 			t.Fatal(err)
 		}
+		client := s.nodes[1].Name
 		t.Logf("%d Services: programmed on %v after %s (the seed slept a fixed 80-180 s); a new Service answered after %s; "+
-			"fortio Service at position %v among %v ClusterIP entries",
-			n, nodeNames(last), took.Round(time.Millisecond), st.CanaryLatency.Round(time.Millisecond), st.Position, st.ClusterIPs)
+			"on the client's node %s, where its packets are DNATed, the fortio Service is entry %d of %d (all nodes: %v)",
+			n, nodeNames(last), took.Round(time.Millisecond), st.CanaryLatency.Round(time.Millisecond),
+			client, st.Position[client], st.ClusterIPs[client], st.Position)
 		s.measure(ctx, t, st)
 		return ctx
 	}
