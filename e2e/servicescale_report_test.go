@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,9 +40,9 @@ type scaleSummary struct {
 type scaleStepJSON struct {
 	SvcCount                int            `json:"svc_count"`
 	KeepaliveQPS            float64        `json:"keepalive_qps"`
-	KeepaliveDegradationPct *change        `json:"keepalive_degradation_pct,omitempty"`
+	KeepaliveDegradationPct *report.Change `json:"keepalive_degradation_pct,omitempty"`
 	ShortConnQPS            float64        `json:"short_conn_qps"`
-	ShortConnDegradationPct *change        `json:"short_conn_degradation_pct,omitempty"`
+	ShortConnDegradationPct *report.Change `json:"short_conn_degradation_pct,omitempty"`
 	KeepaliveSamples        []float64      `json:"keepalive_samples"`
 	ShortConnSamples        []float64      `json:"short_conn_samples"`
 	FailedSamples           int            `json:"failed_samples"`
@@ -53,27 +52,6 @@ type scaleStepJSON struct {
 	ClusterIPEntries        map[string]int `json:"clusterip_entries"`
 	DrainWaitSeconds        []float64      `json:"drain_wait_s"`
 	CreationRateSvcPerSec   float64        `json:"creation_rate_svc_per_s,omitempty"`
-}
-
-// change is a relative change in percent with its confidence interval; an
-// unbounded side (too few samples) is null, never a fake number.
-type change struct {
-	Pct        float64  `json:"pct"`
-	Lo         *float64 `json:"ci_lo"`
-	Hi         *float64 `json:"ci_hi"`
-	Confidence float64  `json:"confidence"`
-	P          float64  `json:"p_value"`
-	Warnings   []string `json:"warnings,omitempty"`
-}
-
-func newChange(c stats.Comparison) *change {
-	finite := func(v float64) *float64 {
-		if math.IsInf(v, 0) || math.IsNaN(v) {
-			return nil
-		}
-		return &v
-	}
-	return &change{Pct: c.Center, Lo: finite(c.Lo), Hi: finite(c.Hi), Confidence: c.Confidence, P: c.P, Warnings: c.Warnings}
 }
 
 // judge computes each step's change against the baseline measured in the
@@ -108,7 +86,7 @@ func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Confi
 		}
 		if st.Services > 0 {
 			if c, err := stats.Change(base.Keepalive, st.Keepalive, stats.DefaultConfidence); err == nil {
-				js.KeepaliveDegradationPct = newChange(c)
+				js.KeepaliveDegradationPct = report.NewChange(c)
 				t.Logf("%d Services: keepalive %s", st.Services, describe(c))
 				if bound != nil {
 					b := *bound
@@ -119,7 +97,7 @@ func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Confi
 				t.Errorf("%d Services: keepalive change: %v", st.Services, err)
 			}
 			if c, err := stats.Change(base.Short, st.Short, stats.DefaultConfidence); err == nil {
-				js.ShortConnDegradationPct = newChange(c)
+				js.ShortConnDegradationPct = report.NewChange(c)
 				t.Logf("%d Services: short-connection %s", st.Services, describe(c))
 			} else {
 				t.Errorf("%d Services: short-connection change: %v", st.Services, err)
