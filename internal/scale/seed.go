@@ -233,6 +233,9 @@ func (r *seedRun) stats(start time.Time) Stats {
 func (r *seedRun) apply(ctx context.Context, f SeedFile) error {
 	path := filepath.Join(r.dir, f.Name)
 	cmd := exec.CommandContext(ctx, r.kubectl, seedArgv(r.kubeconfig, path)...)
+	// kubectl caches API discovery under ~/.kube/cache by default: keep it
+	// in the run's directory so the comparison leaves nothing in $HOME.
+	cmd.Env = append(os.Environ(), "KUBECACHEDIR="+filepath.Join(r.dir, ".kubectl-cache"))
 	cmd.WaitDelay = seedWaitDelay
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
