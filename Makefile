@@ -6,6 +6,8 @@ SHELL := /bin/bash
 GO ?= go
 RESULTS ?= $(CURDIR)/results
 export LAB_DIR ?= $(CURDIR)/.lab
+# The lab's component cache (scripts/lab-build.sh and the lab agree on it); /var/cache when HOME is unset.
+export NETBENCH_CACHE ?= $(if $(HOME),$(HOME)/.cache/kube-netbench,/var/cache/kube-netbench)
 # Lab teardown keeps the lab's logs under $(RESULTS)/lab-logs.
 export RESULTS_DIR ?= $(RESULTS)
 GOTESTSUM := $(GO) tool gotestsum
