@@ -51,6 +51,7 @@ type scaleStepJSON struct {
 	FortioServicePosition   map[string]int `json:"fortio_service_position"`
 	ClusterIPEntries        map[string]int `json:"clusterip_entries"`
 	DrainWaitSeconds        []float64      `json:"drain_wait_s"`
+	ConntrackEntries        []int          `json:"conntrack_entries_before_short"`
 	CreationRateSvcPerSec   float64        `json:"creation_rate_svc_per_s,omitempty"`
 }
 
@@ -77,7 +78,8 @@ func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Confi
 		js := scaleStepJSON{SvcCount: st.Services, KeepaliveQPS: median(st.Keepalive), ShortConnQPS: median(st.Short),
 			KeepaliveSamples: st.Keepalive, ShortConnSamples: st.Short, FailedSamples: st.Failed,
 			ProgrammingSeconds: st.ProgrammingTime.Seconds(), CanaryAnswerSeconds: st.CanaryLatency.Seconds(),
-			FortioServicePosition: st.Position, ClusterIPEntries: st.ClusterIPs, CreationRateSvcPerSec: st.CreateRate}
+			FortioServicePosition: st.Position, ClusterIPEntries: st.ClusterIPs, CreationRateSvcPerSec: st.CreateRate,
+			ConntrackEntries: st.Conntrack}
 		for _, w := range st.DrainWaits {
 			js.DrainWaitSeconds = append(js.DrainWaitSeconds, w.Seconds())
 		}

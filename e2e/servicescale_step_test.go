@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"kube-netbench/internal/bench"
 	"kube-netbench/internal/dataplane"
 	"kube-netbench/internal/kube"
+	"kube-netbench/internal/podexec"
 	"kube-netbench/internal/tools/fortio"
 )
 
@@ -100,7 +103,10 @@ func (s *serviceScale) measure(ctx context.Context, t *testing.T, st *scaleStep)
 					t.Fatal(err)
 				}
 				st.DrainWaits = append(st.DrainWaits, wait)
-				t.Logf("round %d: server TIME_WAIT %d after waiting %s", r, tw, wait.Round(time.Millisecond))
+				ct := s.conntrackCount(ctx)
+				st.Conntrack = append(st.Conntrack, ct)
+				t.Logf("round %d: server TIME_WAIT %d after waiting %s; conntrack entries on the client's node %d",
+					r, tw, wait.Round(time.Millisecond), ct)
 			}
 			l := fortio.Load{URL: url, Connections: s.cfg.FortioConnections, Duration: s.cfg.FortioDuration, Keepalive: keepalive}
 			res, _, err := bench.Fortio(ctx, s.exec, client, l, margin)
@@ -143,4 +149,26 @@ func rounded(v []float64) []int {
 		out[i] = int(x + 0.5)
 	}
 	return out
+}
+
+// conntrackCount reads the number of conntrack entries on the client's node
+// (where its connections are DNATed) with `conntrack -C` in that node's
+// kube-proxy pod; -1 when it cannot be read (recorded, not fatal: the
+// count describes the sample, it does not decide it).
+func (s *serviceScale) conntrackCount(ctx context.Context) int {
+	pod, ok := s.kp.Pods[s.nodes[1].Name]
+	if !ok {
+		return -1
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	out, err := podexec.Output(ctx, s.exec, podexec.Target{Namespace: "kube-system", Pod: pod}, "conntrack", "-C")
+	if err != nil {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		return -1
+	}
+	return n
 }

@@ -63,7 +63,10 @@ type scaleStep struct {
 	Keepalive  []float64
 	Short      []float64
 	DrainWaits []time.Duration
-	Failed     int
+	// Conntrack is the conntrack entry count on the client's node before
+	// each short-connection round (-1: unreadable), W-STAT-9.
+	Conntrack []int
+	Failed    int
 }
 
 func TestServiceScale(t *testing.T) {
