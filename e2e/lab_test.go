@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,6 +22,7 @@ import (
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/kube"
+	"kube-netbench/internal/lab/proc"
 	"kube-netbench/internal/podexec"
 )
 
@@ -251,15 +253,13 @@ func processesInNetns(ino uint64) []string {
 	for _, d := range dirs {
 		var st syscall.Stat_t
 		if syscall.Stat(filepath.Join(d, "ns", "net"), &st) == nil && st.Ino == ino {
-			if b, err := os.ReadFile(filepath.Join(d, "stat")); err == nil && !isZombie(b) {
-				out = append(out, filepath.Base(d))
+			// A zombie has exited: it only waits to be reaped.
+			if pid, err := strconv.Atoi(filepath.Base(d)); err == nil {
+				if id, err := proc.Of(pid); err == nil && id.Alive() {
+					out = append(out, filepath.Base(d))
+				}
 			}
 		}
 	}
 	return out
-}
-
-func isZombie(stat []byte) bool {
-	i := bytes.LastIndexByte(stat, ')')
-	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
