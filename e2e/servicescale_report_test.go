@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,105 +16,48 @@ import (
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/report"
+	"kube-netbench/internal/scaleresult"
 	"kube-netbench/internal/stats"
 )
 
-// scaleSummary is the service_scale section of the summary: the seed's
-// fields (benchmark-summary.json) plus intervals, raw samples and waits.
-type scaleSummary struct {
-	Dataplane             string  `json:"dataplane"`
-	EndpointsPerSvc       int     `json:"endpoints_per_svc"`
-	KeepaliveBaselineQPS  float64 `json:"keepalive_baseline_qps"`
-	ShortConnBaselineQPS  float64 `json:"short_conn_baseline_qps"`
-	CreationRateSvcPerSec float64 `json:"creation_rate_svc_per_s"`
-	// SeedMethodCreationRate is the seed script's method (500-object files,
-	// kubectl apply 4 at a time, Services + v1 Endpoints) on the same
-	// apiserver, measured back to back with ours for the same count.
-	SeedMethodCreationRate *float64        `json:"seed_method_creation_rate_svc_per_s"`
-	SideBySideRate         *float64        `json:"side_by_side_creation_rate_svc_per_s"`
-	SideBySideServices     int             `json:"side_by_side_services,omitempty"`
-	Steps                  []scaleStepJSON `json:"steps"`
-}
-
-type scaleStepJSON struct {
-	SvcCount                int            `json:"svc_count"`
-	KeepaliveQPS            float64        `json:"keepalive_qps"`
-	KeepaliveDegradationPct *report.Change `json:"keepalive_degradation_pct,omitempty"`
-	ShortConnQPS            float64        `json:"short_conn_qps"`
-	ShortConnDegradationPct *report.Change `json:"short_conn_degradation_pct,omitempty"`
-	KeepaliveSamples        []float64      `json:"keepalive_samples"`
-	ShortConnSamples        []float64      `json:"short_conn_samples"`
-	FailedSamples           int            `json:"failed_samples"`
-	ProgrammingSeconds      float64        `json:"programming_s"`
-	CanaryAnswerSeconds     float64        `json:"canary_answer_s"`
-	FortioServicePosition   map[string]int `json:"fortio_service_position"`
-	ClusterIPEntries        map[string]int `json:"clusterip_entries"`
-	DrainWaitSeconds        []float64      `json:"drain_wait_s"`
-	ConntrackEntries        []int          `json:"conntrack_entries_before_short"`
-	CreationRateSvcPerSec   float64        `json:"creation_rate_svc_per_s,omitempty"`
-}
-
 // judge computes each step's change against the baseline measured in the
-// same run at 0 dummy Services (W-STAT-3), with its confidence interval,
-// writes the results, and fails the test for every step whose keepalive
-// change is outside the profile's bound.
+// same run at 0 dummy Services (W-STAT-3) with its confidence interval
+// (internal/scaleresult), writes the results, then fails the test for every
+// step outside the profile's bounds: a violated threshold is reported after
+// everything was written, it does not stop the run (practice 7).
 func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	if len(s.steps) == 0 || s.steps[0].Services != 0 {
-		t.Fatal("no baseline step was measured")
-	}
-	base := s.steps[0]
-	sum := scaleSummary{Dataplane: string(s.kind), EndpointsPerSvc: s.cfg.SvcEndpoints,
-		KeepaliveBaselineQPS: median(base.Keepalive), ShortConnBaselineQPS: median(base.Short)}
-	var bound *stats.Bound
-	for _, th := range s.profile.Thresholds() {
-		if b, ok := th.Bound(); ok && th.Name == "serviceScale.keepaliveDegradationPct" {
-			bound = &b
-		}
-	}
-	var verdicts []stats.Verdict
-	rates := 0.0
+	in := scaleresult.Input{Dataplane: string(s.kind), EndpointsPerSvc: s.cfg.SvcEndpoints}
 	for _, st := range s.steps {
-		js := scaleStepJSON{SvcCount: st.Services, KeepaliveQPS: median(st.Keepalive), ShortConnQPS: median(st.Short),
-			KeepaliveSamples: st.Keepalive, ShortConnSamples: st.Short, FailedSamples: st.Failed,
-			ProgrammingSeconds: st.ProgrammingTime.Seconds(), CanaryAnswerSeconds: st.CanaryLatency.Seconds(),
-			FortioServicePosition: st.Position, ClusterIPEntries: st.ClusterIPs, CreationRateSvcPerSec: st.CreateRate,
-			ConntrackEntries: st.Conntrack}
-		for _, w := range st.DrainWaits {
-			js.DrainWaitSeconds = append(js.DrainWaitSeconds, w.Seconds())
-		}
-		if st.CreateRate > rates {
-			rates = st.CreateRate
-		}
-		if st.Services > 0 {
-			if c, err := stats.Change(base.Keepalive, st.Keepalive, stats.DefaultConfidence); err == nil {
-				js.KeepaliveDegradationPct = report.NewChange(c)
-				t.Logf("%d Services: keepalive %s", st.Services, describe(c))
-				if bound != nil {
-					b := *bound
-					b.Metric = fmt.Sprintf("keepalive degradation at %d Services", st.Services)
-					verdicts = append(verdicts, b.Check(c))
-				}
-			} else {
-				t.Errorf("%d Services: keepalive change: %v", st.Services, err)
-			}
-			if c, err := stats.Change(base.Short, st.Short, stats.DefaultConfidence); err == nil {
-				js.ShortConnDegradationPct = report.NewChange(c)
-				t.Logf("%d Services: short-connection %s", st.Services, describe(c))
-			} else {
-				t.Errorf("%d Services: short-connection change: %v", st.Services, err)
-			}
-		}
-		sum.Steps = append(sum.Steps, js)
+		in.Steps = append(in.Steps, *st)
 	}
-	sum.CreationRateSvcPerSec = rates
-	// Not measured (the assessment was skipped or failed) is null, not 0.
+	for _, th := range s.profile.Thresholds() {
+		b, ok := th.Bound()
+		switch {
+		case !ok:
+		case th.Name == "serviceScale.keepaliveDegradationPct":
+			in.Keepalive = &b
+		case th.Name == "serviceScale.shortConnDegradationPct":
+			in.Short = &b
+		}
+	}
 	if s.sideBySide > 0 {
-		sum.SeedMethodCreationRate, sum.SideBySideRate, sum.SideBySideServices = &s.seedRate, &s.oursRate, s.sideBySide
+		in.SideBySide = &scaleresult.Creation{Services: s.sideBySide, Ours: s.oursRate, Seed: s.seedRate}
 	}
-	if err := s.write(sum); err != nil {
+	j, err := scaleresult.Judge(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Summary.ClientSysctls = s.sysctls
+	for _, f := range j.Summary.Findings {
+		t.Log(f)
+	}
+	if err := s.write(j.Summary); err != nil {
 		t.Errorf("write results: %v", err)
 	}
-	for _, v := range verdicts {
+	for _, p := range j.Problems {
+		t.Error(p)
+	}
+	for _, v := range j.Verdicts {
 		switch v.Outcome {
 		case stats.Fail:
 			t.Error(v.Message)
@@ -128,24 +70,9 @@ func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Confi
 	return ctx
 }
 
-func describe(c stats.Comparison) string {
-	if !c.Bounded() {
-		return fmt.Sprintf("change %+.1f %% (no interval: %v)", c.Center, c.Warnings)
-	}
-	return fmt.Sprintf("change %+.1f %% [%.0f %% CI %+.1f, %+.1f]", c.Center, c.Confidence*100, c.Lo, c.Hi)
-}
-
-func median(v []float64) float64 {
-	sm, err := stats.Summarize(v, stats.DefaultConfidence)
-	if err != nil {
-		return 0
-	}
-	return sm.Center
-}
-
 // write puts the benchmark-format lines (benchstat-ready) and the JSON
 // summary of the run in the results directory.
-func (s *serviceScale) write(sum scaleSummary) error {
+func (s *serviceScale) write(sum scaleresult.Summary) error {
 	dir := s.cfg.ResultsDir
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join("..", dir)

@@ -17,6 +17,8 @@ import (
 	"kube-netbench/internal/dataplane"
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/podexec"
+	"kube-netbench/internal/progress"
+	"kube-netbench/internal/scaleresult"
 	"kube-netbench/internal/tools/fortio"
 )
 
@@ -30,9 +32,11 @@ const drainTimeWait = 1000
 // interleaved keepalive and short-connection fortio runs.
 func (s *serviceScale) step(n int) features.Func {
 	return func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-		st := &scaleStep{Services: n}
+		st := &scaleresult.Step{Services: n}
 		s.steps = append(s.steps, st)
+		p := s.progress.To(t.Logf)
 		if n > s.prev {
+			done := p.Phase("%d Services: creating %d Services with their EndpointSlices", n, n-s.prev)
 			stats, err := s.creator.Grow(ctx, s.plan, s.prev, n)
 			if err != nil {
 				t.Fatalf("create dummy Services %d..%d: %v", s.prev, n, err)
@@ -44,6 +48,7 @@ func (s *serviceScale) step(n int) features.Func {
 				t.Fatal(err)
 			}
 			s.prev = n
+			done()
 		}
 		// Programming: every node holds every ClusterIP (W-SYNC-1). On two
 		// cores iptables mode needs minutes for 10,000 Services: the timeout
@@ -51,6 +56,7 @@ func (s *serviceScale) step(n int) features.Func {
 		want := s.baseClusterIPs + n + s.canaries
 		timeout := 2*time.Minute + time.Duration(n)*40*time.Millisecond
 		var last []dataplane.Programmed
+		done := p.Phase("%d Services: waiting until every node programmed %d ClusterIPs (timeout %s)", n, want, timeout)
 		took, err := kube.WaitEvery(ctx, fmt.Sprintf("every node programmed %d ClusterIPs", want), timeout, 2*time.Second,
 			func(ctx context.Context) (bool, string, error) {
 				prog, err := s.programmed(ctx)
@@ -64,7 +70,8 @@ func (s *serviceScale) step(n int) features.Func {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st.ProgrammingTime = took
+		done()
+		st.Programming = took
 		st.Position, st.ClusterIPs = map[string]int{}, map[string]int{}
 		for _, p := range last {
 			st.Position[p.Node], st.ClusterIPs[p.Node] = p.Position[s.fortioIP], p.ClusterIPs
@@ -75,15 +82,15 @@ func (s *serviceScale) step(n int) features.Func {
 			t.Fatal(err)
 		}
 		s.canaries++
-		if st.CanaryLatency, err = s.answers(ctx, canary.Spec.ClusterIP, timeout); err != nil {
+		if st.CanaryAnswer, err = s.answers(ctx, canary.Spec.ClusterIP, timeout); err != nil {
 			t.Fatal(err)
 		}
 		client := s.nodes[1].Name
 		t.Logf("%d Services: programmed on %v after %s (the seed slept a fixed 80-180 s); a new Service answered after %s; "+
 			"on the client's node %s, where its packets are DNATed, the fortio Service is entry %d of %d (all nodes: %v)",
-			n, nodeNames(last), took.Round(time.Millisecond), st.CanaryLatency.Round(time.Millisecond),
+			n, nodeNames(last), took.Round(time.Millisecond), st.CanaryAnswer.Round(time.Millisecond),
 			client, st.Position[client], st.ClusterIPs[client], st.Position)
-		s.measure(ctx, t, st)
+		s.measure(ctx, t, p, st)
 		return ctx
 	}
 }
@@ -91,18 +98,19 @@ func (s *serviceScale) step(n int) features.Func {
 // measure runs ROUNDS interleaved keepalive / short-connection pairs. A run
 // with any failed call is not a sample: it fails the step and is counted
 // (W-BUG-4).
-func (s *serviceScale) measure(ctx context.Context, t *testing.T, st *scaleStep) {
+func (s *serviceScale) measure(ctx context.Context, t *testing.T, p *progress.Tracker, st *scaleresult.Step) {
 	url := fmt.Sprintf("http://%s:%d/echo?size=512", s.fortioIP, fixtures.FortioHTTPPort)
 	client := s.target("fortio-client", "fortio")
 	margin := s.cfg.ExecTimeout(s.cfg.FortioDuration) - s.cfg.FortioDuration
 	for r := 1; r <= s.cfg.Rounds; r++ {
+		p.Note("%d Services: round %d of %d", st.Services, r, s.cfg.Rounds)
 		for _, keepalive := range []bool{true, false} {
 			if !keepalive {
 				wait, tw, err := s.drain(ctx)
 				if err != nil {
 					t.Fatal(err)
 				}
-				st.DrainWaits = append(st.DrainWaits, wait)
+				st.DrainWaits, st.TimeWait = append(st.DrainWaits, wait), append(st.TimeWait, tw)
 				ct := s.conntrackCount(ctx)
 				st.Conntrack = append(st.Conntrack, ct)
 				t.Logf("round %d: server TIME_WAIT %d after waiting %s; conntrack entries on the client's node %d",

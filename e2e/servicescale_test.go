@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +22,9 @@ import (
 	"kube-netbench/internal/dataplane"
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/podexec"
+	"kube-netbench/internal/progress"
 	"kube-netbench/internal/scale"
+	"kube-netbench/internal/scaleresult"
 	"kube-netbench/internal/tools/fortio"
 )
 
@@ -42,7 +45,7 @@ type serviceScale struct {
 	baseClusterIPs int
 	canaries       int
 	prev           int
-	steps          []*scaleStep
+	steps          []*scaleresult.Step
 	// creation rates measured side by side (ours, the seed's method) for
 	// sideBySide Services
 	oursRate, seedRate float64
@@ -50,23 +53,10 @@ type serviceScale struct {
 	kubeconfig         string
 	fortioVersion      string
 	started            time.Time
-}
-
-type scaleStep struct {
-	Services        int
-	CreateRate      float64
-	ProgrammingTime time.Duration
-	CanaryLatency   time.Duration
-	// Position of the fortio Service among the ClusterIP entries, per node.
-	Position   map[string]int
-	ClusterIPs map[string]int
-	Keepalive  []float64
-	Short      []float64
-	DrainWaits []time.Duration
-	// Conntrack is the conntrack entry count on the client's node before
-	// each short-connection round (-1: unreadable), W-STAT-9.
-	Conntrack []int
-	Failed    int
+	// sysctls of the client pod that shape short connections (lab-recipe §5)
+	sysctls map[string]string
+	// progress prints a line per phase with the run's elapsed time.
+	progress *progress.Tracker
 }
 
 func TestServiceScale(t *testing.T) {
@@ -115,6 +105,8 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 		t.Fatalf("an earlier run left objects behind: %v", err)
 	}
 	s.started = time.Now()
+	s.progress = progress.New(nil)
+	defer s.progress.To(t.Logf).Phase("setup: workloads, detection, Service range")()
 	s.run = startRun(ctx, t, cfg, "scale", 2)
 	det, err := dataplane.Detect(ctx, s.client)
 	if err != nil {
@@ -177,6 +169,7 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 		t.Fatal(err)
 	}
 	s.baseClusterIPs = minCount(prog)
+	s.sysctls = s.readSysctls(ctx, t)
 	return ctx
 }
 
@@ -207,6 +200,25 @@ func (s *serviceScale) answers(ctx context.Context, ip string, timeout time.Dura
 		}
 		return true, "", nil
 	})
+}
+
+// readSysctls records the client pod's settings that decide how short
+// connections reuse ports (lab-recipe §5); unreadable ones are logged.
+func (s *serviceScale) readSysctls(ctx context.Context, t *testing.T) map[string]string {
+	out := map[string]string{}
+	for _, name := range []string{"net.ipv4.ip_local_port_range", "net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_fin_timeout"} {
+		ectx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		b, err := podexec.Output(ectx, s.exec, s.target("fortio-client", fixtures.ProbeContainer),
+			"cat", "/proc/sys/"+strings.ReplaceAll(name, ".", "/"))
+		cancel()
+		if err != nil {
+			t.Logf("client sysctl %s unreadable: %v", name, err)
+			continue
+		}
+		out[name] = strings.Join(strings.Fields(string(b)), " ")
+	}
+	t.Logf("client pod: %v", out)
+	return out
 }
 
 func (s *serviceScale) target(pod, container string) podexec.Target {

@@ -1,0 +1,226 @@
+// Package scaleresult judges a ServiceScale run: from the samples measured at
+// each scale step it computes every step's change against the baseline of the
+// same run (W-STAT-3) with its confidence interval, checks the profile's
+// bounds, and builds the JSON summary, a superset of the seed script's
+// benchmark-summary.json service_scale section. It is pure: no cluster, no
+// clock, no I/O.
+package scaleresult
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"kube-netbench/internal/report"
+	"kube-netbench/internal/stats"
+)
+
+// Step is what one scale step measured.
+type Step struct {
+	// Services is the number of dummy Services present (0 = baseline).
+	Services int
+	// CreateRate is the creation rate of the Services added for this step,
+	// Services/s; 0 when none were added.
+	CreateRate float64
+	// Programming is how long the dataplane took until every node held
+	// every ClusterIP; CanaryAnswer how long a Service created afterwards
+	// took to answer.
+	Programming, CanaryAnswer time.Duration
+	// Position of the fortio Service among the ClusterIP entries, and the
+	// number of entries, per node (W-STAT-10).
+	Position, ClusterIPs map[string]int
+	// Keepalive and Short are the req/s samples, one per round.
+	Keepalive, Short []float64
+	// DrainWaits is the wait for TIME_WAIT to drain before each short
+	// round; TimeWait the count it ended at; Conntrack the conntrack entry
+	// count on the client's node before each short round (-1: unreadable).
+	DrainWaits []time.Duration
+	TimeWait   []int
+	Conntrack  []int
+	// Failed counts fortio runs that were not samples (non-200 codes,
+	// socket errors, exec failures), W-BUG-4.
+	Failed int
+}
+
+// Creation is the creation rate of our method and of the seed script's,
+// measured back to back on the same apiserver for the same count.
+type Creation struct {
+	Services int
+	Ours     float64
+	Seed     float64
+}
+
+// Input is a run to judge.
+type Input struct {
+	Dataplane       string
+	EndpointsPerSvc int
+	// Steps in the order measured; the first must be the 0-Service
+	// baseline.
+	Steps []Step
+	// Keepalive and Short bound each step's change in percent; nil
+	// reports without judging.
+	Keepalive, Short *stats.Bound
+	// SideBySide is nil when the comparison was not measured.
+	SideBySide *Creation
+	// Confidence of the intervals; 0 means stats.DefaultConfidence.
+	Confidence float64
+}
+
+// ErrNoBaseline is returned when the first step is not at 0 Services.
+var ErrNoBaseline = errors.New("no baseline at 0 dummy Services was measured")
+
+// Summary is the service_scale section of the JSON summary.
+type Summary struct {
+	Dataplane             string  `json:"dataplane"`
+	EndpointsPerSvc       int     `json:"endpoints_per_svc"`
+	KeepaliveBaselineQPS  float64 `json:"keepalive_baseline_qps"`
+	ShortConnBaselineQPS  float64 `json:"short_conn_baseline_qps"`
+	CreationRateSvcPerSec float64 `json:"creation_rate_svc_per_s"`
+	// SeedMethodCreationRate is the seed script's method (500-object
+	// files, kubectl apply 4 at a time, Services + v1 Endpoints) on the
+	// same apiserver, measured back to back with ours for the same count;
+	// null when not measured.
+	SeedMethodCreationRate *float64 `json:"seed_method_creation_rate_svc_per_s"`
+	SideBySideRate         *float64 `json:"side_by_side_creation_rate_svc_per_s"`
+	SideBySideServices     int      `json:"side_by_side_services,omitempty"`
+	// ClientSysctls are the client pod's settings that shape short
+	// connections (ip_local_port_range, tcp_tw_reuse), lab-recipe §5.
+	ClientSysctls map[string]string `json:"client_sysctls,omitempty"`
+	Steps         []StepJSON        `json:"steps"`
+	// Findings state each measured change with its interval, in words.
+	Findings []string `json:"findings"`
+	// Verdicts are the profile's bounds checked at each step.
+	Verdicts []VerdictJSON `json:"verdicts"`
+}
+
+// StepJSON is one step of the summary.
+type StepJSON struct {
+	SvcCount                int            `json:"svc_count"`
+	KeepaliveQPS            float64        `json:"keepalive_qps"`
+	KeepaliveDegradationPct *report.Change `json:"keepalive_degradation_pct,omitempty"`
+	ShortConnQPS            float64        `json:"short_conn_qps"`
+	ShortConnDegradationPct *report.Change `json:"short_conn_degradation_pct,omitempty"`
+	KeepaliveSamples        []float64      `json:"keepalive_samples"`
+	ShortConnSamples        []float64      `json:"short_conn_samples"`
+	FailedSamples           int            `json:"failed_samples"`
+	ProgrammingSeconds      float64        `json:"programming_s"`
+	CanaryAnswerSeconds     float64        `json:"canary_answer_s"`
+	FortioServicePosition   map[string]int `json:"fortio_service_position"`
+	ClusterIPEntries        map[string]int `json:"clusterip_entries"`
+	DrainWaitSeconds        []float64      `json:"drain_wait_s"`
+	TimeWaitBeforeShort     []int          `json:"time_wait_before_short"`
+	ConntrackEntries        []int          `json:"conntrack_entries_before_short"`
+	CreationRateSvcPerSec   float64        `json:"creation_rate_svc_per_s,omitempty"`
+}
+
+// VerdictJSON is one checked bound.
+type VerdictJSON struct {
+	Metric  string        `json:"metric"`
+	Outcome stats.Outcome `json:"outcome"`
+	Message string        `json:"message"`
+}
+
+// Judgement is the outcome of Judge.
+type Judgement struct {
+	Summary Summary
+	// Verdicts in step order; a Fail is a violated threshold, to be
+	// reported as a test failure after everything was written.
+	Verdicts []stats.Verdict
+	// Problems are measurements that could not be compared (for example a
+	// step without any successful sample); each is a test failure.
+	Problems []string
+}
+
+// Judge compares every step with the baseline and checks the bounds.
+func Judge(in Input) (Judgement, error) {
+	if len(in.Steps) == 0 || in.Steps[0].Services != 0 {
+		return Judgement{}, ErrNoBaseline
+	}
+	conf := in.Confidence
+	if conf == 0 {
+		conf = stats.DefaultConfidence
+	}
+	base := in.Steps[0]
+	j := Judgement{Summary: Summary{Dataplane: in.Dataplane, EndpointsPerSvc: in.EndpointsPerSvc,
+		KeepaliveBaselineQPS: center(base.Keepalive, conf), ShortConnBaselineQPS: center(base.Short, conf),
+		Findings: []string{}, Verdicts: []VerdictJSON{}}}
+	sum := &j.Summary
+	for _, st := range in.Steps {
+		js := stepJSON(st, conf)
+		if st.CreateRate > sum.CreationRateSvcPerSec {
+			sum.CreationRateSvcPerSec = st.CreateRate
+		}
+		if st.Services > 0 {
+			for _, m := range []struct {
+				name      string
+				base, got []float64
+				bound     *stats.Bound
+				out       **report.Change
+			}{
+				{"keepalive", base.Keepalive, st.Keepalive, in.Keepalive, &js.KeepaliveDegradationPct},
+				{"short-connection", base.Short, st.Short, in.Short, &js.ShortConnDegradationPct},
+			} {
+				c, err := stats.Change(m.base, m.got, conf)
+				if err != nil {
+					j.Problems = append(j.Problems, fmt.Sprintf("%d Services: %s change: %v", st.Services, m.name, err))
+					continue
+				}
+				*m.out = report.NewChange(c)
+				sum.Findings = append(sum.Findings, fmt.Sprintf("%s: %s req/s at %d Services: %s",
+					in.Dataplane, m.name, st.Services, Describe(c)))
+				if m.bound == nil {
+					continue
+				}
+				b := *m.bound
+				b.Metric = fmt.Sprintf("%s degradation at %d Services", m.name, st.Services)
+				v := b.Check(c)
+				j.Verdicts = append(j.Verdicts, v)
+				sum.Verdicts = append(sum.Verdicts, VerdictJSON{Metric: b.Metric, Outcome: v.Outcome, Message: v.Message})
+			}
+		}
+		sum.Steps = append(sum.Steps, js)
+	}
+	if c := in.SideBySide; c != nil {
+		ours, seed := c.Ours, c.Seed
+		sum.SideBySideRate, sum.SeedMethodCreationRate, sum.SideBySideServices = &ours, &seed, c.Services
+	}
+	return j, nil
+}
+
+func stepJSON(st Step, conf float64) StepJSON {
+	js := StepJSON{SvcCount: st.Services, KeepaliveQPS: center(st.Keepalive, conf), ShortConnQPS: center(st.Short, conf),
+		KeepaliveSamples: nonNil(st.Keepalive), ShortConnSamples: nonNil(st.Short), FailedSamples: st.Failed,
+		ProgrammingSeconds: st.Programming.Seconds(), CanaryAnswerSeconds: st.CanaryAnswer.Seconds(),
+		FortioServicePosition: st.Position, ClusterIPEntries: st.ClusterIPs, CreationRateSvcPerSec: st.CreateRate,
+		TimeWaitBeforeShort: st.TimeWait, ConntrackEntries: st.Conntrack, DrainWaitSeconds: []float64{}}
+	for _, w := range st.DrainWaits {
+		js.DrainWaitSeconds = append(js.DrainWaitSeconds, w.Seconds())
+	}
+	return js
+}
+
+// Describe reads "-16.3 % [95 % CI -20.1, -12.0]", or says why there is no
+// interval.
+func Describe(c stats.Comparison) string {
+	if !c.Bounded() {
+		return fmt.Sprintf("%+.1f %% (no interval: %v)", c.Center, c.Warnings)
+	}
+	return fmt.Sprintf("%+.1f %% [%.0f %% CI %+.1f, %+.1f]", c.Center, c.Confidence*100, c.Lo, c.Hi)
+}
+
+// center is the median of the samples, 0 when there are none (the summary
+// then also shows the empty sample list and the failed count).
+func center(v []float64, conf float64) float64 {
+	sm, err := stats.Summarize(v, conf)
+	if err != nil {
+		return 0
+	}
+	return sm.Center
+}
+
+func nonNil(v []float64) []float64 {
+	if v == nil {
+		return []float64{}
+	}
+	return v
+}
