@@ -13,8 +13,10 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"kube-netbench/fixtures"
+	"kube-netbench/internal/bench"
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/podexec"
+	"kube-netbench/internal/tools/fortio"
 )
 
 // run is what every feature's setup acquires: clients, a run ID, the
@@ -62,4 +64,39 @@ func deleteNamespace(t *testing.T, c kubernetes.Interface, ns string) {
 	} else {
 		t.Logf("namespace %s deleted in %s", ns, took.Round(time.Millisecond))
 	}
+}
+
+func podTarget(ns, pod, container string) podexec.Target {
+	return podexec.Target{Namespace: ns, Pod: pod, Container: container}
+}
+
+// answers waits until one request from the run's fortio-client to ip
+// through the dataplane returns 200 (a functional readiness proof).
+func (r *run) answers(ctx context.Context, ip string, timeout time.Duration) (time.Duration, error) {
+	l := fortio.Load{URL: fmt.Sprintf("http://%s:%d/echo", ip, fixtures.FortioHTTPPort), Connections: 1, Requests: 1, Keepalive: true}
+	return kube.WaitFor(ctx, ip+" answers", timeout, func(ctx context.Context) (bool, string, error) {
+		_, _, err := bench.Fortio(ctx, r.exec, podTarget(r.ns, "fortio-client", "fortio"), l, 10*time.Second)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		return true, "", nil
+	})
+}
+
+// drainTimeWait waits until the pod's TIME_WAIT sockets (read by its
+// busybox probe) fall under drainTimeWait (they last 60 s on Linux), so
+// every short-connection round starts from the same state (W-STAT-9); it
+// returns the wait and the count it ended at.
+func (r *run) drainTimeWait(ctx context.Context, pod string) (time.Duration, int, error) {
+	probe := podTarget(r.ns, pod, fixtures.ProbeContainer)
+	var tw int
+	took, err := kube.WaitEvery(ctx, pod+" TIME_WAIT drained", 3*time.Minute, time.Second, func(ctx context.Context) (bool, string, error) {
+		ss, err := bench.ReadSockStat(ctx, r.exec, probe)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		tw = ss.TCPTimeWait
+		return tw < drainTimeWait, fmt.Sprintf("%d sockets in TIME_WAIT", tw), nil
+	})
+	return took, tw, err
 }

@@ -6,15 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/config"
+	"kube-netbench/internal/dataplane"
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/scaleresult"
 	"kube-netbench/internal/stats"
@@ -58,14 +57,7 @@ func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Confi
 		t.Error(p)
 	}
 	for _, v := range j.Verdicts {
-		switch v.Outcome {
-		case stats.Fail:
-			t.Error(v.Message)
-		case stats.Inconclusive:
-			t.Logf("inconclusive (measure more rounds): %s", v.Message)
-		default:
-			t.Log(v.Message)
-		}
+		reportVerdict(t, v)
 	}
 	return ctx
 }
@@ -130,27 +122,8 @@ func configMap(c config.Config) map[string]string {
 	return out
 }
 
-// fingerprint records where the numbers come from: dataplane and its
-// version, Kubernetes version, kernel, the two nodes used with their roles
-// and instance types, the tools' images and versions, and the effective
-// configuration.
+// fingerprint is the run's provenance with ServiceScale's tools.
 func (s *serviceScale) fingerprint() report.Fingerprint {
-	fp := report.Fingerprint{Dataplane: string(s.kind), KubeProxyMode: s.kp.Mode, Config: configMap(s.cfg),
-		Tools: []report.Tool{
-			{Name: "fortio", Image: fixtures.FortioImage, Version: s.fortioVersion},
-			{Name: "kube-proxy", Image: s.kp.Image},
-		}}
-	if v, err := s.client.Discovery().ServerVersion(); err == nil {
-		fp.KubernetesVersion = v.GitVersion
-	}
-	if i := strings.LastIndexByte(s.kp.Image, ':'); i > 0 {
-		fp.DataplaneVersion = s.kp.Image[i+1:]
-	}
-	for i, n := range s.nodes {
-		role := []string{"server", "client"}[i]
-		fp.Nodes = append(fp.Nodes, report.Node{Name: n.Name, Role: role,
-			InstanceType: n.Labels[corev1.LabelInstanceTypeStable], Kernel: n.Status.NodeInfo.KernelVersion})
-		fp.Kernel = n.Status.NodeInfo.KernelVersion
-	}
-	return fp
+	det := dataplane.Detection{Kind: s.kind, KubeProxy: s.kp}
+	return fingerprint(s.run, det, s.cfg, []report.Tool{{Name: "fortio", Image: fixtures.FortioImage, Version: s.fortioVersion}})
 }

@@ -106,7 +106,7 @@ func (s *serviceScale) measure(ctx context.Context, t *testing.T, p *progress.Tr
 		p.Note("%d Services: round %d of %d", st.Services, r, s.cfg.Rounds)
 		for _, keepalive := range []bool{true, false} {
 			if !keepalive {
-				wait, tw, err := s.drain(ctx)
+				wait, tw, err := s.drainTimeWait(ctx, "fortio-server")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -132,23 +132,6 @@ func (s *serviceScale) measure(ctx context.Context, t *testing.T, p *progress.Tr
 		}
 	}
 	t.Logf("%d Services: keepalive req/s %v; short-connection req/s %v", st.Services, rounded(st.Keepalive), rounded(st.Short))
-}
-
-// drain waits until the server pod's TIME_WAIT sockets fall under
-// drainTimeWait (they last 60 s on Linux), so every short-connection round
-// starts from the same state; it returns the wait and the count it ended at.
-func (s *serviceScale) drain(ctx context.Context) (time.Duration, int, error) {
-	probe := s.target("fortio-server", fixtures.ProbeContainer)
-	var tw int
-	took, err := kube.WaitEvery(ctx, "server TIME_WAIT drained", 3*time.Minute, time.Second, func(ctx context.Context) (bool, string, error) {
-		ss, err := bench.ReadSockStat(ctx, s.exec, probe)
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		tw = ss.TCPTimeWait
-		return tw < drainTimeWait, fmt.Sprintf("%d sockets in TIME_WAIT", tw), nil
-	})
-	return took, tw, err
 }
 
 func rounded(v []float64) []int {

@@ -10,22 +10,18 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/fixtures"
-	"kube-netbench/internal/bench"
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/dataplane"
-	"kube-netbench/internal/kube"
 	"kube-netbench/internal/podexec"
 	"kube-netbench/internal/progress"
 	"kube-netbench/internal/scale"
 	"kube-netbench/internal/scaleresult"
-	"kube-netbench/internal/tools/fortio"
 )
 
 // serviceScale measures how short-connection and keepalive RPS through a
@@ -60,17 +56,7 @@ type serviceScale struct {
 }
 
 func TestServiceScale(t *testing.T) {
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		t.Fatalf("configuration: %v", err)
-	}
-	prof, err := config.LoadProfile(profilePath(cfg.Profile))
-	if err != nil {
-		t.Fatalf("profile: %v", err)
-	}
-	for _, w := range cfg.Warnings {
-		t.Logf("configuration warning: %s", w)
-	}
+	cfg, prof := loadConfig(t)
 	s := &serviceScale{cfg: cfg, profile: prof}
 	f := features.New("service scale").
 		WithLabel("dimension", "service-scale").WithLabel("tier", "full").
@@ -140,30 +126,8 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 		}
 		t.Logf("dummy Services deleted: %d namespaces in %s", st.Namespaces, st.Wall.Round(time.Millisecond))
 	})
-	server, client := s.nodes[0].Name, s.nodes[1].Name
-	for _, p := range []*corev1.Pod{
-		fixtures.FortioServer(s.ns, "fortio-server", s.id, server),
-		fixtures.FortioClient(s.ns, "fortio-client", s.id, client),
-	} {
-		if _, err := s.client.CoreV1().Pods(s.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	svc, err := s.client.CoreV1().Services(s.ns).Create(ctx,
-		fixtures.ClusterIPService(s.ns, "fortio", s.id, "fortio-server", fixtures.FortioHTTPPort), metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.fortioIP = svc.Spec.ClusterIP
-	if _, err := kube.WaitFor(ctx, "fortio pods Ready", 2*time.Minute, kube.PodsReady(s.client, s.ns, "fortio-server", "fortio-client")); err != nil {
-		t.Fatal(err)
-	}
-	took, err := s.answers(ctx, s.fortioIP, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("dataplane %s; fortio Service %s answers (after %s); server on %s, client on %s; Service range %s",
-		s.kind, s.fortioIP, took.Round(time.Millisecond), server, client, cidr)
+	_, s.fortioIP = fortioPair(ctx, t, s.run)
+	t.Logf("dataplane %s; server on %s, client on %s; Service range %s", s.kind, s.nodes[0].Name, s.nodes[1].Name, cidr)
 	prog, err := s.programmed(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -188,18 +152,6 @@ func serviceCIDR(ctx context.Context, c kubernetes.Interface) (netip.Prefix, err
 		}
 	}
 	return netip.Prefix{}, fmt.Errorf("no IPv4 ServiceCIDR in the cluster")
-}
-
-// answers waits until one request to ip through the dataplane returns 200.
-func (s *serviceScale) answers(ctx context.Context, ip string, timeout time.Duration) (time.Duration, error) {
-	l := fortio.Load{URL: fmt.Sprintf("http://%s:%d/echo", ip, fixtures.FortioHTTPPort), Connections: 1, Requests: 1, Keepalive: true}
-	return kube.WaitFor(ctx, "Service "+ip+" answers", timeout, func(ctx context.Context) (bool, string, error) {
-		_, _, err := bench.Fortio(ctx, s.exec, s.target("fortio-client", "fortio"), l, 10*time.Second)
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		return true, "", nil
-	})
 }
 
 // readSysctls records the client pod's settings that decide how short

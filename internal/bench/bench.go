@@ -83,11 +83,16 @@ func ParseSockStat(s string) (SockStat, error) {
 // ReadSockStat reads a pod's socket summary through a container that has
 // cat (the workloads' busybox "probe" sidecar: fortio's image has no shell).
 func ReadSockStat(ctx context.Context, e podexec.Executor, probe podexec.Target) (SockStat, error) {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	out, err := podexec.Output(ctx, e, probe, "cat", "/proc/net/sockstat")
+	out, err := cat(ctx, e, probe, "/proc/net/sockstat")
 	if err != nil {
 		return SockStat{}, err
 	}
 	return ParseSockStat(string(out))
+}
+
+// cat reads a file in a container, within 20 s.
+func cat(ctx context.Context, e podexec.Executor, c podexec.Target, path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return podexec.Output(ctx, e, c, "cat", path)
 }

@@ -37,6 +37,21 @@ type Profile struct {
 	// positive when the policy slows traffic down (stats.Comparison.Negate
 	// of the change).
 	Policy PolicyThresholds `json:"policy"`
+	// Datapath judges the throughput, RPS and latency tests: the change of
+	// the path through a ClusterIP Service against pod to pod, measured in
+	// interleaved pairs in the same run, in percent, (service - pod) / pod *
+	// 100 (negative when the Service path is slower for req/s and Gbps).
+	Datapath DatapathThresholds `json:"datapath"`
+}
+
+// DatapathThresholds are the datapath tests' thresholds.
+type DatapathThresholds struct {
+	// ServiceVsPodKeepaliveRPSPct bounds keepalive req/s (64 connections)
+	// through the Service against pod to pod.
+	ServiceVsPodKeepaliveRPSPct Threshold `json:"serviceVsPodKeepaliveRpsPct"`
+	// ServiceVsPodThroughputPct bounds single-stream Gbps through the
+	// Service against pod to pod.
+	ServiceVsPodThroughputPct Threshold `json:"serviceVsPodThroughputPct"`
 }
 
 // ProfileMetadata names and describes a profile.
@@ -140,6 +155,8 @@ func (p *Profile) thresholds() []struct {
 		{"serviceScale.keepaliveDegradationPct", &p.ServiceScale.KeepaliveDegradationPct},
 		{"serviceScale.shortConnDegradationPct", &p.ServiceScale.ShortConnDegradationPct},
 		{"policy.l3l4OverheadPct", &p.Policy.L3L4OverheadPct},
+		{"datapath.serviceVsPodKeepaliveRpsPct", &p.Datapath.ServiceVsPodKeepaliveRPSPct},
+		{"datapath.serviceVsPodThroughputPct", &p.Datapath.ServiceVsPodThroughputPct},
 	}
 }
 

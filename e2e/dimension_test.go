@@ -1,0 +1,169 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"kube-netbench/internal/config"
+	"kube-netbench/internal/dataplane"
+	"kube-netbench/internal/progress"
+	"kube-netbench/internal/report"
+	"kube-netbench/internal/stats"
+)
+
+// dimension is the state every datapath feature (throughput, RPS, latency)
+// shares: its run, the detected dataplane, the configuration and profile,
+// and the results it writes to results/<name>-<dataplane>.{bench.txt,json}.
+type dimension struct {
+	*run
+	name     string
+	cfg      config.Config
+	profile  config.Profile
+	det      dataplane.Detection
+	started  time.Time
+	progress *progress.Tracker
+	results  []report.Result
+	tools    []report.Tool
+}
+
+// newDimension reads and validates the configuration and the profile before
+// anything touches the cluster.
+func newDimension(t *testing.T, name string) *dimension {
+	t.Helper()
+	cfg, prof := loadConfig(t)
+	return &dimension{name: name, cfg: cfg, profile: prof, progress: progress.New(nil)}
+}
+
+// loadConfig reads the environment's configuration and the profile, and
+// fails the test on any invalid value before anything is created.
+func loadConfig(t *testing.T) (config.Config, config.Profile) {
+	t.Helper()
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		t.Fatalf("configuration: %v", err)
+	}
+	prof, err := config.LoadProfile(profilePath(cfg.Profile))
+	if err != nil {
+		t.Fatalf("profile: %v", err)
+	}
+	for _, w := range cfg.Warnings {
+		t.Logf("configuration warning: %s", w)
+	}
+	return cfg, prof
+}
+
+// start creates the run (namespace, two workers) and detects the dataplane.
+func (d *dimension) start(ctx context.Context, t *testing.T, cfg *envconf.Config) {
+	t.Helper()
+	d.started = time.Now()
+	d.progress = progress.New(nil)
+	d.run = startRun(ctx, t, cfg, d.name, 2)
+	det, err := dataplane.Detect(ctx, d.client)
+	if err != nil {
+		t.Fatalf("detect the dataplane: %v", err)
+	}
+	d.det = det
+	t.Logf("dataplane %s; server node %s, client node %s", det.Kind, d.nodes[0].Name, d.nodes[1].Name)
+}
+
+// bound returns the profile's bound named name ("datapath.…"), nil when it
+// is report only.
+func (d *dimension) bound(name string) *stats.Bound {
+	for _, th := range d.profile.Thresholds() {
+		if b, ok := th.Bound(); ok && th.Name == name {
+			return &b
+		}
+	}
+	return nil
+}
+
+// add records one result.
+func (d *dimension) add(name string, keys []report.KV, metrics ...report.Metric) {
+	d.results = append(d.results, report.Result{Name: name,
+		Keys:    append([]report.KV{{Key: "dataplane", Value: d.dataplaneKey()}}, keys...),
+		Metrics: metrics})
+}
+
+// dataplaneKey is the short dataplane name in benchmark names
+// (dataplane=iptables), so that benchstat can pivot on it.
+func (d *dimension) dataplaneKey() string {
+	if d.det.KubeProxy != nil {
+		return d.det.KubeProxy.Mode
+	}
+	return string(d.det.Kind)
+}
+
+// write puts the results in the benchmark format (benchstat-ready) and as
+// JSON; a write failure fails the test.
+func (d *dimension) write(t *testing.T) {
+	t.Helper()
+	if len(d.results) == 0 {
+		t.Errorf("%s: no result to write", d.name)
+		return
+	}
+	dir := d.cfg.ResultsDir
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Errorf("results: %v", err)
+		return
+	}
+	r := report.Run{ID: d.id, Started: d.started, Finished: time.Now(),
+		Fingerprint: fingerprint(d.run, d.det, d.cfg, d.tools), Results: d.results}
+	base := filepath.Join(dir, d.name+"-"+string(d.det.Kind))
+	for _, out := range []struct {
+		path  string
+		write func(*os.File) error
+	}{
+		{base + ".bench.txt", func(f *os.File) error { return report.WriteBenchfmt(f, r) }},
+		{base + ".json", func(f *os.File) error { return report.WriteJSON(f, r) }},
+	} {
+		f, err := os.Create(out.path)
+		if err != nil {
+			t.Errorf("results: %v", err)
+			continue
+		}
+		err = out.write(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Errorf("write %s: %v", out.path, err)
+			continue
+		}
+		t.Logf("results: %s", out.path)
+	}
+}
+
+// fingerprint records where the numbers come from: dataplane and its
+// version, Kubernetes version, kernel, the two nodes used with their roles
+// and instance types, the tools' images and versions, and the effective
+// configuration.
+func fingerprint(r *run, det dataplane.Detection, cfg config.Config, tools []report.Tool) report.Fingerprint {
+	fp := report.Fingerprint{Dataplane: string(det.Kind), Config: configMap(cfg), Tools: tools}
+	if kp := det.KubeProxy; kp != nil {
+		fp.KubeProxyMode = kp.Mode
+		fp.Tools = append(fp.Tools, report.Tool{Name: "kube-proxy", Image: kp.Image})
+		if i := strings.LastIndexByte(kp.Image, ':'); i > 0 {
+			fp.DataplaneVersion = kp.Image[i+1:]
+		}
+	}
+	if v, err := r.client.Discovery().ServerVersion(); err == nil {
+		fp.KubernetesVersion = v.GitVersion
+	}
+	for i, n := range r.nodes {
+		role := []string{"server", "client"}[i%2]
+		fp.Nodes = append(fp.Nodes, report.Node{Name: n.Name, Role: role,
+			InstanceType: n.Labels[corev1.LabelInstanceTypeStable], Kernel: n.Status.NodeInfo.KernelVersion})
+		fp.Kernel = n.Status.NodeInfo.KernelVersion
+	}
+	return fp
+}
