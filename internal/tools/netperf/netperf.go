@@ -148,6 +148,9 @@ type Latency struct {
 	StdDev float64 `json:"stddev"`
 }
 
+// maxSaid is how many lines of text that is not -o output an error quotes.
+const maxSaid = 3
+
 // banners maps the start of netperf's test banner to the test it names.
 var banners = map[string]Type{
 	"MIGRATED TCP REQUEST/RESPONSE TEST":         TCPRR,
@@ -187,6 +190,9 @@ func Parse(r io.Reader) (Result, error) {
 		default:
 			said = append(said, line)
 		}
+	}
+	if len(said) > maxSaid {
+		return Result{}, fmt.Errorf("netperf result: netperf said %q (and %d more lines)", strings.Join(said[:maxSaid], "\n"), len(said)-maxSaid)
 	}
 	if len(said) > 0 {
 		return Result{}, fmt.Errorf("netperf result: netperf said %q", strings.Join(said, "\n"))

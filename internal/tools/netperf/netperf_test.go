@@ -173,6 +173,7 @@ func TestParseErrors(t *testing.T) {
 		{"header without values", headerOnly, "netperf result: truncated: a header line without values"},
 		{"two results", rr + rr, `netperf result: text after the values line: "MIGRATED TCP REQUEST/RESPONSE TEST from `},
 		{"text before the header", "catcher: timer popped with times_up != 0\n" + rr, `netperf result: netperf said "catcher: timer popped with times_up != 0"`},
+		{"not netperf output", "{\n\"a\": 1,\n\"b\": 2,\n\"c\": 3\n}\n", `netperf result: netperf said "{\n\"a\": 1,\n\"b\": 2," (and 2 more lines)`},
 		{"text after", rr + "netperf: send_omni: recv_data failed\n", `netperf result: text after the values line: "netperf: send_omni: recv_data failed"`},
 		{"a stream test's units", edit(t, func(d *doc) { d.set("Throughput Units", "10^6bits/s") }),
 			`netperf result: throughput in "10^6bits/s", want Trans/s (not a request/response test?)`},
