@@ -21,14 +21,31 @@ commands:
   lab up       start the embedded lab (LAB_DATAPLANE, LAB_NODES, LAB_DIR, ...) and leave it running
   lab down     remove the lab and everything it made (also a half-made or interrupted one)
   lab status   list what of a lab is present on this machine
+  parse TOOL FILE
+               print one raw tool output as normalized JSON; FILE - reads standard input.
+               TOOL is fortio (fortio load -json), iperf3 (iperf3 -J) or netperf (netperf -o with
+               the selectors of internal/tools/netperf). Bad or truncated input exits 1.
 `
 
-// Run executes the command line and returns the process exit code.
-func Run(args []string, stdout, stderr io.Writer) int {
-	if len(args) < 2 || args[0] != "lab" {
-		fmt.Fprint(stderr, usage)
-		return 2
+// Run executes the command line and returns the process exit code. It
+// reads standard input only as the FILE - of parse.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "parse":
+			return runParse(args[1:], stdin, stdout, stderr)
+		case "lab":
+			if len(args) >= 2 {
+				return runLab(args[1], stdout, stderr)
+			}
+		}
 	}
+	fmt.Fprint(stderr, usage)
+	return 2
+}
+
+// runLab runs lab up, down or status.
+func runLab(cmd string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -37,7 +54,7 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "netbench: %v\n", err)
 		return 2
 	}
-	switch args[1] {
+	switch cmd {
 	case "up":
 		l, err := lab.Up(ctx, opts, log)
 		if err != nil {
