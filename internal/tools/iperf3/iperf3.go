@@ -122,6 +122,18 @@ type Result struct {
 	// Intervals are the client's per-interval sums, omitted intervals left
 	// out, so that callers can check the rate was stable.
 	Intervals []Interval `json:"intervals"`
+	// Connected are the data connections as the client's kernel saw them
+	// (start.connected): which addresses really carried the traffic, e.g.
+	// the node IPs of a host-to-host run (W-BUG-2).
+	Connected []Connection `json:"connected"`
+}
+
+// Connection is one data stream's local and remote address.
+type Connection struct {
+	LocalHost  string `json:"local_host"`
+	LocalPort  int    `json:"local_port"`
+	RemoteHost string `json:"remote_host"`
+	RemotePort int    `json:"remote_port"`
 }
 
 // CPU is iperf3's end.cpu_utilization_percent: host is the client, remote
@@ -153,6 +165,7 @@ type rawSum struct {
 type rawResult struct {
 	Start struct {
 		Version      string
+		Connected    []Connection
 		ConnectingTo *struct {
 			Host string
 			Port int
@@ -220,6 +233,10 @@ func Parse(r io.Reader) (Result, error) {
 		Retransmits: end.SumSent.Retransmits,
 		CPU:         CPU{HostTotal: end.CPU.HostTotal, RemoteTotal: end.CPU.RemoteTotal},
 		Intervals:   []Interval{},
+		Connected:   raw.Start.Connected,
+	}
+	if res.Connected == nil {
+		res.Connected = []Connection{}
 	}
 	if c := raw.Start.ConnectingTo; c != nil {
 		res.Target = net.JoinHostPort(c.Host, strconv.Itoa(c.Port))

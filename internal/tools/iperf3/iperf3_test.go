@@ -113,6 +113,15 @@ func TestParseCaptured(t *testing.T) {
 			}
 			require.Less(t, res.Intervals[0].Start, time.Millisecond, "intervals count from the end of the omitted warm-up")
 			require.InDelta(t, 3.0, res.Intervals[2].End.Seconds(), 0.1)
+
+			// One connection per stream, with the addresses that carried it.
+			require.Len(t, res.Connected, tc.client.Streams)
+			for _, c := range res.Connected {
+				require.Equal(t, "127.0.0.1", c.LocalHost)
+				require.Equal(t, "127.0.0.1", c.RemoteHost)
+				require.Equal(t, 25201, c.RemotePort)
+				require.Greater(t, c.LocalPort, 0)
+			}
 		})
 	}
 }
