@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Builds the embedded lab's components from the Go module proxy and caches them by version:
 #   ${NETBENCH_CACHE:-$HOME/.cache/kube-netbench}/<component>/<version>/<binary>
-# Versions come from scripts/lab-versions.env; each component is built in its own Go module
+# Versions come from scripts/lab-versions.env; each Go component is built in its own Go module
 # under scripts/labbuild/<component>/ (pinned go.mod and go.sum, never the repository's go.mod).
-# A binary already in the cache is not rebuilt, so a warm run takes seconds. Every binary is then
-# run once and must report the expected version.
+# A Debian component (netperf) is fetched as a .deb from deb.debian.org with apt under a private
+# configuration (apt verifies it; the machine's apt setup is neither read nor changed and nothing
+# is installed), and its binaries are extracted into the cache.
+# A binary already in the cache is not rebuilt or fetched again, so a warm run takes seconds and
+# needs no network. Every binary is then run once and must report the expected version.
 #
-# Usage: scripts/lab-build.sh [COMPONENT...]   (default: all of kubernetes etcd kwok fortio cni-plugins)
-# Environment: NETBENCH_CACHE (cache root), GOFLAGS and the other go env variables are honoured.
+# Usage: scripts/lab-build.sh [COMPONENT...]   (default: all of kubernetes etcd kwok fortio cni-plugins netperf)
+# Environment: NETBENCH_CACHE (cache root), GOFLAGS and the other go env variables are honoured;
+# TMPDIR holds apt's private directories while a Debian component is fetched.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 
@@ -45,10 +49,15 @@ if [[ ${#components[@]} -eq 0 ]]; then
 	components=("${LAB_COMPONENTS[@]}")
 fi
 
-command -v go >/dev/null || {
+need_go=false
+for component in "${components[@]}"; do
+	lab_component "$component"
+	[[ "$COMPONENT_SOURCE" == go ]] && need_go=true
+done
+if $need_go && ! command -v go >/dev/null; then
 	echo "lab-build: go not found in PATH" >&2
 	exit 1
-}
+fi
 
 cache_root="${NETBENCH_CACHE:-${HOME}/.cache/kube-netbench}"
 mkdir -p "${cache_root}"
@@ -70,6 +79,7 @@ fi
 # is renamed only once the build succeeded, and the temporary file is removed on any exit.
 # The build runs in the background so that a signal stops it at once instead of after it.
 tmp_files=()
+tmp_dirs=()
 build_pid=""
 cleanup() {
 	local f
@@ -79,6 +89,9 @@ cleanup() {
 	fi
 	for f in "${tmp_files[@]+"${tmp_files[@]}"}"; do
 		rm -f -- "$f"
+	done
+	for f in "${tmp_dirs[@]+"${tmp_dirs[@]}"}"; do
+		rm -rf -- "$f"
 	done
 }
 trap cleanup EXIT
@@ -120,8 +133,128 @@ check_module() {
 	fi
 }
 
+# The Debian archive a deb component comes from, and the key its InRelease must be signed with
+# (package debian-archive-keyring).
+debian_mirror=http://deb.debian.org/debian
+debian_keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# debian_suite prints this machine's Debian release (VERSION_CODENAME in /etc/os-release), the
+# suite a deb component is fetched from, so its libraries are the machine's.
+debian_suite() {
+	local id codename
+	# shellcheck disable=SC1091 # the machine's file
+	id=$(. /etc/os-release && echo "${ID:-}")
+	# shellcheck disable=SC1091
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	if [[ "$id" != debian || -z "$codename" ]]; then
+		echo "lab-build: ${COMPONENT_DEB_PACKAGE} is fetched from Debian's archive for this machine's release," \
+			"but /etc/os-release says ID=${id:-?} VERSION_CODENAME=${codename:-?}" >&2
+		return 1
+	fi
+	echo "$codename"
+}
+
+# fetch_deb VERSION WORK downloads COMPONENT_DEB_PACKAGE=VERSION from the Debian archive and
+# extracts it into WORK/root. apt runs with a configuration of its own (APT_CONFIG): a sources
+# list with the one suite and area, signed-by the Debian archive keyring, package lists and
+# caches in WORK, and none of the machine's apt.conf.d, sources, preferences, keys, credentials
+# or hooks; nothing is installed. apt refuses an index whose InRelease signature does not verify
+# and a .deb whose SHA-256 differs from the signed index's.
+fetch_deb() {
+	local version=$1 work=$2 suite deb
+	suite=$(debian_suite) || return 1
+	if [[ ! -r "$debian_keyring" ]]; then
+		echo "lab-build: ${debian_keyring} missing (Debian package debian-archive-keyring)" >&2
+		return 1
+	fi
+	mkdir -p "${work}/state/lists/partial" "${work}/cache/archives/partial" "${work}/deb" "${work}/root"
+	if [[ $(id -u) -eq 0 ]] && id _apt >/dev/null 2>&1; then
+		# Run as root, apt downloads as the unprivileged _apt: let it reach its directories.
+		chmod 0755 "$work"
+		chown _apt "${work}/deb"
+	fi
+	echo "deb [signed-by=${debian_keyring}] ${debian_mirror} ${suite} ${COMPONENT_DEB_AREA}" >"${work}/sources.list"
+	cat >"${work}/apt.conf" <<-EOF
+		Dir::Etc::Main "/dev/null";
+		Dir::Etc::Parts "/dev/null";
+		Dir::Etc::SourceList "${work}/sources.list";
+		Dir::Etc::SourceParts "/dev/null";
+		Dir::Etc::Preferences "/dev/null";
+		Dir::Etc::PreferencesParts "/dev/null";
+		Dir::Etc::Trusted "/dev/null";
+		Dir::Etc::TrustedParts "/dev/null";
+		Dir::Etc::Netrc "/dev/null";
+		Dir::Etc::NetrcParts "/dev/null";
+		Dir::State "${work}/state";
+		Dir::State::Status "/dev/null";
+		Dir::Cache "${work}/cache";
+		Acquire::AllowInsecureRepositories "false";
+		Acquire::AllowDowngradeToInsecureRepositories "false";
+		APT::Get::AllowUnauthenticated "false";
+		Acquire::Languages "none";
+		APT::Update::Error-Mode "any";
+	EOF
+	local apt=(env "APT_CONFIG=${work}/apt.conf" apt-get -q)
+	if ! "${apt[@]}" update >"${work}/apt.log" 2>&1 ||
+		! (cd "${work}/deb" && "${apt[@]}" download "${COMPONENT_DEB_PACKAGE}=${version}") >>"${work}/apt.log" 2>&1; then
+		cat "${work}/apt.log" >&2
+		echo "lab-build: fetching ${COMPONENT_DEB_PACKAGE} ${version} from ${debian_mirror} ${suite}" \
+			"${COMPONENT_DEB_AREA} failed (apt's output above)" >&2
+		return 1
+	fi
+	deb=$(find "${work}/deb" -maxdepth 1 -name '*.deb' -print)
+	if [[ -z "$deb" || "$deb" == *$'\n'* ]]; then
+		echo "lab-build: apt-get download left ${deb:-no .deb} in ${work}/deb, expected one .deb" >&2
+		return 1
+	fi
+	local fields want
+	# shellcheck disable=SC2016 # dpkg-deb's own ${field} syntax
+	fields=$(dpkg-deb --show --showformat='${Package} ${Version} ${Architecture}' "$deb")
+	want="${COMPONENT_DEB_PACKAGE} ${version} $(dpkg --print-architecture)"
+	if [[ "$fields" != "$want" ]]; then
+		echo "lab-build: ${deb} is \"${fields}\", expected \"${want}\"" >&2
+		return 1
+	fi
+	dpkg-deb --extract "$deb" "${work}/root"
+	echo "lab-build: ${COMPONENT_DEB_PACKAGE} ${version}: fetched ${deb##*/} from ${debian_mirror} ${suite}" \
+		"${COMPONENT_DEB_AREA} (signature and hash verified by apt), sha256 $(sha256sum <"$deb" | cut -d' ' -f1)"
+}
+
+# install_deb_binaries COMPONENT VERSION OUT_DIR puts the component's binaries that OUT_DIR lacks
+# there, fetching the package once; each appears under its name only complete (rename).
+# fetch_deb and install_deb_binaries fail by returning non-zero or by any failing command: call
+# them where set -e applies (not left of || or &&, not in an if), so that a failed cp is fatal.
+install_deb_binaries() {
+	local component=$1 version=$2 out_dir=$3 entry bin path missing=() work tmp
+	for entry in "${COMPONENT_BINARIES[@]}"; do
+		[[ -x "${out_dir}/${entry%%=*}" ]] || missing+=("$entry")
+	done
+	[[ ${#missing[@]} -gt 0 ]] || return 0
+	work=$(mktemp -d "${TMPDIR:-/tmp}/lab-build-${component}.XXXXXX")
+	tmp_dirs+=("$work")
+	fetch_deb "$version" "$work"
+	for entry in "${missing[@]}"; do
+		bin=${entry%%=*}
+		path=${entry#*=}
+		if [[ ! -f "${work}/root/${path}" ]]; then
+			echo "lab-build: ${COMPONENT_DEB_PACKAGE} ${version} has no /${path}" >&2
+			return 1
+		fi
+		tmp="${out_dir}/.${bin}.tmp.$$"
+		tmp_files+=("$tmp")
+		cp -- "${work}/root/${path}" "$tmp"
+		chmod 0755 "$tmp"
+		mv -f -- "$tmp" "${out_dir}/${bin}"
+	done
+	rm -rf -- "$work"
+}
+
 start_all=$(now)
-echo "lab-build: $(go version); cache ${cache_root}; GOFLAGS=$(go env GOFLAGS)"
+if $need_go; then
+	echo "lab-build: $(go version); cache ${cache_root}; GOFLAGS=$(go env GOFLAGS)"
+else
+	echo "lab-build: cache ${cache_root}"
+fi
 printf '%-12s %-9s %-24s %-7s %8s  %s\n' COMPONENT VERSION BINARY STATUS TIME PATH
 
 built=()
@@ -133,11 +266,29 @@ for component in "${components[@]}"; do
 		exit 1
 	fi
 	module_dir="${labbuild_dir}/${component}"
-	check_module "$component" "$module_dir" "$version"
+	if [[ "$COMPONENT_SOURCE" == go ]]; then
+		check_module "$component" "$module_dir" "$version"
+	fi
 	out_dir="${cache_root}/${component}/${version}"
 	mkdir -p "$out_dir"
 	# Leftovers of a run killed with SIGKILL (we hold the lock: no other run is writing them).
 	rm -f -- "${out_dir}"/.*.tmp.*
+	if [[ "$COMPONENT_SOURCE" == deb ]]; then
+		# One fetch for all the binaries the cache lacks; the others stay as they are.
+		statuses=()
+		for entry in "${COMPONENT_BINARIES[@]}"; do
+			if [[ -x "${out_dir}/${entry%%=*}" ]]; then statuses+=(cached); else statuses+=(fetched); fi
+		done
+		t0=$(now)
+		install_deb_binaries "$component" "$version" "$out_dir" # (no `||`: set -e must reach inside)
+		t1=$(now)
+		for i in "${!COMPONENT_BINARIES[@]}"; do
+			bin=${COMPONENT_BINARIES[i]%%=*}
+			printf '%-12s %-9s %-24s %-7s %8s  %s\n' "$component" "$version" "$bin" "${statuses[i]}" "$(elapsed "$t0" "$t1")" "${out_dir}/${bin}"
+			built+=("${component}:${version}:${bin}")
+		done
+		continue
+	fi
 	ldflags=""
 	for entry in "${COMPONENT_BINARIES[@]}"; do
 		bin=${entry%%=*}

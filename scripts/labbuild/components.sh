@@ -1,18 +1,26 @@
 # shellcheck shell=bash disable=SC2034 # the variables are for the scripts that source this
-# The embedded lab's components: which Go module each is built from, which
-# binaries it yields and how they are stamped with their version.
+# The embedded lab's components: which Go module each is built from (or which
+# Debian package it is fetched from), which binaries it yields and how they are
+# stamped with their version.
 # Sourced by scripts/lab-build.sh and scripts/labbuild/update-modules.sh; the
 # versions themselves live only in scripts/lab-versions.env.
 
 # Build order: the slowest first, so a cold run reports its worst case early.
-LAB_COMPONENTS=(kubernetes etcd kwok fortio cni-plugins)
+LAB_COMPONENTS=(kubernetes etcd kwok fortio cni-plugins netperf)
 
 # lab_component NAME sets, for component NAME:
-#   COMPONENT_MODULE       the Go module its binaries come from
+#   COMPONENT_SOURCE       go (built from a Go module) or deb (fetched as a Debian package)
 #   COMPONENT_VERSION_VAR  the lab-versions.env key holding its version
-#   COMPONENT_BINARIES     array of binary=package
+#   COMPONENT_BINARIES     array of binary=package (go) or binary=path-in-the-package (deb)
+#   COMPONENT_MODULE       go: the Go module its binaries come from
+#   COMPONENT_DEB_PACKAGE  deb: the Debian package
+#   COMPONENT_DEB_AREA     deb: the archive area that has it (main, contrib, non-free)
 # and returns 1 for an unknown name.
 lab_component() {
+	COMPONENT_SOURCE=go
+	COMPONENT_MODULE=""
+	COMPONENT_DEB_PACKAGE=""
+	COMPONENT_DEB_AREA=""
 	case "$1" in
 	kubernetes)
 		COMPONENT_MODULE=k8s.io/kubernetes
@@ -54,6 +62,20 @@ lab_component() {
 			ptp=github.com/containernetworking/plugins/plugins/main/ptp
 			host-local=github.com/containernetworking/plugins/plugins/ipam/host-local
 			loopback=github.com/containernetworking/plugins/plugins/main/loopback
+		)
+		;;
+	netperf)
+		# netperf is C, not a Go module, and its HP licence (distribution for
+		# non-commercial purposes only) keeps it out of Debian main: the lab takes
+		# the binaries of Debian's non-free package, which apt verifies (see
+		# fetch_deb in lab-build.sh).
+		COMPONENT_SOURCE=deb
+		COMPONENT_VERSION_VAR=NETPERF_VERSION
+		COMPONENT_DEB_PACKAGE=netperf
+		COMPONENT_DEB_AREA=non-free
+		COMPONENT_BINARIES=(
+			netperf=usr/bin/netperf
+			netserver=usr/bin/netserver
 		)
 		;;
 	*)
@@ -135,6 +157,10 @@ lab_version_output() {
 		# stderr and exits non-zero.
 		timeout 30 env -u CNI_COMMAND "$path" 2>&1 || true
 		;;
+	netperf | netserver)
+		# Both print "Netperf version 2.7.0" and exit (netserver starts no server).
+		timeout 30 "$path" -V 2>&1
+		;;
 	*)
 		timeout 30 "$path" --version 2>&1
 		;;
@@ -148,5 +174,6 @@ lab_expected_version() {
 	kubernetes | kwok | cni-plugins) echo "$2" ;;
 	etcd) echo "etcd Version: ${2#v}" ;;
 	fortio) echo "${2#v}" ;; # `fortio version` prints e.g. 1.66.5
+	netperf) echo "Netperf version ${2%%-*}" ;; # upstream version: 2.7.0-0.1 -> 2.7.0
 	esac
 }

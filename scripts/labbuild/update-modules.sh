@@ -66,6 +66,11 @@ for component in "${components[@]}"; do
 		echo "update-modules: unknown component '$component'" >&2
 		exit 2
 	}
+	if [[ "$COMPONENT_SOURCE" != go ]]; then
+		# A Debian package (netperf): lab-versions.env pins it, apt verifies it; no module here.
+		echo "update-modules: ${component}: not a Go module, nothing to pin"
+		continue
+	fi
 	version="${!COMPONENT_VERSION_VAR}"
 	dir="${labbuild_dir}/${component}"
 	echo "update-modules: ${component}: ${COMPONENT_MODULE} ${version}"

@@ -1,6 +1,6 @@
 // Package components locates the lab's Kubernetes and tool binaries in the
-// version-keyed cache that scripts/lab-build.sh fills, and the Debian tools the
-// lab needs on the machine.
+// version-keyed cache that scripts/lab-build.sh fills (netperf included, fetched
+// there from Debian), and the Debian tools the lab needs on the machine.
 //
 // The versions are written in scripts/lab-versions.env for the build script and
 // here for the Go code; TestVersionsMatchBuildScript keeps the two equal.
@@ -24,6 +24,11 @@ const (
 	CNIPluginsVersion = "v1.9.1"
 )
 
+// NetperfVersion is the Debian package version of netperf (non-free; see
+// scripts/lab-versions.env), whose netperf and netserver the lab runs for the
+// networkstatic/netperf image.
+const NetperfVersion = "2.7.0-0.1"
+
 // versionVars maps each version to its variable in scripts/lab-versions.env.
 var versionVars = map[string]string{
 	"KUBERNETES_VERSION":  KubernetesVersion,
@@ -31,6 +36,7 @@ var versionVars = map[string]string{
 	"KWOK_VERSION":        KwokVersion,
 	"FORTIO_VERSION":      FortioVersion,
 	"CNI_PLUGINS_VERSION": CNIPluginsVersion,
+	"NETPERF_VERSION":     NetperfVersion,
 }
 
 // CacheEnv names the environment variable that overrides the cache root.
@@ -65,12 +71,16 @@ type Binaries struct {
 	Etcd, Kwok, Kwokctl, Fortio string
 	// CNIDir holds the CNI plugins (ptp, host-local, loopback).
 	CNIDir string
+	// Netperf and Netserver are Debian's netperf binaries (dynamically linked
+	// against the machine's libc, which containers see through /usr and /lib*).
+	Netperf, Netserver string
 }
 
 // Binaries returns the paths of the cached binaries without checking them.
 func (c Cache) Binaries() Binaries {
 	k := filepath.Join(c.Root, "kubernetes", KubernetesVersion)
 	kw := filepath.Join(c.Root, "kwok", KwokVersion)
+	np := filepath.Join(c.Root, "netperf", NetperfVersion)
 	return Binaries{
 		KubeAPIServer:         filepath.Join(k, "kube-apiserver"),
 		KubeControllerManager: filepath.Join(k, "kube-controller-manager"),
@@ -82,6 +92,8 @@ func (c Cache) Binaries() Binaries {
 		Kwokctl:               filepath.Join(kw, "kwokctl"),
 		Fortio:                filepath.Join(c.Root, "fortio", FortioVersion, "fortio"),
 		CNIDir:                filepath.Join(c.Root, "cni-plugins", CNIPluginsVersion),
+		Netperf:               filepath.Join(np, "netperf"),
+		Netserver:             filepath.Join(np, "netserver"),
 	}
 }
 
@@ -92,7 +104,7 @@ var CNIPlugins = []string{"ptp", "host-local", "loopback"}
 // how to build them.
 func (b Binaries) Check() error {
 	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.KubeProxy, b.Kubectl,
-		b.Etcd, b.Kwok, b.Kwokctl, b.Fortio}
+		b.Etcd, b.Kwok, b.Kwokctl, b.Fortio, b.Netperf, b.Netserver}
 	for _, p := range CNIPlugins {
 		paths = append(paths, filepath.Join(b.CNIDir, p))
 	}

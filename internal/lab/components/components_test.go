@@ -3,6 +3,7 @@ package components
 import (
 	"bufio"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,4 +47,27 @@ func TestCheckNamesMissingBinaries(t *testing.T) {
 	err := Cache{Root: t.TempDir()}.Binaries().Check()
 	require.ErrorContains(t, err, "kube-apiserver")
 	require.ErrorContains(t, err, "make lab-bins")
+}
+
+func TestNetperfPaths(t *testing.T) {
+	b := Cache{Root: "/c"}.Binaries()
+	require.Equal(t, "/c/netperf/2.7.0-0.1/netperf", b.Netperf)
+	require.Equal(t, "/c/netperf/2.7.0-0.1/netserver", b.Netserver)
+}
+
+// TestCheckNeedsNetperf: a cache with everything but netserver is not complete.
+func TestCheckNeedsNetperf(t *testing.T) {
+	b := Cache{Root: t.TempDir()}.Binaries()
+	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.KubeProxy, b.Kubectl,
+		b.Etcd, b.Kwok, b.Kwokctl, b.Fortio, b.Netperf}
+	for _, p := range CNIPlugins {
+		paths = append(paths, filepath.Join(b.CNIDir, p))
+	}
+	for _, p := range paths {
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, nil, 0o755))
+	}
+	require.ErrorContains(t, b.Check(), "("+b.Netserver+")", "netserver, and only it, is missing")
+	require.NoError(t, os.WriteFile(b.Netserver, nil, 0o755))
+	require.NoError(t, b.Check())
 }
