@@ -39,7 +39,7 @@ func TestExpand(t *testing.T) {
 }
 
 func TestArgv(t *testing.T) {
-	images := DefaultImages(Binaries{BinFortio: "/cache/fortio", BinKubeProxy: "/cache/kube-proxy", BinPause: "/lab"})
+	images := DefaultImages(testBinaries)
 	resolve := func(ref string) Image {
 		img, err := images.Resolve(ref)
 		require.NoError(t, err)
@@ -74,6 +74,16 @@ func TestArgv(t *testing.T) {
 			command: []string{"/usr/local/bin/kube-proxy", "--hostname-override=$(NODE_NAME)"}, env: []string{"NODE_NAME=nb-node-1"},
 			want: []string{"/usr/local/bin/kube-proxy", "--hostname-override=nb-node-1"}},
 		{name: "pause", image: "registry.k8s.io/pause:3.10", want: []string{"/pause"}},
+		{name: "netperf default", image: "networkstatic/netperf", want: []string{"netperf"}},
+		{name: "netperf args", image: "networkstatic/netperf:latest",
+			args: []string{"-H", "$(SERVER_IP)", "-t", "TCP_RR", "-l", "10", "--", "-r", "1,1"}, env: []string{"SERVER_IP=10.244.2.7"},
+			want: []string{"netperf", "-H", "10.244.2.7", "-t", "TCP_RR", "-l", "10", "--", "-r", "1,1"}},
+		{name: "netserver command", image: "networkstatic/netperf", command: []string{"netserver", "-D"},
+			want: []string{"netserver", "-D"}},
+		{name: "netserver command and args", image: "networkstatic/netperf", command: []string{"netserver"},
+			args: []string{"-D", "-p", "$(PORT)"}, env: []string{"PORT=12865"}, want: []string{"netserver", "-D", "-p", "12865"}},
+		{name: "netperf args are netperf's, not a command", image: "networkstatic/netperf", args: []string{"netserver", "-D"},
+			want: []string{"netperf", "netserver", "-D"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Argv(resolve(tc.image), tc.command, tc.args, tc.env)

@@ -42,6 +42,11 @@ const (
 	BinPause = "pause"
 	// BinIperf3 is iperf3; when absent, the host's /usr/bin/iperf3 is used through the /usr bind.
 	BinIperf3 = "iperf3"
+	// BinNetperf and BinNetserver are netperf's client and server, from Debian's non-free
+	// netperf package (<cache>/netperf/2.7.0-0.1/{netperf,netserver}). They are dynamically
+	// linked against libc and libm, which the container finds in the host's /usr and /lib*.
+	BinNetperf   = "netperf"
+	BinNetserver = "netserver"
 )
 
 // executable locates the running binary for BinPause's default; a variable for tests.
@@ -73,6 +78,18 @@ func DefaultImages(bins Binaries) ImageMap {
 			Binds:      []Mount{{Source: bins[BinFortio], Target: "/usr/bin/fortio", ReadOnly: true}},
 		},
 		iperf,
+		// networkstatic/netperf (github.com/nerdalert/netperf-netserver, netperf/Dockerfile):
+		// ubuntu with its netperf package, ENTRYPOINT ["netperf"] and no CMD, so a pod passes
+		// netperf's arguments as args, or runs the server with command: [netserver, -D].
+		Image{
+			Name:       "networkstatic/netperf",
+			Entrypoint: []string{"netperf"},
+			Env:        imageEnv,
+			Binds: []Mount{
+				{Source: bins[BinNetperf], Target: "/usr/bin/netperf", ReadOnly: true},
+				{Source: bins[BinNetserver], Target: "/usr/bin/netserver", ReadOnly: true},
+			},
+		},
 		Image{
 			Name:       "registry.k8s.io/pause",
 			Entrypoint: []string{"/pause"},

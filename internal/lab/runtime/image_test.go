@@ -7,8 +7,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// testBinaries gives every image its binary.
+var testBinaries = Binaries{BinFortio: "/cache/fortio", BinKubeProxy: "/cache/kube-proxy", BinPause: "/lab",
+	BinNetperf: "/cache/netperf", BinNetserver: "/cache/netserver"}
+
 func TestResolveMatchesAnyTagOrDigest(t *testing.T) {
-	images := DefaultImages(Binaries{BinFortio: "/cache/fortio", BinKubeProxy: "/cache/kube-proxy", BinPause: "/lab"})
+	images := DefaultImages(testBinaries)
 	const digest = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	for ref, want := range map[string]string{
 		"fortio/fortio":                        "fortio/fortio",
@@ -18,6 +22,10 @@ func TestResolveMatchesAnyTagOrDigest(t *testing.T) {
 		"fortio/fortio:1.66.5" + digest:        "fortio/fortio",
 		"networkstatic/iperf3":                 "networkstatic/iperf3",
 		"index.docker.io/networkstatic/iperf3": "networkstatic/iperf3",
+		"networkstatic/netperf":                "networkstatic/netperf",
+		"networkstatic/netperf:latest":         "networkstatic/netperf",
+		"docker.io/networkstatic/netperf:2.7":  "networkstatic/netperf",
+		"networkstatic/netperf" + digest:       "networkstatic/netperf",
 		"registry.k8s.io/pause:3.10":           "registry.k8s.io/pause",
 		"registry.k8s.io/pause" + digest:       "registry.k8s.io/pause",
 		"busybox":                              "busybox",
@@ -36,7 +44,7 @@ func TestResolveMatchesAnyTagOrDigest(t *testing.T) {
 }
 
 func TestDefaultImagesContent(t *testing.T) {
-	images := DefaultImages(Binaries{BinFortio: "/cache/fortio", BinKubeProxy: "/cache/kube-proxy", BinPause: "/lab"})
+	images := DefaultImages(testBinaries)
 	fortio, err := images.Resolve("fortio/fortio:1.66.5")
 	require.NoError(t, err)
 	require.Equal(t, []string{"/usr/bin/fortio"}, fortio.Entrypoint)
@@ -53,6 +61,16 @@ func TestDefaultImagesContent(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, iperf.Binds, "iperf3 comes from the host's /usr")
 
+	netperf, err := images.Resolve("networkstatic/netperf:latest")
+	require.NoError(t, err)
+	require.Equal(t, []string{"netperf"}, netperf.Entrypoint, "the real image's ENTRYPOINT")
+	require.Empty(t, netperf.Cmd, "the real image has no CMD")
+	require.Equal(t, []string{"PATH=" + DefaultPath}, netperf.Env)
+	require.Equal(t, []Mount{
+		{Source: "/cache/netperf", Target: "/usr/bin/netperf", ReadOnly: true},
+		{Source: "/cache/netserver", Target: "/usr/bin/netserver", ReadOnly: true},
+	}, netperf.Binds)
+
 	pause, err := images.Resolve("registry.k8s.io/pause:3.10")
 	require.NoError(t, err)
 	require.Equal(t, []Mount{{Source: "/lab", Target: "/pause", ReadOnly: true}}, pause.Binds)
@@ -64,7 +82,7 @@ func TestUnknownImage(t *testing.T) {
 	require.True(t, errors.As(err, &unknown), "got %T", err)
 	require.Equal(t, "nginx:1.27", unknown.Image)
 	require.EqualError(t, err, `lab: image "nginx:1.27" is not mapped to a local binary (the lab runs `+
-		`fortio/fortio, networkstatic/iperf3, registry.k8s.io/pause, busybox, registry.k8s.io/kube-proxy)`)
+		`fortio/fortio, networkstatic/iperf3, networkstatic/netperf, registry.k8s.io/pause, busybox, registry.k8s.io/kube-proxy)`)
 
 	_, err = DefaultImages(Binaries{}).Resolve("docker.io/fortio/fortio-other:1")
 	require.ErrorAs(t, err, &unknown)
@@ -75,6 +93,9 @@ func TestResolveNamesAMissingBinary(t *testing.T) {
 	require.EqualError(t, err, `lab: image "fortio/fortio:1.66.5" needs a local binary at /usr/bin/fortio, and the lab was not given one`)
 	var unknown *UnknownImageError
 	require.False(t, errors.As(err, &unknown))
+
+	_, err = DefaultImages(Binaries{BinNetperf: "/cache/netperf"}).Resolve("networkstatic/netperf")
+	require.EqualError(t, err, `lab: image "networkstatic/netperf" needs a local binary at /usr/bin/netserver, and the lab was not given one`)
 }
 
 func TestPauseDefaultsToTheRunningExecutable(t *testing.T) {

@@ -188,6 +188,29 @@ func TestPlanRefusals(t *testing.T) {
 	}
 }
 
+// TestPlanNetperfImage: Debian's netperf and netserver are dynamically linked (ld-linux from
+// /lib64, libc and libm from /lib/x86_64-linux-gnu); on a merged-/usr host the container has
+// /lib and /lib64 as the same symlinks into its read-only /usr, and both binaries bound over it.
+func TestPlanNetperfImage(t *testing.T) {
+	img, err := DefaultImages(Binaries{BinNetperf: "/src/netperf", BinNetserver: "/src/netserver"}).Resolve("networkstatic/netperf")
+	require.NoError(t, err)
+	host := testHost()
+	host["/lib64"], host["/usr/lib64"] = link("usr/lib64"), dir
+	host["/src/netperf"], host["/src/netserver"] = file, file
+	p, err := planContainer(Spec{Argv: Argv(img, []string{"netserver", "-D"}, nil, img.Env), Env: img.Env, Mounts: img.Binds}, "/R", host.lookup)
+	require.NoError(t, err)
+	require.Equal(t, "usr/lib", requireStep(t, p, opSymlink, "/R/rootfs/lib").Source)
+	require.Equal(t, "usr/lib64", requireStep(t, p, opSymlink, "/R/rootfs/lib64").Source)
+	for _, bin := range []string{"netperf", "netserver"} {
+		requireStep(t, p, opMkfile, "/R/layers/usr/bin/"+bin)
+		b := requireStep(t, p, opBind, "/R/rootfs/usr/bin/"+bin)
+		require.Equal(t, "/src/"+bin, b.Source)
+		require.True(t, b.ReadOnly)
+	}
+	require.Equal(t, "lowerdir=/R/layers/usr:/usr", requireStep(t, p, opMount, "/R/rootfs/usr").Data)
+	require.Equal(t, []string{"netserver", "-D"}, p.Argv)
+}
+
 func TestPlanExistingPathsNeedNoCreation(t *testing.T) {
 	p := testPlan(t, Spec{Mounts: []Mount{
 		{Source: "/src/dir", Target: "/dev/shm"},
