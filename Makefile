@@ -14,7 +14,7 @@ GOTESTSUM := $(GO) tool gotestsum
 # The lab's end-to-end suites can take minutes (kube-proxy programming on 2 cores).
 E2E_TIMEOUT ?= 30m
 
-.PHONY: all deps lab-bins build vet unit lab-tests e2e test bench lab-up lab-down lab-status clean
+.PHONY: all deps lab-bins build vet unit lab-tests e2e test bench compare lab-up lab-down lab-status clean
 
 all: build
 
@@ -75,6 +75,12 @@ bench: deps lab-bins
 	      -count=1 -timeout 180m ./e2e || exit 1; \
 	  done; \
 	fi
+
+# The dataplanes' ServiceScale curves side by side, one table per connection mode (benchstat is
+# pinned in go.mod with the x/perf the writers use). Any two runs: go tool benchstat old new.
+COMPARE ?= $(RESULTS)/servicescale-*.bench.txt
+compare:
+	$(GO) tool benchstat -table /conn -ignore .config -row /svc -col /dataplane $(COMPARE)
 
 lab-up: deps lab-bins build
 	bin/netbench lab up
