@@ -73,7 +73,7 @@ func startAgent(o Options, i int, kubeconfig string) (proc.Ident, error) {
 		CNIBinDir:         bins.CNIDir,
 		CNIConfList:       agent.PTPConfList(o.Plan.NodePodCIDR(i), filepath.Join(nodeDir, "ipam")),
 		KubeletPort:       10250,
-		Binaries:          map[string]string{"fortio": bins.Fortio, "kube-proxy": bins.KubeProxy},
+		Binaries:          map[string]string{"fortio": bins.Fortio, "kube-proxy": bins.KubeProxy, "netperf": bins.Netperf, "netserver": bins.Netserver},
 		KubernetesVersion: components.KubernetesVersion,
 		Labels:            map[string]string{"netbench.io/lab": o.Name},
 	}
