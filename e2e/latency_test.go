@@ -79,7 +79,7 @@ func TestLatency(t *testing.T) {
 
 func (l *latencyDim) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 	l.start(ctx, t, cfg)
-	defer l.progress.To(t.Logf).Phase("setup: netperf and fortio servers and clients")()
+	defer l.progress.To(t).Phase("setup: netperf and fortio servers and clients")()
 	for _, p := range []*corev1.Pod{
 		fixtures.NetperfServer(l.ns, "netperf-server", l.id, l.nodes[0].Name),
 		fixtures.NetperfClient(l.ns, "netperf-client", l.id, l.nodes[1].Name),
@@ -115,7 +115,7 @@ func (l *latencyDim) setup(ctx context.Context, t *testing.T, cfg *envconf.Confi
 // reversed every other round. Before each TCP_CRR round both ends' TIME_WAIT
 // sockets drain (every transaction is a new connection, W-STAT-9).
 func (l *latencyDim) measure(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	p := l.progress.To(t.Logf)
+	p := l.progress.To(t)
 	type step struct {
 		name string
 		run  func(context.Context) error

@@ -80,7 +80,7 @@ func TestRPS(t *testing.T) {
 
 func (r *rps) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 	r.start(ctx, t, cfg)
-	defer r.progress.To(t.Logf).Phase("setup: fortio server and client, Service")()
+	defer r.progress.To(t).Phase("setup: fortio server and client, Service")()
 	r.samples = map[rpsCase]*rpsSamples{}
 	for _, c := range r.cases {
 		r.samples[c] = &rpsSamples{}
@@ -141,7 +141,7 @@ func (r *rps) url(c rpsCase) string {
 // TIME_WAIT drained (W-STAT-9). A run with any non-200 code or socket error
 // is not a sample: it fails the test and is counted (W-BUG-4).
 func (r *rps) measure(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	p := r.progress.To(t.Logf)
+	p := r.progress.To(t)
 	client := podTarget(r.ns, "fortio-client", "fortio")
 	probe := podTarget(r.ns, "fortio-client", fixtures.ProbeContainer)
 	margin := r.cfg.ExecTimeout(r.cfg.FortioDuration) - r.cfg.FortioDuration

@@ -41,7 +41,7 @@ func (s *serviceScale) seedComparison(ctx context.Context, t *testing.T, _ *envc
 			}
 		})
 	}
-	p := s.progress.To(t.Logf)
+	p := s.progress.To(t)
 	done := p.Phase("creation rate: %d Services with our method", n)
 	st, err := s.creator.Grow(ctx, ours, 0, n)
 	done()

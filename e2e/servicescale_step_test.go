@@ -34,7 +34,7 @@ func (s *serviceScale) step(n int) features.Func {
 	return func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 		st := &scaleresult.Step{Services: n}
 		s.steps = append(s.steps, st)
-		p := s.progress.To(t.Logf)
+		p := s.progress.To(t)
 		if n > s.prev {
 			done := p.Phase("%d Services: creating %d Services with their EndpointSlices", n, n-s.prev)
 			stats, err := s.creator.Grow(ctx, s.plan, s.prev, n)

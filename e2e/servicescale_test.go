@@ -92,7 +92,7 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	}
 	s.started = time.Now()
 	s.progress = progress.New(nil)
-	defer s.progress.To(t.Logf).Phase("setup: workloads, detection, Service range")()
+	defer s.progress.To(t).Phase("setup: workloads, detection, Service range")()
 	s.run = startRun(ctx, t, cfg, "scale", 2)
 	det, err := dataplane.Detect(ctx, s.client)
 	if err != nil {

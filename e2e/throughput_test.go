@@ -84,7 +84,7 @@ func TestThroughput(t *testing.T) {
 
 func (th *throughput) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 	th.start(ctx, t, cfg)
-	defer th.progress.To(t.Logf).Phase("setup: iperf3 servers and clients")()
+	defer th.progress.To(t).Phase("setup: iperf3 servers and clients")()
 	th.samples = map[throughputCase]*throughputSamples{}
 	for _, c := range th.cases {
 		th.samples[c] = &throughputSamples{}
@@ -155,7 +155,7 @@ func (th *throughput) target(c throughputCase) (string, int) {
 // "error", W-BUG-2's silent failures) or that moved nothing is not a sample:
 // it fails the test and is counted.
 func (th *throughput) measure(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	p := th.progress.To(t.Logf)
+	p := th.progress.To(t)
 	for round := 1; round <= th.cfg.Rounds; round++ {
 		order := append([]throughputCase(nil), th.cases...)
 		if round%2 == 0 {
@@ -178,8 +178,11 @@ func (th *throughput) measure(ctx context.Context, t *testing.T, _ *envconf.Conf
 			s.Retransmits = append(s.Retransmits, float64(res.Retransmits))
 			s.ClientCPU, s.ServerCPU = append(s.ClientCPU, res.CPU.HostTotal), append(s.ServerCPU, res.CPU.RemoteTotal)
 			s.Connected = res.Connected
-			t.Logf("round %d, %s: %.2f Gbit/s, %d retransmits, CPU client %.0f %% server %.0f %%",
-				round, c, res.Throughput()/1e9, res.Retransmits, res.CPU.HostTotal, res.CPU.RemoteTotal)
+			// CPU per Gbit/s tells dataplanes apart even where the link
+			// caps Gbps (W-STAT-7).
+			gbps := res.Throughput() / 1e9
+			t.Logf("round %d, %s: %.2f Gbit/s, %d retransmits, CPU client %.0f %% server %.0f %% (%.1f and %.1f %% per Gbit/s)",
+				round, c, gbps, res.Retransmits, res.CPU.HostTotal, res.CPU.RemoteTotal, res.CPU.HostTotal/gbps, res.CPU.RemoteTotal/gbps)
 		}
 	}
 	return ctx
