@@ -54,21 +54,19 @@ func (p *Tracker) To(l Logger) *Tracker {
 // Elapsed is the time since the tracker started.
 func (p *Tracker) Elapsed() time.Duration { return p.now().Sub(p.start) }
 
-func (p *Tracker) helper() {
-	if h, ok := p.log.(helper); ok {
-		h.Helper()
-	}
-}
-
 // Phase prints the start of a phase and returns the function that prints its
 // end with its length (call it with defer, or when the phase ends).
 func (p *Tracker) Phase(format string, args ...any) (done func()) {
-	p.helper()
+	if h, ok := p.log.(helper); ok {
+		h.Helper()
+	}
 	name := fmt.Sprintf(format, args...)
 	began := p.now()
 	p.log.Logf("[+%s] %s ...", round(began.Sub(p.start)), name)
 	return func() {
-		p.helper()
+		if h, ok := p.log.(helper); ok {
+			h.Helper()
+		}
 		end := p.now()
 		p.log.Logf("[+%s] %s done in %s", round(end.Sub(p.start)), name, round(end.Sub(began)))
 	}
@@ -76,7 +74,9 @@ func (p *Tracker) Phase(format string, args ...any) (done func()) {
 
 // Note prints one line stamped with the elapsed time.
 func (p *Tracker) Note(format string, args ...any) {
-	p.helper()
+	if h, ok := p.log.(helper); ok {
+		h.Helper()
+	}
 	p.log.Logf("[+%s] %s", round(p.Elapsed()), fmt.Sprintf(format, args...))
 }
 
