@@ -142,8 +142,6 @@ func (r *rps) url(c rpsCase) string {
 // is not a sample: it fails the test and is counted (W-BUG-4).
 func (r *rps) measure(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	p := r.progress.To(t)
-	client := podTarget(r.ns, "fortio-client", "fortio")
-	probe := podTarget(r.ns, "fortio-client", fixtures.ProbeContainer)
 	margin := r.cfg.ExecTimeout(r.cfg.FortioDuration) - r.cfg.FortioDuration
 	for round := 1; round <= r.cfg.Rounds; round++ {
 		order := append([]rpsCase(nil), r.cases...)
@@ -163,16 +161,8 @@ func (r *rps) measure(ctx context.Context, t *testing.T, _ *envconf.Config) cont
 				t.Logf("round %d, %s: server TIME_WAIT %d after waiting %s", round, c, tw, wait.Round(time.Millisecond))
 			}
 			done := p.Phase("round %d of %d: %s", round, r.cfg.Rounds, c)
-			before, cpuErr := bench.ReadCPUTimes(ctx, r.exec, probe)
 			l := fortio.Load{URL: r.url(c), Connections: c.conns, Duration: r.cfg.FortioDuration, Keepalive: c.keepalive}
-			res, _, err := bench.Fortio(ctx, r.exec, client, l, margin)
-			busy := -1.0
-			if cpuErr == nil {
-				after, aerr := bench.ReadCPUTimes(ctx, r.exec, probe)
-				if f, ferr := bench.BusyFraction(before, after); aerr == nil && ferr == nil {
-					busy = f
-				}
-			}
+			res, busy, err := r.fortioLoad(ctx, l, margin)
 			done()
 			if err != nil {
 				s.Failed++

@@ -100,3 +100,21 @@ func (r *run) drainTimeWait(ctx context.Context, pod string) (time.Duration, int
 	})
 	return took, tw, err
 }
+
+// fortioLoad runs one fortio load from the run's fortio-client and reads
+// the client node's CPU (/proc/stat through the pod's probe) before and
+// after: busy is the share of all the node's CPUs that was busy during the
+// run, -1 when unreadable (W-STAT-6: is the load generator the bottleneck?).
+func (r *run) fortioLoad(ctx context.Context, l fortio.Load, margin time.Duration) (res fortio.Result, busy float64, err error) {
+	probe := podTarget(r.ns, "fortio-client", fixtures.ProbeContainer)
+	busy = -1
+	before, cpuErr := bench.ReadCPUTimes(ctx, r.exec, probe)
+	res, _, err = bench.Fortio(ctx, r.exec, podTarget(r.ns, "fortio-client", "fortio"), l, margin)
+	if cpuErr == nil {
+		after, aerr := bench.ReadCPUTimes(ctx, r.exec, probe)
+		if f, ferr := bench.BusyFraction(before, after); aerr == nil && ferr == nil {
+			busy = f
+		}
+	}
+	return res, busy, err
+}

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"kube-netbench/fixtures"
+	"kube-netbench/internal/bench"
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/dataplane"
 	"kube-netbench/internal/report"
@@ -25,7 +26,7 @@ import (
 // step outside the profile's bounds: a violated threshold is reported after
 // everything was written, it does not stop the run (practice 7).
 func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	in := scaleresult.Input{Dataplane: string(s.kind), EndpointsPerSvc: s.cfg.SvcEndpoints}
+	in := scaleresult.Input{Dataplane: string(s.kind), EndpointsPerSvc: s.cfg.SvcEndpoints, Saturation: bench.SaturationThreshold}
 	for _, st := range s.steps {
 		in.Steps = append(in.Steps, *st)
 	}

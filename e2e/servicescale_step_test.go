@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/fixtures"
-	"kube-netbench/internal/bench"
 	"kube-netbench/internal/dataplane"
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/podexec"
@@ -100,7 +99,6 @@ func (s *serviceScale) step(n int) features.Func {
 // (W-BUG-4).
 func (s *serviceScale) measure(ctx context.Context, t *testing.T, p *progress.Tracker, st *scaleresult.Step) {
 	url := fmt.Sprintf("http://%s:%d/echo?size=512", s.fortioIP, fixtures.FortioHTTPPort)
-	client := s.target("fortio-client", "fortio")
 	margin := s.cfg.ExecTimeout(s.cfg.FortioDuration) - s.cfg.FortioDuration
 	for r := 1; r <= s.cfg.Rounds; r++ {
 		p.Note("%d Services: round %d of %d", st.Services, r, s.cfg.Rounds)
@@ -117,7 +115,7 @@ func (s *serviceScale) measure(ctx context.Context, t *testing.T, p *progress.Tr
 					r, tw, wait.Round(time.Millisecond), ct)
 			}
 			l := fortio.Load{URL: url, Connections: s.cfg.FortioConnections, Duration: s.cfg.FortioDuration, Keepalive: keepalive}
-			res, _, err := bench.Fortio(ctx, s.exec, client, l, margin)
+			res, busy, err := s.fortioLoad(ctx, l, margin)
 			if err != nil {
 				st.Failed++
 				t.Errorf("%d Services, round %d, keepalive=%t: %v", st.Services, r, keepalive, err)
@@ -125,9 +123,9 @@ func (s *serviceScale) measure(ctx context.Context, t *testing.T, p *progress.Tr
 			}
 			s.fortioVersion = res.Version
 			if keepalive {
-				st.Keepalive = append(st.Keepalive, res.ActualQPS)
+				st.Keepalive, st.CPUBusyKeepalive = append(st.Keepalive, res.ActualQPS), append(st.CPUBusyKeepalive, busy)
 			} else {
-				st.Short = append(st.Short, res.ActualQPS)
+				st.Short, st.CPUBusyShort = append(st.Short, res.ActualQPS), append(st.CPUBusyShort, busy)
 			}
 		}
 	}

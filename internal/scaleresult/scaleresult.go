@@ -37,6 +37,9 @@ type Step struct {
 	DrainWaits []time.Duration
 	TimeWait   []int
 	Conntrack  []int
+	// CPUBusyKeepalive and CPUBusyShort are the client node's busy CPU
+	// share during each round (-1: unreadable), W-STAT-6.
+	CPUBusyKeepalive, CPUBusyShort []float64
 	// Failed counts fortio runs that were not samples (non-200 codes,
 	// socket errors, exec failures), W-BUG-4.
 	Failed int
@@ -64,6 +67,10 @@ type Input struct {
 	SideBySide *Creation
 	// Confidence of the intervals; 0 means stats.DefaultConfidence.
 	Confidence float64
+	// Saturation is the client node's busy CPU share at and above which a
+	// round is reported as possibly limited by the load generator; 0
+	// disables the check.
+	Saturation float64
 }
 
 // ErrNoBaseline is returned when the first step is not at 0 Services.
@@ -111,6 +118,8 @@ type StepJSON struct {
 	TimeWaitBeforeShort     []int          `json:"time_wait_before_short"`
 	ConntrackEntries        []int          `json:"conntrack_entries_before_short"`
 	CreationRateSvcPerSec   float64        `json:"creation_rate_svc_per_s,omitempty"`
+	CPUBusyKeepalive        []float64      `json:"client_node_cpu_busy_keepalive"`
+	CPUBusyShort            []float64      `json:"client_node_cpu_busy_short"`
 }
 
 // VerdictJSON is one checked bound.
@@ -178,6 +187,12 @@ func Judge(in Input) (Judgement, error) {
 				sum.Verdicts = append(sum.Verdicts, VerdictJSON{Metric: b.Metric, Outcome: v.Outcome, Message: v.Message})
 			}
 		}
+		if in.Saturation > 0 {
+			if n, of := saturated(st, in.Saturation); n > 0 {
+				sum.Findings = append(sum.Findings, fmt.Sprintf("%s: at %d Services the client's node was at least %.0f %% busy in %d of %d rounds: the load generator may be the bottleneck (W-STAT-6)",
+					in.Dataplane, st.Services, in.Saturation*100, n, of))
+			}
+		}
 		sum.Steps = append(sum.Steps, js)
 	}
 	if c := in.SideBySide; c != nil {
@@ -192,11 +207,27 @@ func stepJSON(st Step, conf float64) StepJSON {
 		KeepaliveSamples: nonNil(st.Keepalive), ShortConnSamples: nonNil(st.Short), FailedSamples: st.Failed,
 		ProgrammingSeconds: st.Programming.Seconds(), CanaryAnswerSeconds: st.CanaryAnswer.Seconds(),
 		FortioServicePosition: st.Position, ClusterIPEntries: st.ClusterIPs, CreationRateSvcPerSec: st.CreateRate,
-		TimeWaitBeforeShort: st.TimeWait, ConntrackEntries: st.Conntrack, DrainWaitSeconds: []float64{}}
+		TimeWaitBeforeShort: st.TimeWait, ConntrackEntries: st.Conntrack, DrainWaitSeconds: []float64{},
+		CPUBusyKeepalive: nonNil(st.CPUBusyKeepalive), CPUBusyShort: nonNil(st.CPUBusyShort)}
 	for _, w := range st.DrainWaits {
 		js.DrainWaitSeconds = append(js.DrainWaitSeconds, w.Seconds())
 	}
 	return js
+}
+
+// saturated counts the rounds of a step whose client node was at least
+// threshold busy, out of the rounds whose CPU was read.
+func saturated(st Step, threshold float64) (n, of int) {
+	for _, v := range append(append([]float64(nil), st.CPUBusyKeepalive...), st.CPUBusyShort...) {
+		if v < 0 {
+			continue
+		}
+		of++
+		if v >= threshold {
+			n++
+		}
+	}
+	return n, of
 }
 
 // Describe reads "-16.3 % [95 % CI -20.1, -12.0]", or says why there is no

@@ -144,3 +144,14 @@ func TestSummaryJSON(t *testing.T) {
 		require.Equal(t, 2000, j.Summary.SideBySideServices)
 	})
 }
+
+func TestJudgeReportsASaturatedClient(t *testing.T) {
+	base := Step{Keepalive: around(10000, 6), Short: around(4000, 6), CPUBusyKeepalive: []float64{0.5, 0.6}, CPUBusyShort: []float64{-1}}
+	busy := Step{Services: 1000, Keepalive: around(10000, 6), Short: around(4000, 6),
+		CPUBusyKeepalive: []float64{0.95, 0.5}, CPUBusyShort: []float64{0.99, -1}}
+	j, err := Judge(Input{Dataplane: "dp", Steps: []Step{base, busy}, Saturation: 0.9})
+	require.NoError(t, err)
+	all := strings.Join(j.Summary.Findings, "\n")
+	require.Contains(t, all, "dp: at 1000 Services the client's node was at least 90 % busy in 2 of 3 rounds")
+	require.NotContains(t, all, "at 0 Services the client's node")
+}
