@@ -74,6 +74,13 @@ func (s *serviceScale) step(n int) features.Func {
 		st.Position, st.ClusterIPs = map[string]int{}, map[string]int{}
 		for _, p := range last {
 			st.Position[p.Node], st.ClusterIPs[p.Node] = p.Position[s.fortioIP], p.ClusterIPs
+			// Exactly the Services that exist: more means objects this
+			// run does not know about (an earlier run's, a user's), which
+			// would make the step's size a lie (W-BUG-5).
+			if p.ClusterIPs != want {
+				t.Errorf("node %s programmed %d ClusterIPs, want exactly %d (%d before the run + %d dummy + %d canaries)",
+					p.Node, p.ClusterIPs, want, s.baseClusterIPs, n, s.canaries)
+			}
 		}
 		canary, err := s.client.CoreV1().Services(s.ns).Create(ctx,
 			fixtures.ClusterIPService(s.ns, fmt.Sprintf("canary-%d", n), s.id, "fortio-server", fixtures.FortioHTTPPort), metav1.CreateOptions{})
