@@ -75,6 +75,10 @@ func (s *serviceScale) write(sum scaleresult.Summary) error {
 	}
 	run := report.Run{ID: s.cfg.RunID, Started: s.started, Finished: time.Now(), Fingerprint: s.fingerprint()}
 	for _, st := range s.steps {
+		svc := strconv.Itoa(st.Services)
+		if st.Closing {
+			svc += "-closing" // its own row: benchstat must not pool it with the first baseline
+		}
 		for _, m := range []struct {
 			conn    string
 			samples []float64
@@ -87,7 +91,7 @@ func (s *serviceScale) write(sum scaleresult.Summary) error {
 				return err
 			}
 			run.Results = append(run.Results, report.Result{Name: "ServiceScale",
-				Keys:    []report.KV{{Key: "dataplane", Value: s.kp.Mode}, {Key: "svc", Value: strconv.Itoa(st.Services)}, {Key: "conn", Value: m.conn}},
+				Keys:    []report.KV{{Key: "dataplane", Value: s.kp.Mode}, {Key: "svc", Value: svc}, {Key: "conn", Value: m.conn}},
 				Metrics: []report.Metric{metric}})
 		}
 	}

@@ -41,6 +41,9 @@ type serviceScale struct {
 	baseClusterIPs int
 	canaries       int
 	prev           int
+	// peak is the most dummy Services present so far (deleting them takes
+	// the dataplane about as long as adding them)
+	peak int
 	steps          []*scaleresult.Step
 	// creation rates measured side by side (ours, the seed's method) for
 	// sideBySide Services
@@ -65,6 +68,7 @@ func TestServiceScale(t *testing.T) {
 	for _, n := range cfg.SvcScaleSteps {
 		f = f.Assess(fmt.Sprintf("%d dummy Services", n), s.step(n))
 	}
+	f = f.Assess("baseline again after deleting the dummy Services (drift check)", s.closingBaseline)
 	f = f.Assess("creation rate side by side with the seed script's method", s.seedComparison)
 	testEnv.Test(t, f.Assess("degradation per step against the same run's baseline", s.judge).Feature())
 }
@@ -104,7 +108,9 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 		t.Fatal(err)
 	}
 	maxSvc := s.cfg.SvcScaleSteps[len(s.cfg.SvcScaleSteps)-1]
-	s.plan = scale.Plan{RunID: s.id, Endpoints: s.cfg.SvcEndpoints, PerNamespace: scale.DefaultPerNamespace,
+	// The dummies' own run ID, so that deleting them (closing baseline,
+	// cleanup) leaves the run's namespace and workloads alone.
+	s.plan = scale.Plan{RunID: s.id + "-svc", Endpoints: s.cfg.SvcEndpoints, PerNamespace: scale.DefaultPerNamespace,
 		NamespacePrefix: scale.DefaultNamespacePrefix, Dummy: scale.DefaultDummy, Port: scale.DefaultPort, MaxServices: maxSvc}
 	if err := s.plan.Validate(); err != nil {
 		t.Fatal(err)
@@ -181,6 +187,14 @@ func (s *serviceScale) programmed(ctx context.Context) ([]dataplane.Programmed, 
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	return dataplane.ReadProgrammed(ctx, s.exec, s.kp, []string{s.fortioIP})
+}
+
+func maxCount(prog []dataplane.Programmed) int {
+	m := -1
+	for _, p := range prog {
+		m = max(m, p.ClusterIPs)
+	}
+	return m
 }
 
 func minCount(prog []dataplane.Programmed) int {

@@ -19,6 +19,10 @@ import (
 type Step struct {
 	// Services is the number of dummy Services present (0 = baseline).
 	Services int
+	// Closing marks the 0-Service baseline measured again at the end, after
+	// the dummy Services were deleted: its change against the first
+	// baseline is the run's drift (W-STAT-3), not an effect of Services.
+	Closing bool
 	// CreateRate is the creation rate of the Services added for this step,
 	// Services/s; 0 when none were added.
 	CreateRate float64
@@ -103,6 +107,7 @@ type Summary struct {
 // StepJSON is one step of the summary.
 type StepJSON struct {
 	SvcCount                int            `json:"svc_count"`
+	ClosingBaseline         bool           `json:"closing_baseline,omitempty"`
 	KeepaliveQPS            float64        `json:"keepalive_qps"`
 	KeepaliveDegradationPct *report.Change `json:"keepalive_degradation_pct,omitempty"`
 	ShortConnQPS            float64        `json:"short_conn_qps"`
@@ -159,7 +164,7 @@ func Judge(in Input) (Judgement, error) {
 		if st.CreateRate > sum.CreationRateSvcPerSec {
 			sum.CreationRateSvcPerSec = st.CreateRate
 		}
-		if st.Services > 0 {
+		if st.Services > 0 || st.Closing {
 			for _, m := range []struct {
 				name      string
 				base, got []float64
@@ -175,6 +180,11 @@ func Judge(in Input) (Judgement, error) {
 					continue
 				}
 				*m.out = report.NewChange(c)
+				if st.Closing {
+					sum.Findings = append(sum.Findings, fmt.Sprintf("%s: drift: %s req/s of the 0-Service baseline measured again at the end against the first: %s",
+						in.Dataplane, m.name, Describe(c)))
+					continue
+				}
 				sum.Findings = append(sum.Findings, fmt.Sprintf("%s: %s req/s at %d Services: %s",
 					in.Dataplane, m.name, st.Services, Describe(c)))
 				if m.bound == nil {
@@ -203,7 +213,7 @@ func Judge(in Input) (Judgement, error) {
 }
 
 func stepJSON(st Step, conf float64) StepJSON {
-	js := StepJSON{SvcCount: st.Services, KeepaliveQPS: center(st.Keepalive, conf), ShortConnQPS: center(st.Short, conf),
+	js := StepJSON{SvcCount: st.Services, ClosingBaseline: st.Closing, KeepaliveQPS: center(st.Keepalive, conf), ShortConnQPS: center(st.Short, conf),
 		KeepaliveSamples: nonNil(st.Keepalive), ShortConnSamples: nonNil(st.Short), FailedSamples: st.Failed,
 		ProgrammingSeconds: st.Programming.Seconds(), CanaryAnswerSeconds: st.CanaryAnswer.Seconds(),
 		FortioServicePosition: st.Position, ClusterIPEntries: st.ClusterIPs, CreationRateSvcPerSec: st.CreateRate,
