@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,7 +37,8 @@ type throughputCase struct {
 }
 
 func (c throughputCase) String() string {
-	return fmt.Sprintf("%s-to-%s %s-node P%d", c.path, c.path, c.node, c.streams)
+	path := map[string]string{"host": "host-to-host", "pod": "pod-to-pod", "svc": "pod-to-Service"}[c.path]
+	return fmt.Sprintf("%s %s-node P%d", path, c.node, c.streams)
 }
 
 // throughputSamples are one case's per-round values.
@@ -173,7 +175,7 @@ func (th *throughput) measure(ctx context.Context, t *testing.T, _ *envconf.Conf
 				t.Errorf("round %d, %s: %v", round, c, err)
 				continue
 			}
-			th.version = res.Version
+			th.version = strings.TrimPrefix(res.Version, "iperf ") // "iperf 3.12" -> "3.12"
 			s.Bps = append(s.Bps, res.Throughput())
 			s.Retransmits = append(s.Retransmits, float64(res.Retransmits))
 			s.ClientCPU, s.ServerCPU = append(s.ClientCPU, res.CPU.HostTotal), append(s.ServerCPU, res.CPU.RemoteTotal)
