@@ -107,7 +107,7 @@ func (s *serviceScale) measureStep(ctx context.Context, t *testing.T, st *scaler
 			st.Position[p.Node], st.ClusterIPs[p.Node] = p.Position[s.fortioIP], p.ClusterIPs
 		}
 		canary, err := s.client.CoreV1().Services(s.ns).Create(ctx,
-			fixtures.ClusterIPService(s.ns, fmt.Sprintf("canary-%d", n), s.id, "fortio-server", fixtures.FortioHTTPPort), metav1.CreateOptions{})
+			fixtures.ClusterIPService(s.ns, fmt.Sprintf("canary-%d", s.canaries), s.id, "fortio-server", fixtures.FortioHTTPPort), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
