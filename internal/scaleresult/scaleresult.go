@@ -199,8 +199,12 @@ func Judge(in Input) (Judgement, error) {
 		}
 		if in.Saturation > 0 {
 			if n, of := saturated(st, in.Saturation); n > 0 {
-				sum.Findings = append(sum.Findings, fmt.Sprintf("%s: at %d Services the client's node was at least %.0f %% busy in %d of %d rounds: the load generator may be the bottleneck (W-STAT-6)",
-					in.Dataplane, st.Services, in.Saturation*100, n, of))
+				where := fmt.Sprintf("at %d Services", st.Services)
+				if st.Closing {
+					where = "at the closing baseline"
+				}
+				sum.Findings = append(sum.Findings, fmt.Sprintf("%s: %s the client's node was at least %.0f %% busy in %d of %d rounds: the load generator may be the bottleneck (W-STAT-6)",
+					in.Dataplane, where, in.Saturation*100, n, of))
 			}
 		}
 		sum.Steps = append(sum.Steps, js)

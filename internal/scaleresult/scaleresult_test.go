@@ -158,12 +158,13 @@ func TestJudgeReportsASaturatedClient(t *testing.T) {
 
 func TestJudgeClosingBaselineIsDriftNotAStep(t *testing.T) {
 	base := Step{Keepalive: around(10000, 6), Short: around(4000, 6)}
-	end := Step{Closing: true, Keepalive: around(8000, 6), Short: around(4000, 6)}
-	j, err := Judge(Input{Dataplane: "dp", Steps: []Step{base, {Services: 1000, Keepalive: around(10000, 6), Short: around(4000, 6)}, end}, Keepalive: pm(5)})
+	end := Step{Closing: true, Keepalive: around(8000, 6), Short: around(4000, 6), CPUBusyShort: []float64{0.95}}
+	j, err := Judge(Input{Dataplane: "dp", Steps: []Step{base, {Services: 1000, Keepalive: around(10000, 6), Short: around(4000, 6)}, end}, Keepalive: pm(5), Saturation: 0.9})
 	require.NoError(t, err)
 	require.Len(t, j.Verdicts, 1, "the closing baseline is not judged against the Services bound")
 	all := strings.Join(j.Summary.Findings, "\n")
 	require.Contains(t, all, "dp: drift: keepalive req/s of the 0-Service baseline measured again at the end against the first: -20.0 %")
 	require.True(t, j.Summary.Steps[2].ClosingBaseline)
+	require.Contains(t, all, "dp: at the closing baseline the client's node was at least 90 % busy in 1 of 1 rounds")
 	require.NotNil(t, j.Summary.Steps[2].KeepaliveDegradationPct)
 }
