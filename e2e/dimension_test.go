@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"kube-netbench/internal/dataplane"
 	"kube-netbench/internal/progress"
 	"kube-netbench/internal/report"
+	"kube-netbench/internal/scaleresult"
 	"kube-netbench/internal/stats"
 )
 
@@ -166,4 +168,35 @@ func fingerprint(r *run, det dataplane.Detection, cfg config.Config, tools []rep
 		fp.Kernel = n.Status.NodeInfo.KernelVersion
 	}
 	return fp
+}
+
+// abba returns the scenarios of a round in ABBA order: odd rounds as
+// listed, even rounds reversed, so that drift hits every scenario alike
+// (W-STAT-3).
+func abba[T any](scenarios []T, round int) []T {
+	order := slices.Clone(scenarios)
+	if round%2 == 0 {
+		slices.Reverse(order)
+	}
+	return order
+}
+
+// judgePaired compares treatment with baseline pair by pair (the rounds ran
+// them back to back), logs the change and checks it against the profile's
+// bound (nil: reported only).
+func judgePaired(t *testing.T, base, treat []float64, b *stats.Bound, metric string) {
+	t.Helper()
+	if len(base) != len(treat) || len(base) == 0 {
+		t.Fatalf("%s: no complete pairs (%d baseline, %d treatment samples): see the failed rounds above", metric, len(base), len(treat))
+	}
+	pairs := make([][2]float64, len(base))
+	for i := range pairs {
+		pairs[i] = [2]float64{base[i], treat[i]}
+	}
+	c, err := stats.PairedChange(pairs, stats.DefaultConfidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: %s", metric, scaleresult.Describe(c))
+	judge(t, b, metric, c)
 }

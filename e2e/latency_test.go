@@ -132,13 +132,7 @@ func (l *latencyDim) measure(ctx context.Context, t *testing.T, _ *envconf.Confi
 	}
 	steps = append(steps, step{"HTTP at 1000 QPS", func(ctx context.Context) error { return l.httpRound(ctx, t) }})
 	for round := 1; round <= l.cfg.Rounds; round++ {
-		order := append([]step(nil), steps...)
-		if round%2 == 0 {
-			for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
-				order[i], order[j] = order[j], order[i]
-			}
-		}
-		for _, s := range order {
+		for _, s := range abba(steps, round) {
 			done := p.Phase("round %d of %d: %s", round, l.cfg.Rounds, s.name)
 			err := s.run(ctx)
 			done()

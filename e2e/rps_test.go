@@ -18,7 +18,6 @@ import (
 	"kube-netbench/internal/bench"
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/report"
-	"kube-netbench/internal/scaleresult"
 	"kube-netbench/internal/stats"
 	"kube-netbench/internal/tools/fortio"
 )
@@ -144,13 +143,7 @@ func (r *rps) measure(ctx context.Context, t *testing.T, _ *envconf.Config) cont
 	p := r.progress.To(t)
 	margin := r.cfg.ExecTimeout(r.cfg.FortioDuration) - r.cfg.FortioDuration
 	for round := 1; round <= r.cfg.Rounds; round++ {
-		order := append([]rpsCase(nil), r.cases...)
-		if round%2 == 0 {
-			for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
-				order[i], order[j] = order[j], order[i]
-			}
-		}
-		for _, c := range order {
+		for _, c := range abba(r.cases, round) {
 			s := r.samples[c]
 			if !c.keepalive {
 				wait, tw, err := r.drainTimeWait(ctx, "fortio-server")
@@ -198,19 +191,7 @@ func (r *rps) measure(ctx context.Context, t *testing.T, _ *envconf.Config) cont
 // bound.
 func (r *rps) judgeService(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	pod, svc := r.samples[r.cases[0]], r.samples[r.cases[1]]
-	if len(pod.QPS) != len(svc.QPS) || len(pod.QPS) == 0 {
-		t.Fatalf("no complete pod/Service pairs (%d pod, %d Service samples): see the failed rounds above", len(pod.QPS), len(svc.QPS))
-	}
-	pairs := make([][2]float64, len(pod.QPS))
-	for i := range pairs {
-		pairs[i] = [2]float64{pod.QPS[i], svc.QPS[i]}
-	}
-	c, err := stats.PairedChange(pairs, stats.DefaultConfidence)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("keepalive c64 req/s through the Service against pod to pod: %s", scaleresult.Describe(c))
-	judge(t, r.bound("datapath.serviceVsPodKeepaliveRpsPct"), "keepalive c64 req/s, Service vs pod", c)
+	judgePaired(t, pod.QPS, svc.QPS, r.bound("datapath.serviceVsPodKeepaliveRpsPct"), "keepalive c64 req/s, Service vs pod")
 	return ctx
 }
 

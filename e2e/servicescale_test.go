@@ -43,8 +43,8 @@ type serviceScale struct {
 	prev           int
 	// peak is the most dummy Services present so far (deleting them takes
 	// the dataplane about as long as adding them)
-	peak int
-	steps          []*scaleresult.Step
+	peak  int
+	steps []*scaleresult.Step
 	// creation rates measured side by side (ours, the seed's method) for
 	// sideBySide Services
 	oursRate, seedRate float64

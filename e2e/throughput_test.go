@@ -19,7 +19,6 @@ import (
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/podexec"
 	"kube-netbench/internal/report"
-	"kube-netbench/internal/scaleresult"
 	"kube-netbench/internal/stats"
 	"kube-netbench/internal/tools/iperf3"
 )
@@ -159,13 +158,7 @@ func (th *throughput) target(c throughputCase) (string, int) {
 func (th *throughput) measure(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	p := th.progress.To(t)
 	for round := 1; round <= th.cfg.Rounds; round++ {
-		order := append([]throughputCase(nil), th.cases...)
-		if round%2 == 0 {
-			for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
-				order[i], order[j] = order[j], order[i]
-			}
-		}
-		for _, c := range order {
+		for _, c := range abba(th.cases, round) {
 			done := p.Phase("round %d of %d: %s", round, th.cfg.Rounds, c)
 			res, err := th.run1(ctx, c)
 			done()
@@ -245,19 +238,7 @@ func (th *throughput) assessHostToHost(ctx context.Context, t *testing.T, _ *env
 // with pod to pod, pair by pair, against the profile's bound.
 func (th *throughput) judgeService(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	pod, svc := th.samples[th.cases[1]], th.samples[th.cases[4]]
-	if len(pod.Bps) != len(svc.Bps) || len(pod.Bps) == 0 {
-		t.Fatalf("no complete pod/Service pairs (%d pod, %d Service samples): see the failed rounds above", len(pod.Bps), len(svc.Bps))
-	}
-	pairs := make([][2]float64, len(pod.Bps))
-	for i := range pairs {
-		pairs[i] = [2]float64{pod.Bps[i], svc.Bps[i]}
-	}
-	c, err := stats.PairedChange(pairs, stats.DefaultConfidence)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("single-stream Gbps through the Service against pod to pod: %s", scaleresult.Describe(c))
-	judge(t, th.bound("datapath.serviceVsPodThroughputPct"), "single-stream Gbps, Service vs pod", c)
+	judgePaired(t, pod.Bps, svc.Bps, th.bound("datapath.serviceVsPodThroughputPct"), "single-stream Gbps, Service vs pod")
 	return ctx
 }
 
