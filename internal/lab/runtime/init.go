@@ -167,6 +167,13 @@ func runStep(rootDir string, s step) error {
 				err = fmt.Errorf("make read-only: %w", err)
 			}
 		}
+		if err == nil && s.Writable {
+			// A bind copies its source mount's flags: clear a read-only one.
+			attr := unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}
+			if err = unix.MountSetattr(unix.AT_FDCWD, s.Path, 0, &attr); err != nil {
+				err = fmt.Errorf("make writable: %w", err)
+			}
+		}
 	case opMount:
 		err = unix.Mount(s.Source, s.Path, s.FSType, s.Flags, s.Data)
 	default:

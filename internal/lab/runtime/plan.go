@@ -34,6 +34,8 @@ type step struct {
 	Data     string      `json:"data,omitempty"`
 	Mode     fs.FileMode `json:"mode,omitempty"`
 	ReadOnly bool        `json:"readonly,omitempty"`
+	// Writable clears a read-only flag the bind copied from its source mount (bind only).
+	Writable bool `json:"writable,omitempty"`
 }
 
 // initPlan is everything the container init needs.
@@ -314,6 +316,13 @@ func (p *planner) assemble() []step {
 	const noexec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	steps = append(steps,
 		step{Op: opMount, Path: p.hostPath("/proc"), Source: "proc", FSType: "proc", Flags: noexec},
+		// /proc/sys is read-only but for net/, which belongs to the container's network
+		// namespace: the kernel.*, vm.* and fs.* sysctls are the machine's, and a lab pod
+		// must not change them (cilium-agent sets kernel.unprivileged_bpf_disabled=1,
+		// which cannot be undone until reboot, and kernel.timer_migration=0; it ignores
+		// the failure, as in a container runtime that mounts /proc/sys read-only).
+		step{Op: opBind, Path: p.hostPath("/proc/sys"), Source: p.hostPath("/proc/sys"), ReadOnly: true},
+		step{Op: opBind, Path: p.hostPath("/proc/sys/net"), Source: p.hostPath("/proc/sys/net"), Writable: true},
 		step{Op: opMount, Path: p.hostPath("/sys"), Source: "sysfs", FSType: "sysfs", Flags: noexec})
 	if n, err := p.lookup("/sys/fs/cgroup", false); err == nil && n.kind == kindDir {
 		steps = append(steps, step{Op: opBind, Path: p.hostPath("/sys/fs/cgroup"), Source: "/sys/fs/cgroup", ReadOnly: true})

@@ -102,6 +102,26 @@ func TestContainerInPodNetns(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "x\n", string(data))
 	})
+	t.Run("machine-wide sysctls are read-only, the netns's are not", func(t *testing.T) {
+		// cilium-agent writes kernel.unprivileged_bpf_disabled=1 (irreversible until reboot)
+		// and kernel.timer_migration=0 when it can: a lab pod must not change the machine.
+		for _, p := range []string{"/proc/sys/kernel/timer_migration", "/proc/sys/vm/swappiness"} {
+			_, stderr, err := execIn(t, c, nil, "sh", "-c", "cat "+p+" > "+p)
+			requireExitCode(t, err, 2)
+			require.Contains(t, stderr, "Read-only file system", p)
+		}
+		host, err := os.ReadFile("/proc/sys/net/ipv4/conf/all/accept_local")
+		require.NoError(t, err)
+		flip := map[string]string{"0\n": "1", "1\n": "0"}[string(host)]
+		require.NotEmpty(t, flip, "accept_local on the host is %q", host)
+		stdout, stderr, err := execIn(t, c, nil, "sh", "-c",
+			"echo "+flip+" > /proc/sys/net/ipv4/conf/all/accept_local && cat /proc/sys/net/ipv4/conf/all/accept_local")
+		require.NoError(t, err, stderr)
+		require.Equal(t, flip+"\n", stdout)
+		after, err := os.ReadFile("/proc/sys/net/ipv4/conf/all/accept_local")
+		require.NoError(t, err)
+		require.Equal(t, string(host), string(after), "the write reached the caller's network namespace")
+	})
 	t.Run("composed root", func(t *testing.T) {
 		stdout, stderr, err := execIn(t, c, nil, "sh", "-c",
 			"set -e; pwd; test -d /etc/nbtest; test -x /usr/bin/sleep; ls /sys/class/net; tr '\\0' ' ' </proc/1/cmdline; echo; readlink /var/run; echo $PATH")
