@@ -14,7 +14,7 @@ GOTESTSUM := $(GO) tool gotestsum
 # The lab's end-to-end suites can take minutes (kube-proxy programming on 2 cores).
 E2E_TIMEOUT ?= 30m
 
-.PHONY: all deps lab-bins build vet unit lab-tests e2e test bench compare lab-up lab-down lab-status clean
+.PHONY: all deps deps-cilium lab-bins lab-bins-cilium build vet unit lab-tests e2e test bench compare lab-up lab-down lab-status clean
 
 all: build
 
@@ -26,6 +26,15 @@ deps:
 # into $${NETBENCH_CACHE:-$$HOME/.cache/kube-netbench}, keyed by version (seconds when warm).
 lab-bins:
 	scripts/lab-build.sh
+
+# The Cilium dataplanes' part (LAB_DATAPLANE=cilium-overlay|cilium-native): cilium-agent, cilium-dbg,
+# cilium-cni v1.19.4 with its bpf/ sources and CRDs (about 6 min cold on 2 cores), and the Debian
+# packages its agent needs at run time (clang-19, llvm-19, bpftool).
+deps-cilium:
+	scripts/install-deps.sh --cilium
+
+lab-bins-cilium: deps-cilium
+	scripts/lab-build.sh cilium
 
 build:
 	$(GO) build -o bin/netbench ./cmd/netbench

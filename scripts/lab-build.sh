@@ -9,7 +9,8 @@
 # A binary already in the cache is not rebuilt or fetched again, so a warm run takes seconds and
 # needs no network. Every binary is then run once and must report the expected version.
 #
-# Usage: scripts/lab-build.sh [COMPONENT...]   (default: all of kubernetes etcd kwok fortio cni-plugins netperf)
+# Usage: scripts/lab-build.sh [COMPONENT...]   (default: all of kubernetes etcd kwok fortio cni-plugins netperf;
+#        cilium, for the cilium-* lab dataplanes, only when named)
 # Environment: NETBENCH_CACHE (cache root), GOFLAGS and the other go env variables are honoured;
 # TMPDIR holds apt's private directories while a Debian component is fetched.
 set -euo pipefail
@@ -25,7 +26,7 @@ source "${labbuild_dir}/components.sh"
 source "${versions_file}"
 
 usage() {
-	echo "usage: $0 [COMPONENT...]   components: ${LAB_COMPONENTS[*]}" >&2
+	echo "usage: $0 [COMPONENT...]   components: ${LAB_COMPONENTS[*]} (default), ${LAB_OPTIONAL_COMPONENTS[*]}" >&2
 }
 
 components=()
@@ -249,6 +250,37 @@ install_deb_binaries() {
 	rm -rf -- "$work"
 }
 
+# cilium_assets MODULE_DIR OUT_DIR VERSION copies what the agent and the lab need from Cilium's
+# module beside its binaries: bpf/ (the datapath sources the agent compiles with clang at start;
+# the lab gives each agent a writable copy) and the CRDs (crds/, applied by the lab since no
+# operator runs). Each tree appears under its name only complete (rename).
+cilium_assets() {
+	local module_dir=$1 out_dir=$2 version=$3 src name from tmp t0
+	src=$(go list -C "$module_dir" -mod=readonly -m -f '{{.Dir}}' "$COMPONENT_MODULE")
+	if [[ -z "$src" || ! -d "${src}/bpf" ]]; then
+		echo "lab-build: cilium: no bpf/ in the module directory '${src}'" >&2
+		return 1
+	fi
+	for name in bpf crds; do
+		t0=$(now)
+		if [[ -d "${out_dir}/${name}" ]]; then
+			printf '%-12s %-9s %-24s %-7s %8s  %s\n' cilium "$version" "${name}/" cached "$(elapsed "$t0" "$(now)")" "${out_dir}/${name}"
+			continue
+		fi
+		case "$name" in
+		bpf) from="${src}/bpf" ;;
+		crds) from="${src}/pkg/k8s/apis/cilium.io/client/crds" ;;
+		esac
+		tmp="${out_dir}/.${name}.tmp.$$"
+		tmp_dirs+=("$tmp")
+		rm -rf -- "$tmp"
+		cp -r -- "$from" "$tmp"
+		chmod -R u+w "$tmp" # the module cache is read-only
+		mv -- "$tmp" "${out_dir}/${name}"
+		printf '%-12s %-9s %-24s %-7s %8s  %s\n' cilium "$version" "${name}/" copied "$(elapsed "$t0" "$(now)")" "${out_dir}/${name}"
+	done
+}
+
 start_all=$(now)
 if $need_go; then
 	echo "lab-build: $(go version); cache ${cache_root}; GOFLAGS=$(go env GOFLAGS)"
@@ -272,7 +304,7 @@ for component in "${components[@]}"; do
 	out_dir="${cache_root}/${component}/${version}"
 	mkdir -p "$out_dir"
 	# Leftovers of a run killed with SIGKILL (we hold the lock: no other run is writing them).
-	rm -f -- "${out_dir}"/.*.tmp.*
+	rm -rf -- "${out_dir}"/.*.tmp.*
 	if [[ "$COMPONENT_SOURCE" == deb ]]; then
 		# One fetch for all the binaries the cache lacks; the others stay as they are.
 		statuses=()
@@ -321,6 +353,9 @@ for component in "${components[@]}"; do
 		printf '%-12s %-9s %-24s %-7s %8s  %s\n' "$component" "$version" "$bin" "$status" "$(elapsed "$t0" "$t1")" "$target"
 		built+=("${component}:${version}:${bin}")
 	done
+	if [[ "$component" == cilium ]]; then
+		cilium_assets "$module_dir" "$out_dir" "$version"
+	fi
 done
 
 echo "lab-build: verifying versions"

@@ -8,6 +8,10 @@
 # Build order: the slowest first, so a cold run reports its worst case early.
 LAB_COMPONENTS=(kubernetes etcd kwok fortio cni-plugins netperf)
 
+# Built only on request (scripts/lab-build.sh cilium, make lab-bins-cilium): the Cilium
+# dataplanes need them, the kube-proxy ones do not, and the agent is a 4-minute cold build.
+LAB_OPTIONAL_COMPONENTS=(cilium)
+
 # lab_component NAME sets, for component NAME:
 #   COMPONENT_SOURCE       go (built from a Go module) or deb (fetched as a Debian package)
 #   COMPONENT_VERSION_VAR  the lab-versions.env key holding its version
@@ -64,6 +68,20 @@ lab_component() {
 			loopback=github.com/containernetworking/plugins/plugins/main/loopback
 		)
 		;;
+	cilium)
+		# The agent of the study's Cilium version, its CLI (run by `kubectl exec`
+		# in an agent pod) and its CNI plugin. The BPF datapath sources (bpf/) and
+		# the CRDs go into the cache beside them (lab-build.sh, cilium_assets):
+		# the agent compiles bpf/ with clang at start, and the lab applies the
+		# CRDs itself (no operator here; see lab-recipe.md section 10).
+		COMPONENT_MODULE=github.com/cilium/cilium
+		COMPONENT_VERSION_VAR=CILIUM_VERSION
+		COMPONENT_BINARIES=(
+			cilium-agent=github.com/cilium/cilium/daemon
+			cilium-dbg=github.com/cilium/cilium/cilium-dbg
+			cilium-cni=github.com/cilium/cilium/plugins/cilium-cni
+		)
+		;;
 	netperf)
 		# netperf is C, not a Go module, and its HP licence (distribution for
 		# non-commercial purposes only) keeps it out of Debian main: the lab takes
@@ -118,6 +136,16 @@ lab_component_ldflags() {
 		# The variable hack/releases.sh sets; its in-source default is the same.
 		echo "-X=sigs.k8s.io/kwok/pkg/consts.Version=${version#v}"
 		;;
+	cilium)
+		# What Cilium's Makefile stamps: "<VERSION> <revision> <author date>", which
+		# pkg/version parses field by field (with fewer fields the agent reports an
+		# empty version). The module proxy's .info gives the tag's commit and time.
+		local info hash when
+		info=$(go mod download -json "${COMPONENT_MODULE}@${version}")
+		hash=$(sed -nE 's/^\s*"Hash": "([0-9a-f]+)",?$/\1/p' <<<"$info" | head -1)
+		when=$(lab_module_time "$COMPONENT_MODULE")
+		echo "'-X=github.com/cilium/cilium/pkg/version.ciliumVersion=${version#v} ${hash:0:10} ${when}'"
+		;;
 	cni-plugins)
 		# Printed by a plugin run without CNI_COMMAND ("CNI ptp plugin v1.9.1").
 		echo "-X=github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=${version}"
@@ -157,6 +185,15 @@ lab_version_output() {
 		# stderr and exits non-zero.
 		timeout 30 env -u CNI_COMMAND "$path" 2>&1 || true
 		;;
+	cilium-dbg)
+		# `version` also asks the agent: point it at a socket that does not exist,
+		# so it prints "Client: <version>" and "Daemon: Not responding" at once.
+		timeout 30 "$path" version -H unix:///nonexistent/cilium.sock 2>&1 || true
+		;;
+	cilium-cni)
+		# The plugin's "about" line, printed when run with no CNI_COMMAND.
+		timeout 30 env -u CNI_COMMAND "$path" 2>&1 || true
+		;;
 	netperf | netserver)
 		# Both print "Netperf version 2.7.0" and exit (netserver starts no server).
 		timeout 30 "$path" -V 2>&1
@@ -172,6 +209,7 @@ lab_version_output() {
 lab_expected_version() {
 	case "$1" in
 	kubernetes | kwok | cni-plugins) echo "$2" ;;
+	cilium) echo "${2#v}" ;;
 	etcd) echo "etcd Version: ${2#v}" ;;
 	fortio) echo "${2#v}" ;; # `fortio version` prints e.g. 1.66.5
 	netperf) echo "Netperf version ${2%%-*}" ;; # upstream version: 2.7.0-0.1 -> 2.7.0

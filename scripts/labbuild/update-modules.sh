@@ -90,6 +90,27 @@ for component in "${components[@]}"; do
 		fi
 	fi
 
+	if [[ "$component" == cilium ]]; then
+		# A dependency's replace directives do not apply to the module that requires it:
+		# repeat Cilium's own (its gobgp fork above all, without which the agent does not
+		# build). Local-path replaces would not resolve outside its tree: none expected.
+		download=$(cd / && go mod download -json "${COMPONENT_MODULE}@${version}")
+		gomod=$(sed -nE 's/^\s*"GoMod": "(.*)",?$/\1/p' <<<"$download")
+		moddir=$(sed -nE 's/^\s*"Dir": "(.*)",?$/\1/p' <<<"$download")
+		while read -r line; do
+			replaces+=("$line")
+		done < <(awk '
+			$1 == "replace" && $3 == "=>" && $4 !~ /^\./ { print $2 " => " $4 " " $5; next }
+			/^replace \($/ { in_block = 1; next }
+			in_block && /^\)/ { in_block = 0; next }
+			in_block && $2 == "=>" && $3 !~ /^\./ { print $1 " => " $3 " " $4 }
+		' "$gomod")
+		if [[ ${#replaces[@]} -eq 0 ]]; then
+			echo "update-modules: no replace directives found in ${gomod} (expected the gobgp fork)" >&2
+			exit 1
+		fi
+	fi
+
 	{
 		header "$component"
 		echo "module kube-netbench/labbuild/${component}"
@@ -121,5 +142,14 @@ for component in "${components[@]}"; do
 	} >"${dir}/tools.go"
 
 	rm -f "${dir}/go.sum"
+	if [[ "$component" == cilium ]]; then
+		# The checksum database has no entry for Cilium's gobgp fork (a pseudo-version of a
+		# fork): take the replacement targets' checksums from Cilium's own go.sum, which
+		# the module's checksum (verified above by go mod download) covers.
+		for line in "${replaces[@]}"; do
+			read -r _ _ target target_version <<<"$line"
+			awk -v m="$target" -v v="$target_version" '$1 == m && ($2 == v || $2 == v "/go.mod")' "${moddir}/go.sum" >>"${dir}/go.sum"
+		done
+	fi
 	(cd "$dir" && go mod tidy)
 done
