@@ -67,7 +67,7 @@ func (d *dimension) start(ctx context.Context, t *testing.T, cfg *envconf.Config
 	d.started = time.Now()
 	d.progress = progress.New(nil)
 	d.run = startRun(ctx, t, cfg, d.name, 2)
-	det, err := dataplane.Detect(ctx, d.client)
+	det, err := detect(ctx, d.run)
 	if err != nil {
 		t.Fatalf("detect the dataplane: %v", err)
 	}
@@ -95,11 +95,24 @@ func (d *dimension) add(name string, keys []report.KV, metrics ...report.Metric)
 
 // dataplaneKey is the short dataplane name in benchmark names
 // (dataplane=iptables), so that benchstat can pivot on it.
-func (d *dimension) dataplaneKey() string {
-	if d.det.KubeProxy != nil {
-		return d.det.KubeProxy.Mode
+func (d *dimension) dataplaneKey() string { return dataplaneKey(d.det) }
+
+// dataplaneKey is the dataplane as benchmark names carry it: kube-proxy's
+// mode (iptables, nftables, ipvs), or the Cilium kind (cilium-overlay,
+// cilium-native).
+func dataplaneKey(det dataplane.Detection) string {
+	if det.Cilium == nil && det.KubeProxy != nil {
+		return det.KubeProxy.Mode
 	}
-	return string(d.det.Kind)
+	return string(det.Kind)
+}
+
+// detect reads the run's dataplane, with a deadline for the execs into the
+// agents.
+func detect(ctx context.Context, r *run) (dataplane.Detection, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return dataplane.Detect(ctx, r.client, r.exec)
 }
 
 // write puts the results in the benchmark format (benchstat-ready) and as
@@ -156,6 +169,23 @@ func fingerprint(r *run, det dataplane.Detection, cfg config.Config, tools []rep
 		fp.Tools = append(fp.Tools, report.Tool{Name: "kube-proxy", Image: kp.Image})
 		if i := strings.LastIndexByte(kp.Image, ':'); i > 0 {
 			fp.DataplaneVersion = kp.Image[i+1:]
+		}
+	}
+	if c := det.Cilium; c != nil {
+		fp.DataplaneVersion = c.Version
+		fp.Tools = append(fp.Tools, report.Tool{Name: "cilium-agent", Image: c.Image, Version: c.Version})
+		fp.Extra = map[string]string{
+			"cilium-routing":                c.Routing,
+			"cilium-tunnel-protocol":        c.TunnelProtocol,
+			"cilium-kube-proxy-replacement": c.KubeProxyReplacement,
+		}
+		for _, k := range []string{"bpf-lb-map-max", "preallocate-bpf-maps", "bpf-lb-sock", "enable-hubble", "enable-l7-proxy"} {
+			if v, ok := c.Config[k]; ok {
+				fp.Extra["cilium-config-"+k] = v
+			}
+		}
+		for node, st := range c.Hubble {
+			fp.Extra["cilium-hubble-"+node] = st
 		}
 	}
 	if v, err := r.client.Discovery().ServerVersion(); err == nil {

@@ -14,7 +14,6 @@ import (
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/bench"
 	"kube-netbench/internal/config"
-	"kube-netbench/internal/dataplane"
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/scaleresult"
 	"kube-netbench/internal/stats"
@@ -91,7 +90,7 @@ func (s *serviceScale) write(sum scaleresult.Summary) error {
 				return err
 			}
 			run.Results = append(run.Results, report.Result{Name: "ServiceScale",
-				Keys:    []report.KV{{Key: "dataplane", Value: s.kp.Mode}, {Key: "svc", Value: svc}, {Key: "conn", Value: m.conn}},
+				Keys:    []report.KV{{Key: "dataplane", Value: dataplaneKey(s.det)}, {Key: "svc", Value: svc}, {Key: "conn", Value: m.conn}},
 				Metrics: []report.Metric{metric}})
 		}
 	}
@@ -129,6 +128,5 @@ func configMap(c config.Config) map[string]string {
 
 // fingerprint is the run's provenance with ServiceScale's tools.
 func (s *serviceScale) fingerprint() report.Fingerprint {
-	det := dataplane.Detection{Kind: s.kind, KubeProxy: s.kp}
-	return fingerprint(s.run, det, s.cfg, []report.Tool{{Name: "fortio", Image: fixtures.FortioImage, Version: s.fortioVersion}})
+	return fingerprint(s.run, s.det, s.cfg, []report.Tool{{Name: "fortio", Image: fixtures.FortioImage, Version: s.fortioVersion}})
 }

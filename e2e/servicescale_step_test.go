@@ -173,9 +173,13 @@ func rounded(v []float64) []int {
 // conntrackCount reads the number of conntrack entries on the client's node
 // (where its connections are DNATed) with `conntrack -C` in that node's
 // kube-proxy pod; -1 when it cannot be read (recorded, not fatal: the
-// count describes the sample, it does not decide it).
+// count describes the sample, it does not decide it), and with Cilium,
+// whose connection tracking is its own BPF map, not netfilter's.
 func (s *serviceScale) conntrackCount(ctx context.Context) int {
-	pod, ok := s.kp.Pods[s.nodes[1].Name]
+	if s.det.KubeProxy == nil {
+		return -1
+	}
+	pod, ok := s.det.KubeProxy.Pods[s.nodes[1].Name]
 	if !ok {
 		return -1
 	}

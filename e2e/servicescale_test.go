@@ -31,7 +31,7 @@ type serviceScale struct {
 	*run
 	cfg      config.Config
 	profile  config.Profile
-	kp       *dataplane.KubeProxy
+	det      dataplane.Detection
 	kind     dataplane.Kind
 	plan     scale.Plan
 	creator  scale.Creator
@@ -103,11 +103,11 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	s.progress = progress.New(nil)
 	defer s.progress.To(t).Phase("setup: workloads, detection, Service range")()
 	s.run = startRun(ctx, t, cfg, "scale", 2)
-	det, err := dataplane.Detect(ctx, s.client)
+	det, err := detect(ctx, s.run)
 	if err != nil {
 		t.Fatalf("detect the dataplane: %v", err)
 	}
-	s.kp, s.kind = det.KubeProxy, det.Kind
+	s.det, s.kind = det, det.Kind
 	cidr, err := serviceCIDR(ctx, s.client)
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +191,7 @@ func (s *serviceScale) target(pod, container string) podexec.Target {
 func (s *serviceScale) programmed(ctx context.Context) ([]dataplane.Programmed, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	return dataplane.ReadProgrammed(ctx, s.exec, s.kp, []string{s.fortioIP})
+	return dataplane.ReadProgrammed(ctx, s.exec, s.det, []string{s.fortioIP})
 }
 
 func maxCount(prog []dataplane.Programmed) int {

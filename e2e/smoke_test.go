@@ -31,8 +31,9 @@ type smoke struct {
 
 // TestDataplaneSmoke proves the cluster's dataplane end to end: a client pod
 // on one node reaches a server pod on another by pod IP and through a
-// ClusterIP Service with every response a 200, and kube-proxy has programmed
-// the Service on every node.
+// ClusterIP Service with every response a 200, and the node agent that
+// carries Services (kube-proxy, or Cilium replacing it) has programmed the
+// Service on every node.
 func TestDataplaneSmoke(t *testing.T) {
 	s := &smoke{}
 	f := features.New("dataplane smoke").
@@ -40,7 +41,7 @@ func TestDataplaneSmoke(t *testing.T) {
 		Setup(s.setup).
 		Assess("pod IP across nodes: every response 200", s.assessURL(func() string { return s.serverIP })).
 		Assess("ClusterIP Service across nodes: every response 200", s.assessURL(func() string { return s.serviceIP })).
-		Assess("kube-proxy programmed the Service on every node", s.assessProgrammed).
+		Assess("the Service agent programmed the Service on every node", s.assessProgrammed).
 		Feature()
 	testEnv.Test(t, f)
 }
@@ -115,47 +116,72 @@ func (s *smoke) assessURL(host func() string) features.Func {
 	}
 }
 
-// assessProgrammed detects the dataplane from what runs, then reads the rules
-// kube-proxy wrote on each node, from that node's kube-proxy pod: the
+// assessProgrammed detects the dataplane from what runs, then reads what the
+// Service agent programmed on each node, from that node's agent pod: the
 // Service's ClusterIP in KUBE-SERVICES (iptables) or in the service-ips
-// verdict map (nftables), parsed, with its position recorded (W-STAT-10).
+// verdict map (nftables), parsed, with its position recorded (W-STAT-10), or
+// among the ClusterIP frontends of Cilium's service table, with a backend.
 func (s *smoke) assessProgrammed(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	d, err := dataplane.Detect(ctx, s.client)
+	d, err := detect(ctx, s.run)
 	if err != nil {
 		t.Fatalf("detect the dataplane: %v", err)
 	}
-	kp := d.KubeProxy
-	t.Logf("dataplane %s (running kube-proxy logs; ConfigMap mode %q), image %s", d.Kind, kp.ConfigMode, kp.Image)
 	var argv []string
 	var position func(string) (int, int, error)
-	switch kp.Mode {
-	case "iptables":
-		argv = []string{"iptables-save", "-t", "nat"}
+	var pods map[string]string
+	container := ""
+	if d.ServiceAgent() == "cilium" {
+		c := d.Cilium
+		t.Logf("dataplane %s (cilium %s, routing %s %s, kube-proxy replacement %s), image %s",
+			d.Kind, c.Version, c.Routing, c.TunnelProtocol, c.KubeProxyReplacement, c.Image)
+		argv, pods, container = []string{"cilium-dbg", "service", "list", "-o", "json"}, c.Pods, "cilium-agent"
 		position = func(out string) (int, int, error) {
-			rules, err := dataplane.KubeServicesRules(out)
-			for _, r := range rules {
-				if r.ClusterIP == s.serviceIP && r.Comment == s.ns+"/fortio:p" {
-					return r.Index, len(rules), err
+			fes, err := dataplane.CiliumServices([]byte(out))
+			n, idx := 0, 0
+			for _, fe := range fes {
+				if fe.Type != "ClusterIP" {
+					continue
+				}
+				n++
+				if fe.IP.String() == s.serviceIP && fe.Namespace == s.ns && fe.Name == "fortio" && fe.Backends > 0 {
+					idx = n
 				}
 			}
-			return 0, len(rules), err
+			return idx, n, err
 		}
-	case "nftables":
-		argv = []string{"nft", "list", "map", "ip", "kube-proxy", "service-ips"}
-		position = func(out string) (int, int, error) {
-			elems, err := dataplane.NftServiceIPs(out)
-			for i, e := range elems {
-				if e.IP == s.serviceIP && e.ServicePort == s.ns+"/fortio:p" {
-					return i + 1, len(elems), err
+	} else {
+		kp := d.KubeProxy
+		t.Logf("dataplane %s (running kube-proxy logs; ConfigMap mode %q), image %s", d.Kind, kp.ConfigMode, kp.Image)
+		pods = kp.Pods
+		switch kp.Mode {
+		case "iptables":
+			argv = []string{"iptables-save", "-t", "nat"}
+			position = func(out string) (int, int, error) {
+				rules, err := dataplane.KubeServicesRules(out)
+				for _, r := range rules {
+					if r.ClusterIP == s.serviceIP && r.Comment == s.ns+"/fortio:p" {
+						return r.Index, len(rules), err
+					}
 				}
+				return 0, len(rules), err
 			}
-			return 0, len(elems), err
+		case "nftables":
+			argv = []string{"nft", "list", "map", "ip", "kube-proxy", "service-ips"}
+			position = func(out string) (int, int, error) {
+				elems, err := dataplane.NftServiceIPs(out)
+				for i, e := range elems {
+					if e.IP == s.serviceIP && e.ServicePort == s.ns+"/fortio:p" {
+						return i + 1, len(elems), err
+					}
+				}
+				return 0, len(elems), err
+			}
+		default:
+			t.Skipf("kube-proxy %s mode: no rule reader for it yet", kp.Mode)
 		}
-	default:
-		t.Skipf("kube-proxy %s mode: no rule reader for it yet", kp.Mode)
 	}
-	nodes := make([]string, 0, len(kp.Pods))
-	for n := range kp.Pods {
+	nodes := make([]string, 0, len(pods))
+	for n := range pods {
 		nodes = append(nodes, n)
 	}
 	sort.Strings(nodes)
@@ -164,7 +190,7 @@ func (s *smoke) assessProgrammed(ctx context.Context, t *testing.T, _ *envconf.C
 	// Service on every node and record how long each took (never a
 	// one-shot read that races the sync).
 	for _, node := range nodes {
-		target := podexec.Target{Namespace: "kube-system", Pod: kp.Pods[node]}
+		target := podexec.Target{Namespace: "kube-system", Pod: pods[node], Container: container}
 		var idx, total int
 		took, err := kube.WaitFor(ctx, fmt.Sprintf("node %s programs %s", node, s.serviceIP), time.Minute,
 			func(ctx context.Context) (bool, string, error) {
@@ -182,7 +208,7 @@ func (s *smoke) assessProgrammed(ctx context.Context, t *testing.T, _ *envconf.C
 			})
 		if err != nil {
 			t.Errorf("node %s (%s): Service %s/fortio (%s) in `%s`: %v",
-				node, kp.Mode, s.ns, s.serviceIP, strings.Join(argv, " "), err)
+				node, d.Kind, s.ns, s.serviceIP, strings.Join(argv, " "), err)
 			continue
 		}
 		t.Logf("node %s: Service %s is entry %d of %d in `%s` (seen after %s)",

@@ -61,7 +61,7 @@ func runLab(cmd string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "netbench lab up: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, `The lab is up: %d nodes, kube-proxy in %s mode.
+		fmt.Fprintf(stdout, `The lab is up: %d nodes, dataplane %s.
 
   export KUBECONFIG=%s
   kubectl get nodes -o wide

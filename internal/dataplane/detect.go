@@ -11,6 +11,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"kube-netbench/internal/podexec"
 )
 
 // Kind names a dataplane as results report it.
@@ -38,17 +40,32 @@ type KubeProxy struct {
 
 // Detection is the dataplane of a cluster, read from what runs.
 type Detection struct {
-	Kind      Kind
+	Kind Kind
+	// KubeProxy is set when kube-proxy runs (with Cilium: when Cilium does
+	// not replace it).
 	KubeProxy *KubeProxy
+	// Cilium is set when Cilium agents run.
+	Cilium *Cilium
 }
 
-// Detect reads the dataplane from what really runs (W-BUG-6): the proxier
+// ServiceAgent names the component that programs Services on every node:
+// "kube-proxy" or "cilium".
+func (d Detection) ServiceAgent() string {
+	if d.Cilium != nil && d.Cilium.ReplacesKubeProxy() {
+		return "cilium"
+	}
+	return "kube-proxy"
+}
+
+// Detect reads the dataplane from what really runs (W-BUG-6): with Cilium,
+// every running agent's own status (routing mode, kube-proxy replacement,
+// Hubble) and version, by exec into its pod; with kube-proxy, the proxier
 // each running kube-proxy pod logged it uses, on every node that runs one,
 // cross-checked with the kube-proxy ConfigMap. Anything it cannot read, any
-// disagreement, and no dataplane at all are errors: "unknown" is never a
-// default.
-func Detect(ctx context.Context, c kubernetes.Interface) (Detection, error) {
-	return detect(ctx, c, apiLogs(c))
+// disagreement between nodes, and no dataplane at all are errors: "unknown"
+// is never a default. ctx must carry the exec deadline.
+func Detect(ctx context.Context, c kubernetes.Interface, e podexec.Executor) (Detection, error) {
+	return detect(ctx, c, apiLogs(c), e)
 }
 
 // logFunc returns a pod's log.
@@ -62,9 +79,25 @@ func apiLogs(c kubernetes.Interface) logFunc {
 	}
 }
 
-func detect(ctx context.Context, c kubernetes.Interface, logs logFunc) (Detection, error) {
-	if ds, err := c.AppsV1().DaemonSets(metav1.NamespaceSystem).Get(ctx, "cilium", metav1.GetOptions{}); err == nil && ds.Status.NumberReady > 0 {
-		return Detection{}, errors.New("a Cilium DaemonSet runs in kube-system: Cilium detection is not implemented yet, so the dataplane is unknown")
+func detect(ctx context.Context, c kubernetes.Interface, logs logFunc, e podexec.Executor) (Detection, error) {
+	cil, err := detectCilium(ctx, c, e)
+	if err != nil {
+		return Detection{}, err
+	}
+	if cil != nil {
+		st := CiliumStatus{Routing: cil.Routing}
+		kind, err := st.Kind()
+		if err != nil {
+			return Detection{}, err
+		}
+		det := Detection{Kind: kind, Cilium: cil}
+		if !cil.ReplacesKubeProxy() {
+			// Services are kube-proxy's: it must run, and its mode is recorded.
+			if det.KubeProxy, err = detectKubeProxy(ctx, c, logs); err != nil {
+				return Detection{}, fmt.Errorf("cilium runs without kube-proxy replacement (%q), so kube-proxy carries Services: %w", cil.KubeProxyReplacement, err)
+			}
+		}
+		return det, nil
 	}
 	kp, err := detectKubeProxy(ctx, c, logs)
 	if err != nil {
@@ -103,13 +136,7 @@ func detectKubeProxy(ctx context.Context, c kubernetes.Interface, logs logFunc) 
 		return nil, errors.New("no running kube-proxy pod (label k8s-app=kube-proxy in kube-system) and no Cilium: the dataplane is unknown")
 	}
 	if len(modes) > 1 {
-		var parts []string
-		for m, nodes := range modes {
-			sort.Strings(nodes)
-			parts = append(parts, fmt.Sprintf("%s on %s", m, strings.Join(nodes, ",")))
-		}
-		sort.Strings(parts)
-		return nil, fmt.Errorf("kube-proxy runs in different modes on different nodes (%s): results would mix dataplanes", strings.Join(parts, "; "))
+		return nil, fmt.Errorf("kube-proxy runs in different modes on different nodes (%s): results would mix dataplanes", byNodes(modes))
 	}
 	for m := range modes {
 		kp.Mode = m
@@ -130,4 +157,73 @@ func detectKubeProxy(ctx context.Context, c kubernetes.Interface, logs logFunc) 
 		kp.ConfigMode = mode
 	}
 	return kp, nil
+}
+
+// detectCilium reads every running Cilium agent (pods k8s-app=cilium in
+// kube-system); nil when none runs. The agents must agree on routing, kube-
+// proxy replacement and version.
+func detectCilium(ctx context.Context, c kubernetes.Interface, e podexec.Executor) (*Cilium, error) {
+	pods, err := c.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=cilium"})
+	if err != nil {
+		return nil, fmt.Errorf("list cilium pods: %w", err)
+	}
+	cil := &Cilium{Pods: map[string]string{}, Hubble: map[string]string{}}
+	seen := map[string][]string{}
+	for _, p := range pods.Items {
+		if p.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		node := p.Spec.NodeName
+		target := podexec.Target{Namespace: p.Namespace, Pod: p.Name, Container: p.Spec.Containers[0].Name}
+		out, err := podexec.Output(ctx, e, target, "cilium-dbg", "status", "-o", "json")
+		if err != nil {
+			return nil, fmt.Errorf("cilium agent %s on %s: %w", p.Name, node, err)
+		}
+		st, err := ParseCiliumStatus(out)
+		if err != nil {
+			return nil, fmt.Errorf("cilium agent %s on %s: %w", p.Name, node, err)
+		}
+		vout, err := podexec.Output(ctx, e, target, "cilium-dbg", "version")
+		if err != nil {
+			return nil, fmt.Errorf("cilium agent %s on %s: %w", p.Name, node, err)
+		}
+		version, err := ParseCiliumVersion(string(vout))
+		if err != nil {
+			return nil, fmt.Errorf("cilium agent %s on %s: %w", p.Name, node, err)
+		}
+		key := fmt.Sprintf("version %s, routing %s %s, kube-proxy replacement %s", version, st.Routing, st.TunnelProtocol, st.KubeProxyReplacement)
+		seen[key] = append(seen[key], node)
+		cil.Version, cil.Routing, cil.TunnelProtocol, cil.KubeProxyReplacement = version, st.Routing, st.TunnelProtocol, st.KubeProxyReplacement
+		cil.Hubble[node] = st.Hubble
+		cil.Pods[node] = p.Name
+		if cil.Image == "" {
+			cil.Image = p.Spec.Containers[0].Image
+		}
+	}
+	if len(seen) == 0 {
+		return nil, nil
+	}
+	if len(seen) > 1 {
+		return nil, fmt.Errorf("the cilium agents disagree (%s): results would mix dataplanes", byNodes(seen))
+	}
+	cm, err := c.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, "cilium-config", metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return nil, fmt.Errorf("read the cilium-config ConfigMap: %w", err)
+	default:
+		cil.Config = cm.Data
+	}
+	return cil, nil
+}
+
+// byNodes describes which nodes saw which value: "a on n1,n2; b on n3".
+func byNodes(seen map[string][]string) string {
+	var parts []string
+	for v, nodes := range seen {
+		sort.Strings(nodes)
+		parts = append(parts, fmt.Sprintf("%s on %s", v, strings.Join(nodes, ",")))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
 }

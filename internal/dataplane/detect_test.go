@@ -2,7 +2,10 @@ package dataplane
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"kube-netbench/internal/podexec"
 )
 
 func kubeProxyPod(name, node string) *corev1.Pod {
@@ -60,7 +65,7 @@ func TestDetect(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := detect(context.Background(), fake.NewClientset(tc.objs...), logsFrom(t, tc.logs))
+			d, err := detect(context.Background(), fake.NewClientset(tc.objs...), logsFrom(t, tc.logs), agentExec(t, nil))
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				return
@@ -70,4 +75,114 @@ func TestDetect(t *testing.T) {
 			require.Equal(t, "registry.k8s.io/kube-proxy:v1.37.2", d.KubeProxy.Image)
 		})
 	}
+}
+
+func ciliumPod(name, node string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "kube-system", Labels: map[string]string{"k8s-app": "cilium"}},
+		Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "cilium-agent", Image: "quay.io/cilium/cilium:v1.19.4"}}},
+		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+	}
+}
+
+// agentExec answers `cilium-dbg status -o json` and `cilium-dbg version` in
+// each pod from captured files (testdata/cilium/<status|version>-<suffix>),
+// by pod name; other commands fail.
+func agentExec(t *testing.T, suffix map[string]string) podexec.Executor {
+	return execFunc(func(_ context.Context, tg podexec.Target, argv []string, _ io.Reader, stdout, _ io.Writer) error {
+		var file string
+		switch strings.Join(argv, " ") {
+		case "cilium-dbg status -o json":
+			file = "status-" + suffix[tg.Pod] + ".json"
+		case "cilium-dbg version":
+			file = "version-" + suffix[tg.Pod] + ".txt"
+		default:
+			return fmt.Errorf("unexpected exec %v in %s", argv, tg.Pod)
+		}
+		b, err := os.ReadFile("../../testdata/cilium/" + file)
+		require.NoError(t, err)
+		_, err = stdout.Write(b)
+		return err
+	})
+}
+
+type execFunc func(ctx context.Context, t podexec.Target, argv []string, stdin io.Reader, stdout, stderr io.Writer) error
+
+func (f execFunc) Exec(ctx context.Context, t podexec.Target, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return f(ctx, t, argv, stdin, stdout, stderr)
+}
+
+func TestDetectCilium(t *testing.T) {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cilium-config", Namespace: "kube-system"},
+		Data: map[string]string{"bpf-lb-map-max": "65536"}}
+	cases := []struct {
+		name   string
+		objs   []runtime.Object
+		suffix map[string]string
+		want   Kind
+		err    string
+	}{
+		{"overlay with kube-proxy replacement on every node", []runtime.Object{ciliumPod("a", "n1"), ciliumPod("b", "n2"), cm},
+			map[string]string{"a": "overlay-idle", "b": "overlay-idle"}, CiliumOverlay, ""},
+		{"native", []runtime.Object{ciliumPod("a", "n1")}, map[string]string{"a": "native-idle"}, CiliumNative, ""},
+		{"agents disagree", []runtime.Object{ciliumPod("a", "n1"), ciliumPod("b", "n2")},
+			map[string]string{"a": "overlay-idle", "b": "native-idle"}, "", "the cilium agents disagree"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := detect(context.Background(), fake.NewClientset(tc.objs...), logsFrom(t, nil), agentExec(t, tc.suffix))
+			if tc.err != "" {
+				require.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, d.Kind)
+			require.Equal(t, "1.19.4", d.Cilium.Version)
+			require.Equal(t, "True", d.Cilium.KubeProxyReplacement)
+			require.Equal(t, "cilium", d.ServiceAgent())
+			require.Nil(t, d.KubeProxy, "kube-proxy replaced: not looked for")
+			require.Len(t, d.Cilium.Pods, len(tc.suffix))
+			for node := range d.Cilium.Pods {
+				require.Equal(t, "Ok", d.Cilium.Hubble[node])
+			}
+		})
+	}
+	t.Run("an agent that does not answer", func(t *testing.T) {
+		_, err := detect(context.Background(), fake.NewClientset(ciliumPod("a", "n1")), logsFrom(t, nil),
+			execFunc(func(_ context.Context, _ podexec.Target, argv []string, _ io.Reader, stdout, _ io.Writer) error {
+				if argv[1] == "version" {
+					_, err := io.WriteString(stdout, "Client: 1.19.4 95e477fdcf 2026-05-13T14:29:21Z go version go1.26.8 linux/amd64\nDaemon: Not responding\n")
+					return err
+				}
+				b, err := os.ReadFile("../../testdata/cilium/status-overlay-idle.json")
+				require.NoError(t, err)
+				_, err = stdout.Write(b)
+				return err
+			}))
+		require.ErrorContains(t, err, "cilium agent a on n1: cilium-dbg version: the agent gave no version")
+	})
+}
+
+func TestParseCiliumStatus(t *testing.T) {
+	b, err := os.ReadFile("../../testdata/cilium/status-overlay-idle.json")
+	require.NoError(t, err)
+	st, err := ParseCiliumStatus(b)
+	require.NoError(t, err)
+	require.Equal(t, CiliumStatus{State: "Ok", KubeProxyReplacement: "True", Routing: "Tunnel", TunnelProtocol: "vxlan", Hubble: "Ok"}, st)
+	_, err = ParseCiliumStatus([]byte(`{"cilium":{"state":"Ok"}}`))
+	require.EqualError(t, err, "cilium-dbg status -o json: no kube-proxy-replacement.mode, routing.inter-host-routing-mode")
+	_, err = ParseCiliumStatus([]byte(`{"cilium":`))
+	require.ErrorContains(t, err, "cilium-dbg status -o json: unexpected end of JSON input")
+}
+
+func TestCiliumServices(t *testing.T) {
+	b, err := os.ReadFile("../../testdata/cilium/service-list-overlay-idle.json")
+	require.NoError(t, err)
+	fes, err := CiliumServices(b)
+	require.NoError(t, err)
+	require.Len(t, fes, 1)
+	require.Equal(t, "10.96.0.1", fes[0].IP.String())
+	require.Equal(t, CiliumFrontend{IP: fes[0].IP, Port: 443, Protocol: "TCP", Type: "ClusterIP", Namespace: "default", Name: "kubernetes", Backends: 1}, fes[0])
+	_, err = CiliumServices([]byte(`[{"spec":{"frontend-address":{"ip":"x"}}}]`))
+	require.ErrorContains(t, err, `entry 0: frontend "x"`)
 }

@@ -24,11 +24,57 @@ type Programmed struct {
 	Source string
 }
 
-// ReadProgrammed reads the Service entries of every node's kube-proxy, by
+// ReadProgrammed reads the Service entries every node's Service agent
+// programmed: Cilium's (when it replaces kube-proxy) or kube-proxy's. See
+// ReadKubeProxyProgrammed and ReadCiliumProgrammed.
+func ReadProgrammed(ctx context.Context, e podexec.Executor, det Detection, watch []string) ([]Programmed, error) {
+	if det.Cilium != nil && det.Cilium.ReplacesKubeProxy() {
+		return ReadCiliumProgrammed(ctx, e, det.Cilium, watch)
+	}
+	if det.KubeProxy == nil {
+		return nil, fmt.Errorf("dataplane %s: neither Cilium with kube-proxy replacement nor kube-proxy found", det.Kind)
+	}
+	return ReadKubeProxyProgrammed(ctx, e, det.KubeProxy, watch)
+}
+
+// ReadCiliumProgrammed reads the ClusterIP frontends of every node's Cilium
+// agent (`cilium-dbg service list -o json` in its pod: the agent's view of
+// its BPF service map). Cilium looks a frontend up by hash, so there is no
+// position: a watched ClusterIP that is programmed gets position 0 in
+// Position, present but meaningless.
+func ReadCiliumProgrammed(ctx context.Context, e podexec.Executor, cil *Cilium, watch []string) ([]Programmed, error) {
+	argv := []string{"cilium-dbg", "service", "list", "-o", "json"}
+	var out []Programmed
+	for node, pod := range cil.Pods {
+		b, err := podexec.Output(ctx, e, podexec.Target{Namespace: "kube-system", Pod: pod, Container: "cilium-agent"}, argv...)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", node, err)
+		}
+		fes, err := CiliumServices(b)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", node, err)
+		}
+		p := Programmed{Node: node, Position: map[string]int{}, Source: strings.Join(argv, " ")}
+		want := set(watch)
+		for _, fe := range fes {
+			if fe.Type != "ClusterIP" {
+				continue
+			}
+			p.ClusterIPs++
+			if want[fe.IP.String()] {
+				p.Position[fe.IP.String()] = 0
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// ReadKubeProxyProgrammed reads the Service entries of every node's kube-proxy, by
 // exec into that node's kube-proxy pod (the image carries iptables and nft,
 // on real clusters as on the lab), and the positions of the watched
 // ClusterIPs. ctx must carry the exec deadline.
-func ReadProgrammed(ctx context.Context, e podexec.Executor, kp *KubeProxy, watch []string) ([]Programmed, error) {
+func ReadKubeProxyProgrammed(ctx context.Context, e podexec.Executor, kp *KubeProxy, watch []string) ([]Programmed, error) {
 	var argv []string
 	switch kp.Mode {
 	case "iptables":
@@ -45,10 +91,7 @@ func ReadProgrammed(ctx context.Context, e podexec.Executor, kp *KubeProxy, watc
 			return nil, fmt.Errorf("node %s: %w", node, err)
 		}
 		p := Programmed{Node: node, Position: map[string]int{}, Source: strings.Join(argv, " ")}
-		want := map[string]bool{}
-		for _, ip := range watch {
-			want[ip] = true
-		}
+		want := set(watch)
 		switch kp.Mode {
 		case "iptables":
 			rules, err := KubeServicesRules(string(b))
@@ -86,4 +129,12 @@ func ReadProgrammed(ctx context.Context, e podexec.Executor, kp *KubeProxy, watc
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+func set(keys []string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
 }

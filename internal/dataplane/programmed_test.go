@@ -29,7 +29,7 @@ func (f *fileExec) Exec(_ context.Context, t podexec.Target, argv []string, _ io
 	return err
 }
 
-func TestReadProgrammed(t *testing.T) {
+func TestReadKubeProxyProgrammed(t *testing.T) {
 	cases := []struct {
 		mode, file, argv string
 		watch            string
@@ -41,7 +41,7 @@ func TestReadProgrammed(t *testing.T) {
 		t.Run(tc.mode, func(t *testing.T) {
 			e := &fileExec{file: "../../testdata/kube-proxy/" + tc.file}
 			kp := &KubeProxy{Mode: tc.mode, Pods: map[string]string{"n1": "kube-proxy-a"}}
-			got, err := ReadProgrammed(context.Background(), e, kp, []string{tc.watch, "10.1.2.3"})
+			got, err := ReadKubeProxyProgrammed(context.Background(), e, kp, []string{tc.watch, "10.1.2.3"})
 			require.NoError(t, err)
 			require.Equal(t, []string{"kube-proxy-a: " + tc.argv}, e.ran)
 			require.Len(t, got, 1)
@@ -55,9 +55,28 @@ func TestReadProgrammed(t *testing.T) {
 			t.Logf("%s: %d ClusterIP entries, %s at %d", tc.mode, got[0].ClusterIPs, tc.watch, pos)
 		})
 	}
-	_, err := ReadProgrammed(context.Background(), &fileExec{}, &KubeProxy{Mode: "ipvs"}, nil)
+	_, err := ReadKubeProxyProgrammed(context.Background(), &fileExec{}, &KubeProxy{Mode: "ipvs"}, nil)
 	require.ErrorContains(t, err, "not implemented for kube-proxy ipvs mode")
-	_, err = ReadProgrammed(context.Background(), &fileExec{file: "../../testdata/kube-proxy/iptables-save-nat-empty.txt"},
+	_, err = ReadKubeProxyProgrammed(context.Background(), &fileExec{file: "../../testdata/kube-proxy/iptables-save-nat-empty.txt"},
 		&KubeProxy{Mode: "nftables", Pods: map[string]string{"n1": "p"}}, nil)
 	require.Error(t, err, "iptables output is not an nft map")
+}
+
+func TestReadCiliumProgrammed(t *testing.T) {
+	b, err := os.ReadFile("../../testdata/cilium/service-list-native-idle.json")
+	require.NoError(t, err)
+	var asked []string
+	e := execFunc(func(_ context.Context, tg podexec.Target, argv []string, _ io.Reader, stdout, _ io.Writer) error {
+		asked = append(asked, tg.Pod+" "+tg.Container+": "+strings.Join(argv, " "))
+		_, err := stdout.Write(b)
+		return err
+	})
+	det := Detection{Kind: CiliumNative, Cilium: &Cilium{KubeProxyReplacement: "True", Pods: map[string]string{"n1": "cilium-a"}}}
+	got, err := ReadProgrammed(context.Background(), e, det, []string{"10.96.0.1", "10.96.9.9"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"cilium-a cilium-agent: cilium-dbg service list -o json"}, asked)
+	require.Equal(t, []Programmed{{Node: "n1", ClusterIPs: 1, Position: map[string]int{"10.96.0.1": 0}, Source: "cilium-dbg service list -o json"}}, got)
+
+	_, err = ReadProgrammed(context.Background(), e, Detection{Kind: CiliumNative, Cilium: &Cilium{KubeProxyReplacement: "False"}}, nil)
+	require.ErrorContains(t, err, "neither Cilium with kube-proxy replacement nor kube-proxy found")
 }

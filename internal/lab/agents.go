@@ -64,6 +64,7 @@ func startAgent(o Options, i int, kubeconfig string) (proc.Ident, error) {
 		return proc.Ident{}, err
 	}
 	bins := o.Cache.Binaries()
+	cil := o.Cache.Cilium()
 	cfg := agent.Config{
 		NodeName:          name,
 		NodeIP:            o.Plan.NodeIP(i),
@@ -76,6 +77,17 @@ func startAgent(o Options, i int, kubeconfig string) (proc.Ident, error) {
 		Binaries:          map[string]string{"fortio": bins.Fortio, "kube-proxy": bins.KubeProxy, "netperf": bins.Netperf, "netserver": bins.Netserver},
 		KubernetesVersion: components.KubernetesVersion,
 		Labels:            map[string]string{"netbench.io/lab": o.Name},
+	}
+	if o.Dataplane.Cilium() {
+		// Pods are attached by cilium-cni, which reaches the node's agent
+		// through its node-scoped socket (the DaemonSet's hostPath
+		// /var/run/cilium); loopback stays the reference plugin's.
+		cfg.CNIConfList = CiliumCNIConfList()
+		cfg.CNIExtraBinDirs = []string{cil.CNIDir}
+		cfg.CNIEnv = map[string]string{"CILIUM_SOCK": filepath.Join(nodeDir, CiliumSocket)}
+		cfg.Binaries[runtime.BinCiliumAgent] = cil.Agent
+		cfg.Binaries[runtime.BinCiliumDbg] = cil.Dbg
+		cfg.Binaries[runtime.BinCiliumBPF] = cil.BPFDir
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {

@@ -69,7 +69,9 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	}()
 
 	log.Info("lab: network", "plan", "\n"+o.Plan.Describe())
-	if err := netlab.Up(ctx, o.Plan); err != nil {
+	// Cilium carries pod traffic between nodes itself (VXLAN, or routes it
+	// installs): its nodes get no pod routes from the lab.
+	if err := netlab.UpWith(ctx, o.Plan, netlab.UpOptions{NoPodRoutes: o.Dataplane.Cilium()}); err != nil {
 		return nil, err
 	}
 	if err := o.step("network"); err != nil {
@@ -94,7 +96,12 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 		return nil, err
 	}
 	server := nodesCfg.Clusters[nodesCfg.Contexts[nodesCfg.CurrentContext].Cluster].Server
-	if err := installKubeProxy(ctx, client, o.Dataplane, o.Plan.PodCIDR.String(), server); err != nil {
+	if o.Dataplane.Cilium() {
+		err = installCilium(ctx, client, o.Cache.Binaries().Kubectl, admin, o.Cache.Cilium(), o.Dataplane, o.Plan.PodCIDR.String(), server)
+	} else {
+		err = installKubeProxy(ctx, client, o.Dataplane, o.Plan.PodCIDR.String(), server)
+	}
+	if err != nil {
 		return nil, err
 	}
 	for i := 1; i <= o.Plan.Nodes; i++ {
@@ -111,10 +118,10 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 		return nil, err
 	}
 	t = time.Now()
-	if err := waitReady(ctx, client, o.Plan.Nodes, 3*time.Minute); err != nil {
+	if err := waitReady(ctx, client, o.Plan.Nodes, o.Dataplane.agentLabel(), 3*time.Minute); err != nil {
 		return nil, fmt.Errorf("%w (agent logs: %s)", err, filepath.Join(o.Dir, "logs"))
 	}
-	log.Info("lab: nodes Ready and kube-proxy synced on every node", "took", time.Since(t).Round(time.Millisecond))
+	log.Info("lab: nodes Ready and the dataplane agent Ready on every node", "agent", o.Dataplane.agentLabel(), "took", time.Since(t).Round(time.Millisecond))
 	st.Ready = true
 	if err := st.save(o.Dir); err != nil {
 		return nil, err
@@ -131,15 +138,24 @@ func clientFor(kubeconfig string) (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(rc)
 }
 
-// waitReady waits until every lab node is Ready and the kube-proxy pod of
-// every node is Ready (its readiness probe is kube-proxy's healthz, which
-// answers 200 only after it programmed the node).
-func waitReady(ctx context.Context, c kubernetes.Interface, nodes int, timeout time.Duration) error {
+// agentLabel is the k8s-app label of the dataplane's per-node agent.
+func (d Dataplane) agentLabel() string {
+	if d.Cilium() {
+		return "cilium"
+	}
+	return "kube-proxy"
+}
+
+// waitReady waits until every lab node is Ready and the dataplane agent's pod
+// (label k8s-app=<app>) of every node is Ready: kube-proxy's readiness probe
+// is its healthz, which answers 200 only after it programmed the node;
+// cilium-agent's is its own status.
+func waitReady(ctx context.Context, c kubernetes.Interface, nodes int, app string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last string
 	for {
-		ready, why := labReady(ctx, c, nodes)
+		ready, why := labReady(ctx, c, nodes, app)
 		if ready {
 			return nil
 		}
@@ -159,7 +175,7 @@ func waitReady(ctx context.Context, c kubernetes.Interface, nodes int, timeout t
 	}
 }
 
-func labReady(ctx context.Context, c kubernetes.Interface, nodes int) (bool, string) {
+func labReady(ctx context.Context, c kubernetes.Interface, nodes int, app string) (bool, string) {
 	nl, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return false, err.Error()
@@ -175,7 +191,7 @@ func labReady(ctx context.Context, c kubernetes.Interface, nodes int) (bool, str
 	if readyNodes < nodes {
 		return false, fmt.Sprintf("%d of %d nodes Ready", readyNodes, nodes)
 	}
-	pl, err := c.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-proxy"})
+	pl, err := c.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=" + app})
 	if err != nil {
 		return false, err.Error()
 	}
@@ -189,7 +205,7 @@ func labReady(ctx context.Context, c kubernetes.Interface, nodes int) (bool, str
 		notReady = append(notReady, describePod(&p))
 	}
 	if len(readyPods) < nodes {
-		return false, fmt.Sprintf("kube-proxy Ready on %d of %d nodes; not ready: %s", len(readyPods), nodes, strings.Join(notReady, "; "))
+		return false, fmt.Sprintf("%s Ready on %d of %d nodes; not ready: %s", app, len(readyPods), nodes, strings.Join(notReady, "; "))
 	}
 	return true, ""
 }

@@ -95,7 +95,7 @@ func TestBadInputFailsBeforeAnythingIsCreated(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"unknown proxy mode", map[string]string{"LAB_DATAPLANE": "ipvs"}, `LAB_DATAPLANE="ipvs": unknown dataplane; allowed: iptables, nftables`},
+		{"unknown proxy mode", map[string]string{"LAB_DATAPLANE": "ipvs"}, `LAB_DATAPLANE="ipvs": unknown dataplane; allowed: iptables, nftables, cilium-overlay, cilium-native`},
 		{"zero nodes", map[string]string{"LAB_NODES": "0"}, `LAB_NODES="0"`},
 	}
 	for _, tc := range cases {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,23 @@ func archiveLogs(dir, name string) (string, error) {
 			}
 			copied++
 		}
+	}
+	// Container logs of the pods still on the nodes (the dataplane agents
+	// above all): nodes/<node>/pods/<pod UID>/containers/<name>/log.
+	logs, err := filepath.Glob(filepath.Join(dir, "nodes", "*", "pods", "*", "containers", "*", "log"))
+	if err != nil {
+		return "", err
+	}
+	for _, f := range logs {
+		rel, err := filepath.Rel(filepath.Join(dir, "nodes"), f)
+		if err != nil {
+			return "", err
+		}
+		parts := strings.Split(rel, string(filepath.Separator)) // node, pods, uid, containers, name, log
+		if err := copyFile(f, filepath.Join(dest, "pods", parts[0], parts[2], parts[4]+".log")); err != nil {
+			return "", err
+		}
+		copied++
 	}
 	if copied == 0 {
 		return "", nil

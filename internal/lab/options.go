@@ -23,14 +23,22 @@ import (
 // Dataplane is the lab's Service dataplane.
 type Dataplane string
 
-// The dataplanes the lab can run.
+// The dataplanes the lab can run: kube-proxy in iptables or nftables mode
+// (pods on ptp veths, routed between nodes by the lab), or Cilium with
+// kube-proxy replacement and no kube-proxy, its pods attached by cilium-cni,
+// across nodes through VXLAN (overlay) or routes Cilium installs (native).
 const (
-	Iptables Dataplane = "iptables"
-	Nftables Dataplane = "nftables"
+	Iptables      Dataplane = "iptables"
+	Nftables      Dataplane = "nftables"
+	CiliumOverlay Dataplane = "cilium-overlay"
+	CiliumNative  Dataplane = "cilium-native"
 )
 
 // Dataplanes lists every accepted LAB_DATAPLANE value.
-var Dataplanes = []Dataplane{Iptables, Nftables}
+var Dataplanes = []Dataplane{Iptables, Nftables, CiliumOverlay, CiliumNative}
+
+// Cilium reports whether the dataplane is a Cilium one.
+func (d Dataplane) Cilium() bool { return d == CiliumOverlay || d == CiliumNative }
 
 // Options configure a lab.
 type Options struct {
@@ -122,8 +130,13 @@ func (o Options) preflight() error {
 	if err := o.Cache.Binaries().Check(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
+	if o.Dataplane.Cilium() {
+		if err := o.Cache.Cilium().Check(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := components.CheckCiliumHostTools(); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

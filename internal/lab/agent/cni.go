@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -31,10 +33,33 @@ func newNetwork(cfg Config) (*network, error) {
 		return nil, err
 	}
 	return &network{
-		cni:  libcni.NewCNIConfigWithCacheDir([]string{cfg.CNIBinDir}, filepath.Join(cfg.StateDir, "cni-cache"), nil),
+		cni:  libcni.NewCNIConfigWithCacheDir(append([]string{cfg.CNIBinDir}, cfg.CNIExtraBinDirs...), filepath.Join(cfg.StateDir, "cni-cache"), cniExec(cfg.CNIEnv)),
 		list: list,
 		lo:   lo,
 	}, nil
+}
+
+// cniExec runs plugins with the agent's environment plus env (nil: libcni's
+// default, the agent's environment alone).
+func cniExec(env map[string]string) invoke.Exec {
+	if len(env) == 0 {
+		return nil
+	}
+	return &envExec{DefaultExec: &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}}, env: env}
+}
+
+// envExec is libcni's default Exec with extra environment variables: libcni
+// passes a plugin the CNI_* variables on top of the given environment.
+type envExec struct {
+	*invoke.DefaultExec
+	env map[string]string
+}
+
+func (e *envExec) ExecPlugin(ctx context.Context, pluginPath string, stdinData []byte, environ []string) ([]byte, error) {
+	for k, v := range e.env {
+		environ = append(environ, k+"="+v)
+	}
+	return e.RawExec.ExecPlugin(ctx, pluginPath, stdinData, environ)
 }
 
 func runtimeConf(pod *corev1.Pod, netnsPath string) *libcni.RuntimeConf {

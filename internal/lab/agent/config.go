@@ -35,6 +35,13 @@ type Config struct {
 	// for every pod that is not hostNetwork.
 	CNIBinDir   string          `json:"cniBinDir"`
 	CNIConfList json.RawMessage `json:"cniConfList"`
+	// CNIExtraBinDirs are searched for plugins after CNIBinDir (a
+	// dataplane's own plugin, such as cilium-cni, beside the reference
+	// plugins' loopback).
+	CNIExtraBinDirs []string `json:"cniExtraBinDirs,omitempty"`
+	// CNIEnv is added to the environment plugins run with (cilium-cni finds
+	// its node's agent through CILIUM_SOCK).
+	CNIEnv map[string]string `json:"cniEnv,omitempty"`
 	// KubeletPort is where the kubelet API listens (10250).
 	KubeletPort int `json:"kubeletPort"`
 	// Binaries maps a binary name (fortio, kube-proxy, ...) to its host path,
@@ -61,6 +68,11 @@ func (c Config) Validate() error {
 	for name, v := range map[string]string{"kubeconfig": c.Kubeconfig, "stateDir": c.StateDir, "cniBinDir": c.CNIBinDir} {
 		if !filepath.IsAbs(v) {
 			errs = append(errs, fmt.Errorf("%s %q must be an absolute path", name, v))
+		}
+	}
+	for _, v := range c.CNIExtraBinDirs {
+		if !filepath.IsAbs(v) {
+			errs = append(errs, fmt.Errorf("cniExtraBinDirs entry %q must be an absolute path", v))
 		}
 	}
 	if len(c.CNIConfList) == 0 {

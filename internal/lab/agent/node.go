@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
 
@@ -99,8 +100,19 @@ func (a *Agent) registerNode(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("register node %s: %w", want.Name, err)
 	}
-	got.Status = want.Status
-	if _, err := nodes.UpdateStatus(ctx, got, metav1.UpdateOptions{}); err != nil {
+	// The dataplane's agent may write the Node at the same time (Cilium
+	// annotates it as it starts): on a conflict, read it again and retry.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got.Status = want.Status
+		_, err := nodes.UpdateStatus(ctx, got, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			if fresh, gerr := nodes.Get(ctx, want.Name, metav1.GetOptions{}); gerr == nil {
+				got = fresh
+			}
+		}
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("post status of node %s: %w", want.Name, err)
 	}
 	a.nodeUID = got.UID
@@ -158,16 +170,18 @@ func (a *Agent) renewLease(ctx context.Context) error {
 }
 
 func (a *Agent) postReady(ctx context.Context) error {
-	n, err := a.client.CoreV1().Nodes().Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
-	if err != nil {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		n, err := a.client.CoreV1().Nodes().Get(ctx, a.cfg.NodeName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		now := metav1.NewTime(time.Now())
+		for i := range n.Status.Conditions {
+			n.Status.Conditions[i].LastHeartbeatTime = now
+		}
+		_, err = a.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
 		return err
-	}
-	now := metav1.NewTime(time.Now())
-	for i := range n.Status.Conditions {
-		n.Status.Conditions[i].LastHeartbeatTime = now
-	}
-	_, err = a.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
-	return err
+	})
 }
 
 // kubeClient is the subset the agent needs; a fake clientset satisfies it.

@@ -29,6 +29,11 @@ const (
 // networkstatic/netperf image.
 const NetperfVersion = "2.7.0-0.1"
 
+// CiliumVersion is the Cilium of the study (cilium-agent, cilium-dbg,
+// cilium-cni, its bpf/ sources and CRDs), built only for the cilium-* lab
+// dataplanes (scripts/lab-build.sh cilium).
+const CiliumVersion = "v1.19.4"
+
 // versionVars maps each version to its variable in scripts/lab-versions.env.
 var versionVars = map[string]string{
 	"KUBERNETES_VERSION":  KubernetesVersion,
@@ -37,6 +42,7 @@ var versionVars = map[string]string{
 	"FORTIO_VERSION":      FortioVersion,
 	"CNI_PLUGINS_VERSION": CNIPluginsVersion,
 	"NETPERF_VERSION":     NetperfVersion,
+	"CILIUM_VERSION":      CiliumVersion,
 }
 
 // CacheEnv names the environment variable that overrides the cache root.
@@ -95,6 +101,77 @@ func (c Cache) Binaries() Binaries {
 		Netperf:               filepath.Join(np, "netperf"),
 		Netserver:             filepath.Join(np, "netserver"),
 	}
+}
+
+// Cilium are the paths of the Cilium component, which only the cilium-* lab
+// dataplanes need.
+type Cilium struct {
+	// Agent, Dbg and CNI are cilium-agent, cilium-dbg and cilium-cni; CNIDir
+	// is their directory (cilium-cni's CNI bin dir).
+	Agent, Dbg, CNI, CNIDir string
+	// BPFDir holds the datapath sources the agent compiles at start; CRDDir
+	// the CRDs (v2/, v2alpha1/) the lab applies in place of the operator.
+	BPFDir, CRDDir string
+}
+
+// Cilium returns the paths of the cached Cilium component without checking
+// them.
+func (c Cache) Cilium() Cilium {
+	d := filepath.Join(c.Root, "cilium", CiliumVersion)
+	return Cilium{
+		Agent:  filepath.Join(d, "cilium-agent"),
+		Dbg:    filepath.Join(d, "cilium-dbg"),
+		CNI:    filepath.Join(d, "cilium-cni"),
+		CNIDir: d,
+		BPFDir: filepath.Join(d, "bpf"),
+		CRDDir: filepath.Join(d, "crds"),
+	}
+}
+
+// Check returns an error naming every missing part of the Cilium component,
+// and how to build it.
+func (c Cilium) Check() error {
+	var missing []string
+	for _, p := range []string{c.Agent, c.Dbg, c.CNI} {
+		if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			missing = append(missing, p)
+		}
+	}
+	for _, d := range []string{filepath.Join(c.BPFDir, "bpf_lxc.c"), filepath.Join(c.CRDDir, "v2")} {
+		if _, err := os.Stat(d); err != nil {
+			missing = append(missing, d)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the Cilium lab component is not built (%s): run `make lab-bins-cilium` (scripts/lab-build.sh cilium) first",
+			strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// CiliumHostTools are the machine's programs a Cilium lab needs, with their
+// Debian packages (scripts/install-deps.sh --cilium installs them). The
+// agent compiles its datapath with clang and llc from LLVMBinDir.
+var CiliumHostTools = map[string]string{
+	filepath.Join(LLVMBinDir, "clang"): "clang-19",
+	filepath.Join(LLVMBinDir, "llc"):   "llvm-19",
+	"bpftool":                          "bpftool",
+}
+
+// LLVMBinDir is where Debian's clang-19 and llvm-19 put clang and llc; the
+// lab's Cilium image puts it first on PATH.
+const LLVMBinDir = "/usr/lib/llvm-19/bin"
+
+// CheckCiliumHostTools returns an error naming every missing program and its
+// package.
+func CheckCiliumHostTools() error {
+	var errs []error
+	for tool, pkg := range CiliumHostTools {
+		if _, err := exec.LookPath(tool); err != nil {
+			errs = append(errs, fmt.Errorf("%s not found (Debian package %s; `scripts/install-deps.sh --cilium` installs it)", tool, pkg))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // CNIPlugins are the plugins the kube-proxy lab wires pods with.

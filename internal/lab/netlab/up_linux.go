@@ -27,7 +27,20 @@ import (
 // any lab state is present (Leftovers): it never builds over, or tears down, a lab it did not create. If a
 // later step fails, Up removes everything with Down and returns the step's error (joined with Down's, if
 // that fails too). ctx is checked between steps.
-func Up(ctx context.Context, p netplan.Plan) (err error) {
+func Up(ctx context.Context, p netplan.Plan) error {
+	return UpWith(ctx, p, UpOptions{})
+}
+
+// UpOptions vary what Up builds.
+type UpOptions struct {
+	// NoPodRoutes leaves out the routes between the nodes' pod CIDRs: a
+	// dataplane that carries pod traffic itself (Cilium's VXLAN tunnel, or
+	// its native routing with the routes it installs) gets bare nodes.
+	NoPodRoutes bool
+}
+
+// UpWith is Up with options.
+func UpWith(ctx context.Context, p netplan.Plan, o UpOptions) (err error) {
 	machine, err := MachinePrefixes()
 	if err != nil {
 		return fmt.Errorf("lab up: %w", err)
@@ -52,7 +65,7 @@ func Up(ctx context.Context, p netplan.Plan) (err error) {
 			err = errors.Join(err, fmt.Errorf("lab up: removing the partial lab: %w", derr))
 		}
 	}()
-	b := &builder{plan: p, underlayFd: -1}
+	b := &builder{plan: p, underlayFd: -1, noPodRoutes: o.NoPodRoutes}
 	defer b.close()
 	steps := []step{
 		{"unreachable routes in the root netns", b.rootRoutes},
@@ -82,11 +95,12 @@ type step struct {
 // builder holds what Up's steps share: netlink handles for the root and underlay namespaces and an open file
 // descriptor of the underlay namespace, where node veths put their peer end.
 type builder struct {
-	plan       netplan.Plan
-	root       *netlink.Handle
-	underlayH  *netlink.Handle
-	underlayFd int
-	bridge     netlink.Link
+	plan        netplan.Plan
+	noPodRoutes bool
+	root        *netlink.Handle
+	underlayH   *netlink.Handle
+	underlayFd  int
+	bridge      netlink.Link
 }
 
 // close releases the handles.
@@ -201,7 +215,7 @@ func (b *builder) node(i int) error {
 		return fmt.Errorf("find %s: %w", netplan.NodeLink, err)
 	}
 	for j := 1; j <= p.Nodes; j++ {
-		if j == i {
+		if j == i || b.noPodRoutes {
 			continue
 		}
 		r := &netlink.Route{

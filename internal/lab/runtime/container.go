@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -55,6 +57,14 @@ func Start(spec Spec) (*Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start container %s: %w", spec.ID, err)
 	}
+	spec, err = copyMounts(spec, rootDir)
+	if err != nil {
+		err = fmt.Errorf("start container %s: %w", spec.ID, err)
+		if rerr := Remove(spec); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, err
+	}
 	c, err := start(spec, rootDir)
 	if err != nil {
 		err = fmt.Errorf("start container %s: %w", spec.ID, err)
@@ -64,6 +74,27 @@ func Start(spec Spec) (*Container, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// copyMounts makes the private copies of the Copy mounts under rootDir/copies and returns the
+// spec with those mounts bound from their copies.
+func copyMounts(spec Spec, rootDir string) (Spec, error) {
+	mounts := slices.Clone(spec.Mounts)
+	for i, m := range mounts {
+		if !m.Copy {
+			continue
+		}
+		dst := filepath.Join(rootDir, "copies", strconv.Itoa(i))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return spec, err
+		}
+		if err := os.CopyFS(dst, os.DirFS(m.Source)); err != nil {
+			return spec, fmt.Errorf("copy %s for %s: %w", m.Source, m.Target, err)
+		}
+		mounts[i].Source, mounts[i].Copy = dst, false
+	}
+	spec.Mounts = mounts
+	return spec, nil
 }
 
 // prepareRootDir creates RootDir, or checks it is empty, and returns its real path.

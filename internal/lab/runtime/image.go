@@ -47,7 +47,17 @@ const (
 	// linked against libc and libm, which the container finds in the host's /usr and /lib*.
 	BinNetperf   = "netperf"
 	BinNetserver = "netserver"
+	// BinCiliumAgent and BinCiliumDbg are the Cilium lab's cilium-agent and cilium-dbg
+	// (<cache>/cilium/v1.19.4/...); BinCiliumBPF is the directory of its datapath sources,
+	// which the image has at /var/lib/cilium/bpf.
+	BinCiliumAgent = "cilium-agent"
+	BinCiliumDbg   = "cilium-dbg"
+	BinCiliumBPF   = "cilium-bpf"
 )
+
+// CiliumLLVMDir is where the lab's Cilium image finds clang and llc (Debian's clang-19 and
+// llvm-19): first on its PATH, as the real image has its own LLVM in /usr/local/bin.
+const CiliumLLVMDir = "/usr/lib/llvm-19/bin"
 
 // executable locates the running binary for BinPause's default; a variable for tests.
 var executable = os.Executable
@@ -98,6 +108,22 @@ func DefaultImages(bins Binaries) ImageMap {
 		},
 		// busybox's applets are the host's commands, from the /usr bind.
 		Image{Name: "busybox", Cmd: []string{"sh"}, Env: imageEnv},
+		// quay.io/cilium/cilium: the agent, its CLI (also as `cilium`, as in the image) and
+		// the bpf/ sources under its lib dir; bpftool comes from the host's /usr/sbin. Its
+		// DaemonSet names the command (cilium-agent), as Helm's does.
+		Image{
+			Name: "quay.io/cilium/cilium",
+			Env:  []string{"PATH=" + CiliumLLVMDir + ":" + DefaultPath},
+			Dirs: []string{"/var/lib/cilium"},
+			Binds: []Mount{
+				{Source: bins[BinCiliumAgent], Target: "/usr/bin/cilium-agent", ReadOnly: true},
+				{Source: bins[BinCiliumDbg], Target: "/usr/bin/cilium-dbg", ReadOnly: true},
+				{Source: bins[BinCiliumDbg], Target: "/usr/bin/cilium", ReadOnly: true},
+				// Writable and private to each agent, as in the image: the agent writes
+				// the headers it generates for this node into it.
+				{Source: bins[BinCiliumBPF], Target: "/var/lib/cilium/bpf", Copy: true},
+			},
+		},
 		Image{
 			Name:  "registry.k8s.io/kube-proxy",
 			Env:   imageEnv,

@@ -82,7 +82,7 @@ func TestUnknownImage(t *testing.T) {
 	require.True(t, errors.As(err, &unknown), "got %T", err)
 	require.Equal(t, "nginx:1.27", unknown.Image)
 	require.EqualError(t, err, `lab: image "nginx:1.27" is not mapped to a local binary (the lab runs `+
-		`fortio/fortio, networkstatic/iperf3, networkstatic/netperf, registry.k8s.io/pause, busybox, registry.k8s.io/kube-proxy)`)
+		`fortio/fortio, networkstatic/iperf3, networkstatic/netperf, registry.k8s.io/pause, busybox, quay.io/cilium/cilium, registry.k8s.io/kube-proxy)`)
 
 	_, err = DefaultImages(Binaries{}).Resolve("docker.io/fortio/fortio-other:1")
 	require.ErrorAs(t, err, &unknown)

@@ -40,6 +40,9 @@ func TestContainerInPodNetns(t *testing.T) {
 	roDir, rwDir := filepath.Join(tmp, "ro"), filepath.Join(tmp, "rw")
 	require.NoError(t, os.Mkdir(roDir, 0o755))
 	require.NoError(t, os.Mkdir(rwDir, 0o755))
+	copyDir := filepath.Join(tmp, "copy")
+	require.NoError(t, os.MkdirAll(filepath.Join(copyDir, "include"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(copyDir, "include", "a.h"), []byte("#define A 1\n"), 0o444))
 
 	spec := runtime.Spec{
 		ID:      "nbtest-" + randomSuffix(t),
@@ -52,6 +55,7 @@ func TestContainerInPodNetns(t *testing.T) {
 			{Source: config, Target: kubeProxyDir + "/config.conf", ReadOnly: true},
 			{Source: roDir, Target: "/data/ro", ReadOnly: true},
 			{Source: rwDir, Target: "/data/rw"},
+			{Source: copyDir, Target: "/data/copy", Copy: true},
 		},
 		NetnsPath: netns,
 		RootDir:   filepath.Join(tmp, "root"),
@@ -121,6 +125,18 @@ func TestContainerInPodNetns(t *testing.T) {
 		after, err := os.ReadFile("/proc/sys/net/ipv4/conf/all/accept_local")
 		require.NoError(t, err)
 		require.Equal(t, string(host), string(after), "the write reached the caller's network namespace")
+	})
+	t.Run("a copy mount is writable and private", func(t *testing.T) {
+		stdout, stderr, err := execIn(t, c, nil, "sh", "-c",
+			"cat /data/copy/include/a.h && echo '#define B 2' > /data/copy/include/b.h && echo x >> /data/copy/include/a.h && ls /data/copy/include")
+		require.NoError(t, err, stderr)
+		require.Equal(t, "#define A 1\na.h\nb.h\n", stdout)
+		entries, err := os.ReadDir(filepath.Join(copyDir, "include"))
+		require.NoError(t, err)
+		require.Len(t, entries, 1, "the container wrote into the source")
+		a, err := os.ReadFile(filepath.Join(copyDir, "include", "a.h"))
+		require.NoError(t, err)
+		require.Equal(t, "#define A 1\n", string(a))
 	})
 	t.Run("composed root", func(t *testing.T) {
 		stdout, stderr, err := execIn(t, c, nil, "sh", "-c",

@@ -20,6 +20,10 @@ type Mount struct {
 	Target string
 	// ReadOnly makes the mount, and every mount below it, read-only.
 	ReadOnly bool
+	// Copy gives the container a private writable copy of Source (a directory of regular
+	// files), made under RootDir at Start and removed with it: what a writable image layer
+	// is to a real container (cilium-agent writes generated headers into its bpf/ sources).
+	Copy bool
 }
 
 // Spec describes one container process.
