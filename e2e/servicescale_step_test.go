@@ -115,6 +115,15 @@ func (s *serviceScale) measureStep(ctx context.Context, t *testing.T, st *scaler
 		if st.CanaryAnswer, err = s.answers(ctx, canary.Spec.ClusterIP, timeout); err != nil {
 			t.Fatal(err)
 		}
+		if s.det.Cilium != nil {
+			// W-BUG-8: the BPF maps at every step, on every node.
+			bctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			st.BPFMaps, err = dataplane.ReadCiliumBPFMaps(bctx, s.exec, s.det.Cilium)
+			cancel()
+			if err != nil {
+				t.Fatalf("%d Services: read the Cilium agents' BPF maps: %v", n, err)
+			}
+		}
 		client := s.nodes[1].Name
 		t.Logf("%d Services: programmed on %v after %s (the seed slept a fixed 80-180 s); a new Service answered after %s; "+
 			"on the client's node %s, where its packets are DNATed, the fortio Service is entry %d of %d (all nodes: %v)",

@@ -2,11 +2,16 @@ package dataplane
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
+
+	"kube-netbench/internal/bpfmaps"
+	"kube-netbench/internal/podexec"
 )
 
 // The Cilium dataplanes: pod traffic between nodes routed natively or
@@ -181,6 +186,47 @@ func CiliumServices(b []byte) ([]CiliumFrontend, error) {
 			Type: r.Spec.Flags.Type, Namespace: r.Spec.Flags.Namespace, Name: r.Spec.Flags.Name,
 			Backends: len(r.Spec.Backends),
 		})
+	}
+	return out, nil
+}
+
+// CiliumServiceMaps are the maps whose entries ReadCiliumBPFMaps counts:
+// the ones that grow with Services and endpoints.
+var CiliumServiceMaps = []string{"cilium_lb4_services_v2", "cilium_lb4_backends_v3", "cilium_lb4_reverse_nat"}
+
+// ReadCiliumBPFMaps reads, on every node, the BPF maps its Cilium agent
+// pinned (`bpftool -j -f map show` in the agent's pod, whose mount namespace
+// holds its bpffs) and counts the entries of CiliumServiceMaps (`bpftool
+// map dump pinned`). ctx must carry the exec deadline.
+func ReadCiliumBPFMaps(ctx context.Context, e podexec.Executor, cil *Cilium) (map[string][]bpfmaps.Map, error) {
+	out := map[string][]bpfmaps.Map{}
+	for node, pod := range cil.Pods {
+		target := podexec.Target{Namespace: "kube-system", Pod: pod, Container: "cilium-agent"}
+		b, err := podexec.Output(ctx, e, target, "bpftool", "-j", "-f", "map", "show")
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", node, err)
+		}
+		all, err := bpfmaps.ParseShow(b)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", node, err)
+		}
+		maps := bpfmaps.Cilium(all)
+		if len(maps) == 0 {
+			return nil, fmt.Errorf("node %s: bpftool shows no map pinned by the cilium agent %s", node, pod)
+		}
+		for i, m := range maps {
+			if !slices.Contains(CiliumServiceMaps, m.Name) {
+				continue
+			}
+			d, err := podexec.Output(ctx, e, target, "bpftool", "map", "dump", "pinned", m.Pinned[0])
+			if err != nil {
+				return nil, fmt.Errorf("node %s: %w", node, err)
+			}
+			if maps[i].Entries, err = bpfmaps.ParseDumpCount(string(d)); err != nil {
+				return nil, fmt.Errorf("node %s: %s: %w", node, m.Name, err)
+			}
+		}
+		out[node] = maps
 	}
 	return out, nil
 }

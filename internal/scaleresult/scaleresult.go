@@ -9,8 +9,11 @@ package scaleresult
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
+	"kube-netbench/internal/bpfmaps"
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/stats"
 )
@@ -47,6 +50,9 @@ type Step struct {
 	// Failed counts fortio runs that were not samples (non-200 codes,
 	// socket errors, exec failures), W-BUG-4.
 	Failed int
+	// BPFMaps are the Cilium agent's BPF maps on each node after the step
+	// was programmed (nil without Cilium), W-BUG-8.
+	BPFMaps map[string][]bpfmaps.Map
 }
 
 // Creation is the creation rate of our method and of the seed script's,
@@ -125,6 +131,8 @@ type StepJSON struct {
 	CreationRateSvcPerSec   float64        `json:"creation_rate_svc_per_s,omitempty"`
 	CPUBusyKeepalive        []float64      `json:"client_node_cpu_busy_keepalive"`
 	CPUBusyShort            []float64      `json:"client_node_cpu_busy_short"`
+	// BPFMaps is each node's Cilium BPF maps (absent without Cilium).
+	BPFMaps map[string]BPFMapsJSON `json:"bpf_maps,omitempty"`
 }
 
 // VerdictJSON is one checked bound.
@@ -209,6 +217,9 @@ func Judge(in Input) (Judgement, error) {
 		}
 		sum.Steps = append(sum.Steps, js)
 	}
+	if top, ok := largest(in.Steps); ok {
+		sum.Findings = append(sum.Findings, bpfGrowth(in.Dataplane, base, top)...)
+	}
 	if c := in.SideBySide; c != nil {
 		ours, seed := c.Ours, c.Seed
 		sum.SideBySideRate, sum.SeedMethodCreationRate, sum.SideBySideServices = &ours, &seed, c.Services
@@ -226,7 +237,78 @@ func stepJSON(st Step, conf float64) StepJSON {
 	for _, w := range st.DrainWaits {
 		js.DrainWaitSeconds = append(js.DrainWaitSeconds, w.Seconds())
 	}
+	if st.BPFMaps != nil {
+		js.BPFMaps = map[string]BPFMapsJSON{}
+		for node, maps := range st.BPFMaps {
+			js.BPFMaps[node] = BPFMapsJSON{TotalBytes: bpfmaps.Total(maps), Maps: maps}
+		}
+	}
 	return js
+}
+
+// BPFMapsJSON is one node's Cilium BPF maps at a step.
+type BPFMapsJSON struct {
+	// TotalBytes is the sum of the maps' bytes_memlock.
+	TotalBytes int64         `json:"total_bytes"`
+	Maps       []bpfmaps.Map `json:"maps"`
+}
+
+// bpfGrowth states how each node's Cilium BPF map memory and its Service
+// maps' entries changed from the baseline to the largest step.
+func bpfGrowth(dataplane string, base, top Step) []string {
+	var out []string
+	for _, node := range sortedKeys(top.BPFMaps) {
+		b, ok := base.BPFMaps[node]
+		if !ok {
+			continue
+		}
+		tm := top.BPFMaps[node]
+		bt, tt := bpfmaps.Total(b), bpfmaps.Total(tm)
+		f := fmt.Sprintf("%s: node %s: Cilium's %d BPF maps hold %.1f MiB at 0 Services and %.1f MiB at %d Services (%+.1f MiB)",
+			dataplane, node, len(tm), mib(bt), mib(tt), top.Services, mib(tt-bt))
+		var grew []string
+		for _, m := range tm {
+			for _, bm := range b {
+				if bm.Name == m.Name && (m.Bytes != bm.Bytes || (m.Entries >= 0 && m.Entries != bm.Entries)) {
+					g := fmt.Sprintf("%s %+.2f MiB", m.Name, mib(m.Bytes-bm.Bytes))
+					if m.Entries >= 0 && bm.Entries >= 0 {
+						g += fmt.Sprintf(", %d -> %d of %d entries", bm.Entries, m.Entries, m.MaxEntries)
+					}
+					grew = append(grew, g)
+				}
+			}
+		}
+		if len(grew) > 0 {
+			f += "; changed: " + strings.Join(grew, "; ")
+		} else {
+			f += "; no map changed"
+		}
+		out = append(out, f+" (W-BUG-8)")
+	}
+	return out
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// largest is the step with the most Services (not the closing baseline).
+func largest(steps []Step) (Step, bool) {
+	var top Step
+	found := false
+	for _, st := range steps {
+		if !st.Closing && st.Services > 0 && (!found || st.Services > top.Services) {
+			top, found = st, true
+		}
+	}
+	return top, found
 }
 
 // saturated counts the rounds of a step whose client node was at least

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"kube-netbench/internal/bpfmaps"
 	"kube-netbench/internal/stats"
 )
 
@@ -167,4 +168,31 @@ func TestJudgeClosingBaselineIsDriftNotAStep(t *testing.T) {
 	require.True(t, j.Summary.Steps[2].ClosingBaseline)
 	require.Contains(t, all, "dp: at the closing baseline the client's node was at least 90 % busy in 1 of 1 rounds")
 	require.NotNil(t, j.Summary.Steps[2].KeepaliveDegradationPct)
+}
+
+// W-BUG-8: BPF map memory is measured at every step and its growth stated,
+// map by map; the seed sampled it once and asserted it does not grow.
+func TestJudgeStatesBPFMapGrowthAtEveryStep(t *testing.T) {
+	maps := func(svcBytes int64, svcEntries int) map[string][]bpfmaps.Map {
+		return map[string][]bpfmaps.Map{"n1": {
+			{Name: "cilium_ct4_global", Type: "lru_hash", MaxEntries: 221708, Bytes: 30800160, Preallocated: true, Entries: -1},
+			{Name: "cilium_lb4_services_v2", Type: "hash", MaxEntries: 65536, Bytes: svcBytes, Entries: svcEntries},
+		}}
+	}
+	base := Step{Keepalive: around(10000, 6), Short: around(4000, 6), BPFMaps: maps(1049736, 2)}
+	top := Step{Services: 1000, Keepalive: around(10000, 6), Short: around(4000, 6), BPFMaps: maps(1049736+2*1<<20, 2002)}
+	j, err := Judge(Input{Dataplane: "cilium-overlay", Steps: []Step{base, top}})
+	require.NoError(t, err)
+	all := strings.Join(j.Summary.Findings, "\n")
+	require.Contains(t, all, "cilium-overlay: node n1: Cilium's 2 BPF maps hold 30.4 MiB at 0 Services and 32.4 MiB at 1000 Services (+2.0 MiB); "+
+		"changed: cilium_lb4_services_v2 +2.00 MiB, 2 -> 2002 of 65536 entries (W-BUG-8)")
+	for i, st := range j.Summary.Steps {
+		require.Contains(t, st.BPFMaps, "n1", "step %d", i)
+		require.Len(t, st.BPFMaps["n1"].Maps, 2)
+	}
+	require.Equal(t, int64(30800160+1049736+2<<20), j.Summary.Steps[1].BPFMaps["n1"].TotalBytes)
+
+	j, err = Judge(Input{Dataplane: "kube-proxy-iptables", Steps: []Step{{Keepalive: around(10000, 6)}, {Services: 1000, Keepalive: around(10000, 6)}}})
+	require.NoError(t, err)
+	require.Nil(t, j.Summary.Steps[1].BPFMaps, "no Cilium, no BPF maps")
 }
