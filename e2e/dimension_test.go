@@ -216,6 +216,13 @@ func abba[T any](scenarios []T, round int) []T {
 // bound (nil: reported only).
 func judgePaired(t *testing.T, base, treat []float64, b *stats.Bound, metric string) {
 	t.Helper()
+	judge(t, b, metric, pairedChange(t, base, treat, metric))
+}
+
+// pairedChange is the change of treat against base, pair by pair, with its
+// interval, logged; no complete pair fails the test.
+func pairedChange(t *testing.T, base, treat []float64, metric string) stats.Comparison {
+	t.Helper()
 	if len(base) != len(treat) || len(base) == 0 {
 		t.Fatalf("%s: no complete pairs (%d baseline, %d treatment samples): see the failed rounds above", metric, len(base), len(treat))
 	}
@@ -228,5 +235,5 @@ func judgePaired(t *testing.T, base, treat []float64, b *stats.Bound, metric str
 		t.Fatal(err)
 	}
 	t.Logf("%s: %s", metric, scaleresult.Describe(c))
-	judge(t, b, metric, c)
+	return c
 }

@@ -42,6 +42,16 @@ type Profile struct {
 	// interleaved pairs in the same run, in percent, (service - pod) / pod *
 	// 100 (negative when the Service path is slower for req/s and Gbps).
 	Datapath DatapathThresholds `json:"datapath"`
+	// Hubble judges the Hubble test: keepalive req/s with Hubble on against
+	// off, in interleaved pairs, (on - off) / off * 100.
+	Hubble HubbleThresholds `json:"hubble"`
+}
+
+// HubbleThresholds are the Hubble test's thresholds.
+type HubbleThresholds struct {
+	// RPSChangePct bounds keepalive req/s (64 connections, through a
+	// Service) with Hubble on against off.
+	RPSChangePct Threshold `json:"rpsChangePct"`
 }
 
 // DatapathThresholds are the datapath tests' thresholds.
@@ -157,6 +167,7 @@ func (p *Profile) thresholds() []struct {
 		{"policy.l3l4OverheadPct", &p.Policy.L3L4OverheadPct},
 		{"datapath.serviceVsPodKeepaliveRpsPct", &p.Datapath.ServiceVsPodKeepaliveRPSPct},
 		{"datapath.serviceVsPodThroughputPct", &p.Datapath.ServiceVsPodThroughputPct},
+		{"hubble.rpsChangePct", &p.Hubble.RPSChangePct},
 	}
 }
 

@@ -1,0 +1,242 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
+
+	"kube-netbench/fixtures"
+	"kube-netbench/internal/dataplane"
+	"kube-netbench/internal/report"
+	"kube-netbench/internal/stats"
+	"kube-netbench/internal/tools/fortio"
+)
+
+// minTogglePairs is the fewest ON/OFF pairs a toggle dimension measures,
+// whatever ROUNDS says: six pairs is the fewest with a 95 % interval on the
+// paired difference (W-STAT-1).
+const minTogglePairs = 6
+
+// rolloutTimeout bounds one verified rollout of the Cilium agents.
+const rolloutTimeout = 5 * time.Minute
+
+// hubble measures what Hubble costs: keepalive req/s through a ClusterIP
+// Service with Hubble on and off, in interleaved pairs, each state set in
+// cilium-config and rolled out to every agent and verified there before
+// measuring (W-BUG-1, W-SYNC-3, W-OPS-2).
+type hubble struct {
+	*dimension
+	svcIP         string
+	restore       func(context.Context) error
+	on, off       []float64
+	failed        int
+	fortioVersion string
+}
+
+func TestHubble(t *testing.T) {
+	h := &hubble{dimension: newDimension(t, "hubble")}
+	f := features.New("hubble overhead").
+		WithLabel("dimension", "hubble").WithLabel("tier", "full").
+		Setup(h.setup).
+		Assess("W-BUG-1: a toggle that did not reach the agents is caught before measuring", h.sabotagedToggleIsCaught).
+		Assess("interleaved ON/OFF pairs, each state rolled out and verified on every agent", h.measure).
+		Assess("Hubble overhead on keepalive req/s, paired, with its interval", h.judge).
+		Teardown(h.teardown).
+		Feature()
+	testEnv.Test(t, f)
+}
+
+func (h *hubble) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
+	h.start(ctx, t, cfg)
+	if h.det.Cilium == nil {
+		t.Skipf("dataplane %s runs no Cilium: Hubble is Cilium's", h.det.Kind)
+	}
+	defer h.progress.To(t).Phase("setup: fortio server and client, Service")()
+	_, h.svcIP = fortioPair(ctx, t, h.run)
+	prev, had := h.det.Cilium.Config["enable-hubble"]
+	h.restore = func(ctx context.Context) error {
+		if err := dataplane.RestoreCiliumConfig(ctx, h.client, "enable-hubble", prev, had); err != nil {
+			return err
+		}
+		if _, err := dataplane.RestartCilium(ctx, h.client, rolloutTimeout); err != nil {
+			return err
+		}
+		// Verified: the agents run with the restored setting (absent means
+		// Cilium's default, on).
+		want := !had || prev == "true"
+		det, err := detect(ctx, h.run)
+		if err != nil {
+			return err
+		}
+		return dataplane.VerifyHubble(det.Cilium, h.nodeNames(), want)
+	}
+	t.Cleanup(func() { h.writeResults(t) })
+	return ctx
+}
+
+func (h *hubble) nodeNames() []string {
+	out := make([]string, len(h.nodes))
+	for i, n := range h.nodes {
+		out[i] = n.Name
+	}
+	return out
+}
+
+// teardown puts enable-hubble back as found, rolls the agents out and
+// verifies them; a failure to restore fails the test (W-OPS-1).
+func (h *hubble) teardown(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	if h.restore == nil {
+		return ctx
+	}
+	done := h.progress.To(t).Phase("restore enable-hubble and roll the agents out")
+	err := h.restore(context.WithoutCancel(ctx))
+	done()
+	if err != nil {
+		t.Errorf("restore Hubble as it was: %v", err)
+	}
+	return ctx
+}
+
+// setHubble sets enable-hubble, rolls the agents out and verifies every
+// test node's agent reports the state (W-SYNC-3: a verified state, never a
+// fixed sleep).
+func (h *hubble) setHubble(ctx context.Context, t *testing.T, on bool) error {
+	t.Helper()
+	done := h.progress.To(t).Phase("hubble %s: cilium-config, rollout, verify on every agent", onOff(on))
+	defer done()
+	if _, _, err := dataplane.SetCiliumConfig(ctx, h.client, "enable-hubble", strconv.FormatBool(on)); err != nil {
+		return err
+	}
+	took, err := dataplane.RestartCilium(ctx, h.client, rolloutTimeout)
+	if err != nil {
+		return err
+	}
+	if err := h.verify(ctx, on); err != nil {
+		return err
+	}
+	// The restarted agents restored the pods' endpoints: traffic must flow
+	// again before anything is measured.
+	answered, err := h.answers(ctx, h.svcIP, time.Minute)
+	if err != nil {
+		return err
+	}
+	t.Logf("hubble %s on every agent (rollout %s, Service answered after %s)", onOff(on), took.Round(time.Millisecond), answered.Round(time.Millisecond))
+	return nil
+}
+
+// verify re-detects the agents (their pods changed) and checks every test
+// node's agent reports Hubble on or off.
+func (h *hubble) verify(ctx context.Context, on bool) error {
+	det, err := detect(ctx, h.run)
+	if err != nil {
+		return err
+	}
+	if det.Cilium == nil {
+		return fmt.Errorf("no Cilium agent runs any more")
+	}
+	h.det = det
+	return dataplane.VerifyHubble(det.Cilium, h.nodeNames(), on)
+}
+
+// sabotagedToggleIsCaught changes cilium-config without rolling the agents
+// out, the seed's no-op toggle (W-BUG-1), and requires the verification to
+// refuse it; then puts the setting back.
+func (h *hubble) sabotagedToggleIsCaught(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	current := h.det.Cilium.Hubble[h.nodes[0].Name] == "Ok"
+	prev, had, err := dataplane.SetCiliumConfig(ctx, h.client, "enable-hubble", strconv.FormatBool(!current))
+	if err != nil {
+		t.Fatal(err)
+	}
+	verr := h.verify(ctx, !current)
+	if err := dataplane.RestoreCiliumConfig(ctx, h.client, "enable-hubble", prev, had); err != nil {
+		t.Fatal(err)
+	}
+	if verr == nil {
+		t.Fatalf("enable-hubble=%t was set without a rollout, yet every agent was found with hubble %s: the verification cannot tell a no-op toggle",
+			!current, onOff(!current))
+	}
+	t.Logf("a toggle without a rollout is refused: %v", verr)
+	return ctx
+}
+
+// measure runs the pairs in ABBA order (ON,OFF then OFF,ON, ...), so that
+// each pair costs one rollout and drift hits both states alike.
+func (h *hubble) measure(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	pairs := max(h.cfg.Rounds, minTogglePairs)
+	on := h.det.Cilium.Hubble[h.nodes[0].Name] == "Ok"
+	margin := h.cfg.ExecTimeout(h.cfg.FortioDuration) - h.cfg.FortioDuration
+	load := fortio.Load{URL: fmt.Sprintf("http://%s:%d/echo?size=512", h.svcIP, fixtures.FortioHTTPPort),
+		Connections: 64, Duration: h.cfg.FortioDuration, Keepalive: true}
+	for pair := 1; pair <= pairs; pair++ {
+		var got [2]float64 // [off, on]
+		ok := true
+		for _, state := range abba([]bool{true, false}, pair) {
+			if state != on {
+				if err := h.setHubble(ctx, t, state); err != nil {
+					t.Fatalf("pair %d: %v", pair, err)
+				}
+				on = state
+			}
+			res, busy, err := h.fortioLoad(ctx, load, margin)
+			if err != nil {
+				h.failed++
+				ok = false
+				t.Errorf("pair %d, hubble %s: %v", pair, onOff(state), err)
+				continue
+			}
+			h.fortioVersion = res.Version
+			got[btoi(state)] = res.ActualQPS
+			t.Logf("pair %d, hubble %s: %.0f req/s keepalive c64 through the Service, all 200; client node CPU %.0f %% busy",
+				pair, onOff(state), res.ActualQPS, busy*100)
+		}
+		if ok {
+			h.off, h.on = append(h.off, got[0]), append(h.on, got[1])
+		}
+	}
+	return ctx
+}
+
+// judge reports Hubble's cost as the paired change of req/s, ON against
+// OFF, with its interval (reported: the profile's hubble.overheadPct).
+func (h *hubble) judge(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	judgePaired(t, h.off, h.on, h.bound("hubble.rpsChangePct"), "keepalive c64 req/s, Hubble on vs off")
+	return ctx
+}
+
+func (h *hubble) writeResults(t *testing.T) {
+	if len(h.on) == 0 {
+		return
+	}
+	h.tools = []report.Tool{{Name: "fortio", Image: fixtures.FortioImage, Version: h.fortioVersion}}
+	for _, s := range []struct {
+		state   string
+		samples []float64
+	}{{"off", h.off}, {"on", h.on}} {
+		m, err := report.NewMetric(report.UnitReqPerSec, report.HigherIsBetter, s.samples, stats.DefaultConfidence)
+		if err != nil {
+			t.Errorf("hubble %s: %v", s.state, err)
+			continue
+		}
+		h.add("Hubble", []report.KV{{Key: "hubble", Value: s.state}, {Key: "conn", Value: "keepalive"}, {Key: "c", Value: "64"}}, m)
+	}
+	h.write(t)
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
