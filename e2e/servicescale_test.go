@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/fixtures"
+	"kube-netbench/internal/bpfmaps"
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/dataplane"
 	"kube-netbench/internal/podexec"
@@ -139,6 +142,9 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	})
 	_, s.fortioIP = fortioPair(ctx, t, s.run)
 	t.Logf("dataplane %s; server on %s, client on %s; Service range %s", s.kind, s.nodes[0].Name, s.nodes[1].Name, cidr)
+	if s.det.ServiceAgent() == "cilium" {
+		s.preflightLBMap(ctx, t, maxSvc)
+	}
 	prog, err := s.programmed(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -220,4 +226,99 @@ func nodeNames(prog []dataplane.Programmed) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// preflightLBMap checks, on every node, that Cilium's Service map holds the
+// run's peak, predicted from the entries it holds per frontend now (W-BUG-7).
+// When it does not, the run stops before creating anything, unless
+// AUTO_FIX_LB_MAP=true: then bpf-lb-map-max is raised and the agents rolled
+// out, verified, before the baseline (so that every step runs under the same
+// agent configuration), and both are put back when the test ends.
+func (s *serviceScale) preflightLBMap(ctx context.Context, t *testing.T, maxSvc int) {
+	t.Helper()
+	plans, err := s.lbMapPlans(ctx, maxSvc+len(s.cfg.SvcScaleSteps)+2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	need, fits := 0, true
+	for node, p := range plans {
+		t.Logf("node %s: %s", node, p)
+		need = max(need, p.Size())
+		fits = fits && p.Fits()
+	}
+	if fits {
+		return
+	}
+	if !s.cfg.AutoFixLBMap {
+		t.Fatalf("Cilium's Service map is too small for %d Services (see the lines above); set %s=true to let the run raise bpf-lb-map-max to %d "+
+			"and roll the agents out before its baseline (restored afterwards), or raise it yourself", maxSvc, config.EnvAutoFixLBMap, need)
+	}
+	done := s.progress.To(t).Phase("bpf-lb-map-max to %d and roll the Cilium agents out, before the baseline", need)
+	prev, had, err := dataplane.SetCiliumConfig(ctx, s.client, "bpf-lb-map-max", strconv.Itoa(need))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.WithoutCancel(ctx)
+		if err := dataplane.RestoreCiliumConfig(ctx, s.client, "bpf-lb-map-max", prev, had); err != nil {
+			t.Errorf("restore bpf-lb-map-max: %v", err)
+			return
+		}
+		if _, err := dataplane.RestartCilium(ctx, s.client, rolloutTimeout); err != nil {
+			t.Errorf("roll the Cilium agents out with bpf-lb-map-max restored: %v", err)
+			return
+		}
+		t.Logf("bpf-lb-map-max restored (%q) and the agents rolled out", prev)
+	})
+	if _, err := dataplane.RestartCilium(ctx, s.client, rolloutTimeout); err != nil {
+		t.Fatal(err)
+	}
+	if s.det, err = detect(ctx, s.run); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.answers(ctx, s.fortioIP, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	done()
+	// Verified: every agent's map now holds the peak.
+	plans, err = s.lbMapPlans(ctx, maxSvc+len(s.cfg.SvcScaleSteps)+2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for node, p := range plans {
+		if !p.Fits() {
+			t.Fatalf("node %s: bpf-lb-map-max=%d was rolled out, yet %s", node, need, p)
+		}
+	}
+}
+
+// lbMapPlans sizes every node's Service map for add more Services.
+func (s *serviceScale) lbMapPlans(ctx context.Context, add int) (map[string]dataplane.LBMapPlan, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	maps, err := dataplane.ReadCiliumBPFMaps(ctx, s.exec, s.det.Cilium)
+	if err != nil {
+		return nil, fmt.Errorf("read the Cilium agents' BPF maps: %w", err)
+	}
+	plans := map[string]dataplane.LBMapPlan{}
+	for node, pod := range s.det.Cilium.Pods {
+		b, err := podexec.Output(ctx, s.exec, podexec.Target{Namespace: "kube-system", Pod: pod, Container: "cilium-agent"},
+			"cilium-dbg", "service", "list", "-o", "json")
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", node, err)
+		}
+		fes, err := dataplane.CiliumServices(b)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: %w", node, err)
+		}
+		i := slices.IndexFunc(maps[node], func(m bpfmaps.Map) bool { return m.Name == dataplane.LBServiceMap })
+		if i < 0 {
+			return nil, fmt.Errorf("node %s: the agent pinned no %s", node, dataplane.LBServiceMap)
+		}
+		m := maps[node][i]
+		if plans[node], err = dataplane.PlanLBMap(m.MaxEntries, m.Entries, fes, add, s.cfg.SvcEndpoints); err != nil {
+			return nil, fmt.Errorf("node %s: %w", node, err)
+		}
+	}
+	return plans, nil
 }

@@ -172,7 +172,7 @@ func TestJudgeClosingBaselineIsDriftNotAStep(t *testing.T) {
 
 // W-BUG-8: BPF map memory is measured at every step and its growth stated,
 // map by map; the seed sampled it once and asserted it does not grow.
-func TestJudgeStatesBPFMapGrowthAtEveryStep(t *testing.T) {
+func TestJudgeStatesBPFMapGrowthAtEveryStepW_BUG_8(t *testing.T) {
 	maps := func(svcBytes int64, svcEntries int) map[string][]bpfmaps.Map {
 		return map[string][]bpfmaps.Map{"n1": {
 			{Name: "cilium_ct4_global", Type: "lru_hash", MaxEntries: 221708, Bytes: 30800160, Preallocated: true, Entries: -1},
