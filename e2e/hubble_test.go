@@ -12,6 +12,7 @@ import (
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/dataplane"
+	"kube-netbench/internal/kube"
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/stats"
 	"kube-netbench/internal/tools/fortio"
@@ -68,12 +69,7 @@ func (h *hubble) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) c
 		}
 		// Verified: the agents run with the restored setting (absent means
 		// Cilium's default, on).
-		want := !had || prev == "true"
-		det, err := detect(ctx, h.run)
-		if err != nil {
-			return err
-		}
-		return dataplane.VerifyHubble(det.Cilium, h.nodeNames(), want)
+		return h.verify(ctx, !had || prev == "true", time.Minute)
 	}
 	t.Cleanup(func() { h.writeResults(t) })
 	return ctx
@@ -116,7 +112,7 @@ func (h *hubble) setHubble(ctx context.Context, t *testing.T, on bool) error {
 	if err != nil {
 		return err
 	}
-	if err := h.verify(ctx, on); err != nil {
+	if err := h.verify(ctx, on, time.Minute); err != nil {
 		return err
 	}
 	// The restarted agents restored the pods' endpoints: traffic must flow
@@ -129,18 +125,33 @@ func (h *hubble) setHubble(ctx context.Context, t *testing.T, on bool) error {
 	return nil
 }
 
-// verify re-detects the agents (their pods changed) and checks every test
-// node's agent reports Hubble on or off.
-func (h *hubble) verify(ctx context.Context, on bool) error {
-	det, err := detect(ctx, h.run)
-	if err != nil {
-		return err
+// verify waits, up to timeout, until a fresh detection (the agents' pods
+// change with a rollout) finds every test node's agent reporting Hubble on
+// or off: a restarted agent reports "Warning" for a moment while Hubble
+// starts. It returns the last disagreement when the time is up.
+func (h *hubble) verify(ctx context.Context, on bool, timeout time.Duration) error {
+	var last error
+	_, err := kube.WaitFor(ctx, "hubble "+onOff(on)+" on every agent", timeout, func(ctx context.Context) (bool, string, error) {
+		det, err := detect(ctx, h.run)
+		if err != nil {
+			last = err
+			return false, err.Error(), nil
+		}
+		if det.Cilium == nil {
+			last = fmt.Errorf("no Cilium agent runs any more")
+			return false, last.Error(), nil
+		}
+		h.det = det
+		last = dataplane.VerifyHubble(det.Cilium, h.nodeNames(), on)
+		if last != nil {
+			return false, last.Error(), nil
+		}
+		return true, "", nil
+	})
+	if err != nil && last != nil {
+		return last
 	}
-	if det.Cilium == nil {
-		return fmt.Errorf("no Cilium agent runs any more")
-	}
-	h.det = det
-	return dataplane.VerifyHubble(det.Cilium, h.nodeNames(), on)
+	return err
 }
 
 // sabotagedToggleIsCaught changes cilium-config without rolling the agents
@@ -152,7 +163,9 @@ func (h *hubble) sabotagedToggleIsCaught(ctx context.Context, t *testing.T, _ *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	verr := h.verify(ctx, !current)
+	// A real toggle shows within seconds (a rollout takes about 3 s here);
+	// 15 s without one is a no-op.
+	verr := h.verify(ctx, !current, 15*time.Second)
 	if err := dataplane.RestoreCiliumConfig(ctx, h.client, "enable-hubble", prev, had); err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +195,7 @@ func (h *hubble) measure(ctx context.Context, t *testing.T, _ *envconf.Config) c
 				}
 				on = state
 			}
+			h.waitQuiet(ctx, t, fmt.Sprintf("pair %d, hubble %s", pair, onOff(state)))
 			res, busy, err := h.fortioLoad(ctx, load, margin)
 			if err != nil {
 				h.failed++

@@ -66,6 +66,7 @@ func TestNetworkPolicy(t *testing.T) {
 	f := features.New("network policy overhead").
 		WithLabel("dimension", "policy").WithLabel("tier", "full").
 		Setup(p.setup).
+		Assess("absent enforcement is caught: a policy that selects no pod leaves the deny canary answered", p.absentEnforcementIsCaught).
 		Assess("L3/L4: realized on every agent, deny canary refused, interleaved pairs", p.measureL3L4).
 		Assess("L3/L4 overhead on keepalive req/s, paired, with its interval", p.judge).
 		Assess("L7 (HTTP GET allowed, a POST canary refused with 403)", p.l7).
@@ -141,7 +142,7 @@ func (p *policy) reach(ctx context.Context, client string, extra ...string) erro
 // policy the denied client must be refused (its absence of enforcement
 // fails the test), without it the denied client must answer; the allowed
 // client answers either way.
-func (p *policy) setPolicy(ctx context.Context, t *testing.T, k policyKind, on bool) error {
+func (p *policy) setPolicy(ctx context.Context, t *testing.T, k policyKind, on bool, canaryTimeout time.Duration) error {
 	t.Helper()
 	done := p.progress.To(t).Phase("%s %s", k.name, map[bool]string{true: "applied", false: "deleted"}[on])
 	defer done()
@@ -162,7 +163,7 @@ func (p *policy) setPolicy(ctx context.Context, t *testing.T, k policyKind, on b
 		}
 		how = fmt.Sprintf("in every agent's datapath after %s (policy revisions %v)", took.Round(time.Millisecond), revs)
 	}
-	canary, err := kube.WaitFor(ctx, fmt.Sprintf("deny canary %s", map[bool]string{true: "refused", false: "answered"}[on]), policyTimeout,
+	canary, err := kube.WaitFor(ctx, fmt.Sprintf("deny canary %s", map[bool]string{true: "refused", false: "answered"}[on]), canaryTimeout,
 		func(ctx context.Context) (bool, string, error) {
 			err := p.reach(ctx, deniedClient)
 			if on {
@@ -191,6 +192,35 @@ func (p *policy) setPolicy(ctx context.Context, t *testing.T, k policyKind, on b
 	return nil
 }
 
+// absentEnforcementIsCaught applies a policy that the dataplane accepts but
+// that selects no pod, so nothing is enforced, and requires the state check
+// to refuse it: the seed reported policy costs without ever checking a
+// policy denied anything.
+func (p *policy) absentEnforcementIsCaught(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	np := fixtures.L3L4NetworkPolicy(p.ns, policyName, p.id, "nobody", "fortio-client", fixtures.FortioHTTPPort)
+	k := policyKind{
+		name: "NetworkPolicy selecting no pod",
+		apply: func(ctx context.Context) error {
+			_, err := p.client.NetworkingV1().NetworkPolicies(p.ns).Create(ctx, np, metav1.CreateOptions{})
+			return err
+		},
+		del: func(ctx context.Context) error {
+			return p.client.NetworkingV1().NetworkPolicies(p.ns).Delete(ctx, policyName, metav1.DeleteOptions{})
+		},
+	}
+	// The deny canary is refused within about 2 s where a policy works
+	// (measured here); 15 s without is no enforcement.
+	err := p.setPolicy(ctx, t, k, true, 15*time.Second)
+	if derr := p.setPolicy(ctx, t, k, false, policyTimeout); derr != nil {
+		t.Fatalf("remove the policy that selects no pod: %v", derr)
+	}
+	if err == nil {
+		t.Fatal("a policy that selects no pod passed the enforcement check: the check cannot tell absent enforcement")
+	}
+	t.Logf("absent enforcement is refused: %v", err)
+	return ctx
+}
+
 // measureL3L4 runs, for each kind, pairs without and with the policy in ABBA
 // order (each pair one state change), keepalive c64 through the Service.
 func (p *policy) measureL3L4(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
@@ -205,11 +235,12 @@ func (p *policy) measureL3L4(ctx context.Context, t *testing.T, _ *envconf.Confi
 			ok := true
 			for _, state := range abba([]bool{false, true}, pair) {
 				if state != on {
-					if err := p.setPolicy(ctx, t, k, state); err != nil {
+					if err := p.setPolicy(ctx, t, k, state, policyTimeout); err != nil {
 						t.Fatalf("%s, pair %d: %v", k.name, pair, err)
 					}
 					on = state
 				}
+				p.waitQuiet(ctx, t, fmt.Sprintf("%s, pair %d, policy %s", k.name, pair, onOff(state)))
 				res, busy, err := p.fortioLoad(ctx, load, margin)
 				if err != nil {
 					ok = false
@@ -226,7 +257,7 @@ func (p *policy) measureL3L4(ctx context.Context, t *testing.T, _ *envconf.Confi
 			}
 		}
 		if on {
-			if err := p.setPolicy(ctx, t, k, false); err != nil {
+			if err := p.setPolicy(ctx, t, k, false, policyTimeout); err != nil {
 				t.Fatalf("%s: remove after measuring: %v", k.name, err)
 			}
 		}

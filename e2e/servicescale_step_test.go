@@ -129,6 +129,7 @@ func (s *serviceScale) measureStep(ctx context.Context, t *testing.T, st *scaler
 			"on the client's node %s, where its packets are DNATed, the fortio Service is entry %d of %d (all nodes: %v)",
 			n, nodeNames(last), took.Round(time.Millisecond), st.CanaryAnswer.Round(time.Millisecond),
 			client, st.Position[client], st.ClusterIPs[client], st.Position)
+		s.waitQuiet(ctx, t, fmt.Sprintf("the rounds at %d Services", n))
 		s.measure(ctx, t, p, st)
 	}
 }
