@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,7 +135,9 @@ func (h *hubble) verify(ctx context.Context, on bool, timeout time.Duration) err
 	_, err := kube.WaitFor(ctx, "hubble "+onOff(on)+" on every agent", timeout, func(ctx context.Context) (bool, string, error) {
 		det, err := detect(ctx, h.run)
 		if err != nil {
-			last = err
+			if ctx.Err() == nil { // not the wait's own deadline cutting the read short
+				last = err
+			}
 			return false, err.Error(), nil
 		}
 		if det.Cilium == nil {
@@ -172,6 +175,9 @@ func (h *hubble) sabotagedToggleIsCaught(ctx context.Context, t *testing.T, _ *e
 	if verr == nil {
 		t.Fatalf("enable-hubble=%t was set without a rollout, yet every agent was found with hubble %s: the verification cannot tell a no-op toggle",
 			!current, onOff(!current))
+	}
+	if !strings.Contains(verr.Error(), "hubble should be") {
+		t.Fatalf("the no-op toggle was refused for another reason than the agents' state: %v", verr)
 	}
 	t.Logf("a toggle without a rollout is refused: %v", verr)
 	return ctx
