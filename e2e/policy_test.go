@@ -166,13 +166,19 @@ func (p *policy) setPolicy(ctx context.Context, t *testing.T, k policyKind, on b
 	canary, err := kube.WaitFor(ctx, fmt.Sprintf("deny canary %s", map[bool]string{true: "refused", false: "answered"}[on]), canaryTimeout,
 		func(ctx context.Context) (bool, string, error) {
 			err := p.reach(ctx, deniedClient)
-			if on {
-				if err == nil {
-					return false, "the denied client still gets 200: the policy is not enforced", nil
-				}
-				return true, "", nil
-			}
-			if err != nil {
+			var exit *podexec.ExitError
+			switch {
+			case ctx.Err() != nil:
+				// The wait's own deadline cut the request short: that is
+				// not a refusal.
+				return false, "", ctx.Err()
+			case on && err == nil:
+				return false, "the denied client still gets 200: the policy is not enforced", nil
+			case on && !errors.As(err, &exit):
+				// Refused means fortio ran and got no answer; an exec that
+				// failed says nothing about the policy.
+				return false, err.Error(), nil
+			case !on && err != nil:
 				return false, err.Error(), nil
 			}
 			return true, "", nil
