@@ -1,6 +1,6 @@
 # kube-netbench. Two commands on a fresh machine (root, Linux):
 #   make bench   run the benchmark suite (on the embedded lab unless KUBECONFIG names a cluster), results in results/
-#   make test    run the unit tests and the lab's end-to-end tests (both kube-proxy dataplanes)
+#   make test    run the unit tests and the lab's end-to-end tests (kube-proxy iptables and nftables, Cilium overlay)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 GO ?= go
@@ -60,11 +60,15 @@ lab-tests: deps lab-bins
 # runs, ServiceScale with one step of 1,000 Services (verdicts are "inconclusive": 6 rounds are
 # needed for an interval, and each short-connection round waits ~60 s for TIME_WAIT to drain);
 # the full benchmark runs with `make bench`.
-E2E_TESTS ?= TestDataplaneSmoke|TestLabPods|TestServiceScale|TestThroughput|TestRPS|TestLatency
+E2E_TESTS ?= TestDataplaneSmoke|TestLabPods|TestServiceScale|TestThroughput|TestRPS|TestLatency|TestHubble|TestNetworkPolicy
 E2E_ENV ?= SVC_SCALE_STEPS=1000 ROUNDS=2 FORTIO_DURATION=2s IPERF_DURATION=2s
-e2e: deps lab-bins
+# kube-proxy iptables and nftables, and Cilium (VXLAN overlay, kube-proxy replacement), each on a
+# fresh lab; Hubble and NetworkPolicy say why they skip on the kube-proxy labs (no Cilium, no
+# NetworkPolicy enforcement by the ptp plugin).
+E2E_DATAPLANES ?= iptables nftables cilium-overlay
+e2e: deps lab-bins lab-bins-cilium
 	mkdir -p $(RESULTS)
-	for dp in iptables nftables; do \
+	for dp in $(E2E_DATAPLANES); do \
 	  env KUBECONFIG= LAB_DATAPLANE=$$dp RESULTS_DIR=$(RESULTS)/ci-$$dp $(E2E_ENV) \
 	    $(GOTESTSUM) --junitfile $(RESULTS)/junit-e2e-$$dp.xml -- \
 	    -count=1 -timeout $(E2E_TIMEOUT) -run '$(E2E_TESTS)' ./e2e || exit 1; \
@@ -73,8 +77,8 @@ e2e: deps lab-bins
 test: deps lab-bins unit lab-tests e2e
 
 # The whole suite. On the lab (no KUBECONFIG) once per dataplane, side by side on this machine.
-BENCH_DATAPLANES ?= iptables nftables
-bench: deps lab-bins
+BENCH_DATAPLANES ?= iptables nftables cilium-overlay cilium-native
+bench: deps lab-bins lab-bins-cilium
 	mkdir -p $(RESULTS)
 	if [ -n "$${KUBECONFIG:-}" ]; then \
 	  $(GOTESTSUM) --junitfile $(RESULTS)/junit-bench.xml -- -count=1 -timeout 180m ./e2e; \
