@@ -125,10 +125,13 @@ func (s *serviceScale) measureStep(ctx context.Context, t *testing.T, st *scaler
 			}
 		}
 		client := s.nodes[1].Name
+		where := fmt.Sprintf("the fortio Service is entry %d of %d (all nodes: %v)", st.Position[client], st.ClusterIPs[client], st.Position)
+		if s.det.ServiceAgent() == "cilium" {
+			where = fmt.Sprintf("Cilium's service table holds %d ClusterIPs, looked up by hash (no position)", st.ClusterIPs[client])
+		}
 		t.Logf("%d Services: programmed on %v after %s (the seed slept a fixed 80-180 s); a new Service answered after %s; "+
-			"on the client's node %s, where its packets are DNATed, the fortio Service is entry %d of %d (all nodes: %v)",
-			n, nodeNames(last), took.Round(time.Millisecond), st.CanaryAnswer.Round(time.Millisecond),
-			client, st.Position[client], st.ClusterIPs[client], st.Position)
+			"on the client's node %s, where its packets are DNATed, %s",
+			n, nodeNames(last), took.Round(time.Millisecond), st.CanaryAnswer.Round(time.Millisecond), client, where)
 		s.waitQuiet(ctx, t, fmt.Sprintf("the rounds at %d Services", n))
 		s.measure(ctx, t, p, st)
 	}
