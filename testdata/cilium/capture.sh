@@ -33,3 +33,5 @@ capture "version-${suffix}.txt" "the client and agent versions" cilium-dbg versi
 capture "service-list-${suffix}.json" "the agent's Services (frontends, backends) as JSON" cilium-dbg service list -o json
 capture "endpoint-list-${suffix}.json" "the agent's endpoints (policy revision, enforcement) as JSON" cilium-dbg endpoint list -o json
 capture "bpftool-map-show-${suffix}.json" "every BPF map of the machine, with the paths pinned in this agent's bpffs (-f)" bpftool -j -f map show
+capture "bpftool-dump-lb4-reverse-nat-${suffix}.txt" "a plain dump of the agent's reverse-NAT map, ending in bpftool's element count" \
+	bpftool map dump pinned /sys/fs/bpf/tc/globals/cilium_lb4_reverse_nat
