@@ -9,16 +9,18 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	b, err := os.ReadFile("../../testdata/procpid/kube-proxy.txt")
-	require.NoError(t, err)
-	s, err := Parse(string(b))
-	require.NoError(t, err)
-	require.Equal(t, "kube-proxy", s.Comm)
-	require.Greater(t, s.CPUTicks, uint64(0))
-	require.Greater(t, s.RSSBytes, uint64(10<<20))
+	for _, agent := range []string{"kube-proxy", "cilium-agent"} {
+		b, err := os.ReadFile("../../testdata/procpid/" + agent + ".txt")
+		require.NoError(t, err)
+		s, err := Parse(string(b))
+		require.NoError(t, err)
+		require.Equal(t, agent, s.Comm)
+		require.Greater(t, s.CPUTicks, uint64(0))
+		require.Greater(t, s.RSSBytes, uint64(10<<20))
+	}
 
 	// A comm with spaces and parentheses: the fields start after the last ')'.
-	s, err = Parse("42 (a (b) c) S 1 42 42 0 -1 4194560 1 0 0 0 250 50 0 0 20 0 1 0 5 100 200\nName:\ta\nVmRSS:\t  2048 kB\n")
+	s, err := Parse("42 (a (b) c) S 1 42 42 0 -1 4194560 1 0 0 0 250 50 0 0 20 0 1 0 5 100 200\nName:\ta\nVmRSS:\t  2048 kB\n")
 	require.NoError(t, err)
 	require.Equal(t, Sample{Comm: "a (b) c", CPUTicks: 300, RSSBytes: 2 << 20}, s)
 
