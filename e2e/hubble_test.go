@@ -157,11 +157,38 @@ func (h *hubble) verify(ctx context.Context, on bool, timeout time.Duration) err
 	return err
 }
 
+// settled waits until every test node's agent reports Hubble in one
+// definite state ("Ok" or "Disabled": an agent that just started says
+// "Warning" for a moment) and returns whether it is on.
+func (h *hubble) settled(ctx context.Context) (bool, error) {
+	var on bool
+	_, err := kube.WaitFor(ctx, "a settled Hubble state on every agent", time.Minute, func(ctx context.Context) (bool, string, error) {
+		det, err := detect(ctx, h.run)
+		if err != nil || det.Cilium == nil {
+			return false, fmt.Sprintf("detection: %v", err), nil
+		}
+		h.det = det
+		seen := map[string]bool{}
+		for _, n := range h.nodeNames() {
+			seen[det.Cilium.Hubble[n]] = true
+		}
+		if len(seen) == 1 && (seen["Ok"] || seen["Disabled"]) {
+			on = seen["Ok"]
+			return true, "", nil
+		}
+		return false, fmt.Sprintf("agents report %v", det.Cilium.Hubble), nil
+	})
+	return on, err
+}
+
 // sabotagedToggleIsCaught changes cilium-config without rolling the agents
 // out, the seed's no-op toggle (W-BUG-1), and requires the verification to
 // refuse it; then puts the setting back.
 func (h *hubble) sabotagedToggleIsCaught(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	current := h.det.Cilium.Hubble[h.nodes[0].Name] == "Ok"
+	current, err := h.settled(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	prev, had, err := dataplane.SetCiliumConfig(ctx, h.client, "enable-hubble", strconv.FormatBool(!current))
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +214,10 @@ func (h *hubble) sabotagedToggleIsCaught(ctx context.Context, t *testing.T, _ *e
 // each pair costs one rollout and drift hits both states alike.
 func (h *hubble) measure(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	pairs := max(h.cfg.Rounds, minTogglePairs)
-	on := h.det.Cilium.Hubble[h.nodes[0].Name] == "Ok"
+	on, err := h.settled(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	margin := h.cfg.ExecTimeout(h.cfg.FortioDuration) - h.cfg.FortioDuration
 	load := fortio.Load{URL: fmt.Sprintf("http://%s:%d/echo?size=512", h.svcIP, fixtures.FortioHTTPPort),
 		Connections: 64, Duration: h.cfg.FortioDuration, Keepalive: true}
