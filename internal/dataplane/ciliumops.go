@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -86,7 +85,7 @@ func RestartCilium(ctx context.Context, c kubernetes.Interface, timeout time.Dur
 		}
 		var old []string
 		for _, p := range pods.Items {
-			if p.Annotations["netbench.io/restartedAt"] != stamp || p.DeletionTimestamp != nil || !podReady(&p) {
+			if ready, _ := kube.PodReady(&p); p.Annotations["netbench.io/restartedAt"] != stamp || !ready {
 				old = append(old, p.Name)
 			}
 		}
@@ -96,15 +95,6 @@ func RestartCilium(ctx context.Context, c kubernetes.Interface, timeout time.Dur
 		}
 		return true, "", nil
 	})
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // VerifyHubble checks that the agent of every node in nodes reports Hubble
