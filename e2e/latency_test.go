@@ -260,8 +260,11 @@ func (l *latencyDim) checkSeries(t *testing.T, name string, s *latencySeries) {
 // assessHTTP checks the HTTP series and that its percentiles are resolved
 // in microseconds: fortio's histogram at 10 µs, not its 1 ms default whose
 // first bucket edge gave the seed "0.99 ms on all three clusters" (W-BUG-3,
-// W-STAT-4). On the lab, whose pods share one machine, p50 must also be
-// sub-millisecond: a bucket edge cannot pass for a measurement.
+// W-STAT-4), and that no round's p50 sits on a millisecond bucket edge.
+// These hold whatever the machine's load. The p50 level itself is a
+// benchmark figure: it is reported, and judged against the profile's
+// latency.httpP50Ms only with an interval (6+ rounds, make bench), never
+// on a millisecond edge from CI's two rounds on a shared 2-core machine.
 func (l *latencyDim) assessHTTP(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	l.checkSeries(t, "HTTP at 1000 QPS", l.http)
 	if len(l.http.rate) == 0 {
@@ -271,16 +274,18 @@ func (l *latencyDim) assessHTTP(ctx context.Context, t *testing.T, _ *envconf.Co
 		t.Errorf("fortio's histogram resolution was %s, want at most %s", l.http.resolution, fortio.DefaultResolution)
 	}
 	p50 := l.http.perRound["p50"]
-	// The kube-proxy labs answer in ~0.2-0.5 ms; the Cilium lab, which
-	// translates ClusterIPs per packet without socket LB, sits near 1 ms on
-	// 2 cores, so the sub-millisecond expectation is kube-proxy's only (the
-	// resolution checks above and below hold for every dataplane).
-	if sm, err := stats.PercentileAcrossRounds(p50, stats.DefaultConfidence); err == nil && onLab && sm.Center >= 1e-3 {
-		if l.det.Cilium == nil {
-			t.Errorf("HTTP p50 on the lab, median of %d rounds, is %s: not sub-millisecond (per round: %v)", sm.N, seconds(sm.Center), p50)
-		} else {
-			t.Logf("HTTP p50 on the Cilium lab, median of %d rounds, is %s (per round: %v)", sm.N, seconds(sm.Center), p50)
-		}
+	ms := make([]float64, len(p50))
+	for i, v := range p50 {
+		ms[i] = v * 1e3
+	}
+	if sm, err := stats.PercentileAcrossRounds(ms, stats.DefaultConfidence); err != nil {
+		t.Errorf("HTTP p50: %v", err)
+	} else if b := l.bound("latency.httpP50Ms"); b == nil {
+		t.Logf("HTTP p50, median of %d rounds: %.3f ms (reported only: no bound in the profile)", sm.N, sm.Center)
+	} else {
+		bb := *b
+		bb.Metric = "HTTP p50 at 1000 QPS through the Service"
+		reportVerdict(t, bb.CheckLevel(sm, "ms"))
 	}
 	for i, v := range p50 {
 		if edge := v / 1e-3; v >= 1e-3 && edge == float64(int(edge)) {

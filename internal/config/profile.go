@@ -45,6 +45,20 @@ type Profile struct {
 	// Hubble judges the Hubble test: keepalive req/s with Hubble on against
 	// off, in interleaved pairs, (on - off) / off * 100.
 	Hubble HubbleThresholds `json:"hubble"`
+	// Latency judges absolute latency levels (not changes): the median
+	// across rounds of a percentile, with its interval, in the unit its name
+	// ends with.
+	Latency LatencyThresholds `json:"latency"`
+}
+
+// LatencyThresholds are the latency test's thresholds. Unlike the others
+// they bound a level, not a change in percent: a millisecond figure on a
+// shared machine is a benchmark result to judge over enough rounds, never
+// an assertion on two of them.
+type LatencyThresholds struct {
+	// HTTPP50Ms bounds HTTP p50 at 1000 QPS through the Service, in
+	// milliseconds.
+	HTTPP50Ms Threshold `json:"httpP50Ms"`
 }
 
 // HubbleThresholds are the Hubble test's thresholds.
@@ -168,6 +182,7 @@ func (p *Profile) thresholds() []struct {
 		{"datapath.serviceVsPodKeepaliveRpsPct", &p.Datapath.ServiceVsPodKeepaliveRPSPct},
 		{"datapath.serviceVsPodThroughputPct", &p.Datapath.ServiceVsPodThroughputPct},
 		{"hubble.rpsChangePct", &p.Hubble.RPSChangePct},
+		{"latency.httpP50Ms", &p.Latency.HTTPP50Ms},
 	}
 }
 

@@ -27,8 +27,8 @@ func TestLoadDefaultProfile(t *testing.T) {
 		bounds = append(bounds, nt.String())
 	}
 	require.Equal(t, []string{"serviceScale.keepaliveDegradationPct", "serviceScale.shortConnDegradationPct", "policy.l3l4OverheadPct",
-		"datapath.serviceVsPodKeepaliveRpsPct", "datapath.serviceVsPodThroughputPct", "hubble.rpsChangePct"}, names)
-	require.Equal(t, []string{"[-5, 5] (interval)", "report only", "<= 3 (interval)", ">= -15 (interval)", "report only", "report only"}, bounds)
+		"datapath.serviceVsPodKeepaliveRpsPct", "datapath.serviceVsPodThroughputPct", "hubble.rpsChangePct", "latency.httpP50Ms"}, names)
+	require.Equal(t, []string{"[-5, 5] (interval)", "report only", "<= 3 (interval)", ">= -15 (interval)", "report only", "report only", "<= 1 (interval)"}, bounds)
 
 	// Each bounded threshold is the stats.Bound that judges it.
 	b, ok := p.Thresholds()[0].Bound()
@@ -48,6 +48,9 @@ var reportDatapath = DatapathThresholds{ServiceVsPodKeepaliveRPSPct: Threshold{R
 // reportHubble is the hubble section of a profile that leaves it out.
 var reportHubble = HubbleThresholds{RPSChangePct: Threshold{Rule: RuleReport}}
 
+// reportLatency is the latency section of a profile that leaves it out.
+var reportLatency = LatencyThresholds{HTTPP50Ms: Threshold{Rule: RuleReport}}
+
 const header = "apiVersion: netbench/v1\nkind: Profile\nmetadata: {name: t}\n"
 
 func TestParseProfile(t *testing.T) {
@@ -59,25 +62,25 @@ func TestParseProfile(t *testing.T) {
 		{name: "minimal: every threshold report only", yaml: header,
 			want: &Profile{APIVersion: "netbench/v1", Kind: "Profile", Metadata: ProfileMetadata{Name: "t"},
 				ServiceScale: ServiceScaleThresholds{KeepaliveDegradationPct: Threshold{Rule: RuleReport}, ShortConnDegradationPct: Threshold{Rule: RuleReport}},
-				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Rule: RuleReport}}, Datapath: reportDatapath, Hubble: reportHubble}},
+				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Rule: RuleReport}}, Datapath: reportDatapath, Hubble: reportHubble, Latency: reportLatency}},
 		{name: "one-sided, center rule, block style", yaml: header + "serviceScale:\n  shortConnDegradationPct:\n    min: -50\n    rule: center\n",
 			want: &Profile{APIVersion: "netbench/v1", Kind: "Profile", Metadata: ProfileMetadata{Name: "t"},
 				ServiceScale: ServiceScaleThresholds{KeepaliveDegradationPct: Threshold{Rule: RuleReport}, ShortConnDegradationPct: Threshold{Min: ptr(-50), Rule: RuleCenter}},
-				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Rule: RuleReport}}, Datapath: reportDatapath, Hubble: reportHubble}},
+				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Rule: RuleReport}}, Datapath: reportDatapath, Hubble: reportHubble, Latency: reportLatency}},
 		{name: "bounds without a rule judge the interval", yaml: header + "policy:\n  l3l4OverheadPct: {max: 3}\n",
 			want: &Profile{APIVersion: "netbench/v1", Kind: "Profile", Metadata: ProfileMetadata{Name: "t"},
 				ServiceScale: ServiceScaleThresholds{KeepaliveDegradationPct: Threshold{Rule: RuleReport}, ShortConnDegradationPct: Threshold{Rule: RuleReport}},
-				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Max: ptr(3), Rule: RuleInterval}}, Datapath: reportDatapath, Hubble: reportHubble}},
+				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Max: ptr(3), Rule: RuleInterval}}, Datapath: reportDatapath, Hubble: reportHubble, Latency: reportLatency}},
 		{name: "min equals max", yaml: header + "policy:\n  l3l4OverheadPct: {min: 0, max: 0, rule: center}\n",
 			want: &Profile{APIVersion: "netbench/v1", Kind: "Profile", Metadata: ProfileMetadata{Name: "t"},
 				ServiceScale: ServiceScaleThresholds{KeepaliveDegradationPct: Threshold{Rule: RuleReport}, ShortConnDegradationPct: Threshold{Rule: RuleReport}},
-				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Min: ptr(0), Max: ptr(0), Rule: RuleCenter}}, Datapath: reportDatapath, Hubble: reportHubble}},
+				Policy:       PolicyThresholds{L3L4OverheadPct: Threshold{Min: ptr(0), Max: ptr(0), Rule: RuleCenter}}, Datapath: reportDatapath, Hubble: reportHubble, Latency: reportLatency}},
 
 		{name: "bad version", yaml: "apiVersion: netbench/v2\nkind: Profile\n",
 			err: `apiVersion "netbench/v2": only "netbench/v1" is supported`},
 		{name: "no version", yaml: "kind: Profile\n", err: `apiVersion "": only "netbench/v1" is supported`},
 		{name: "wrong kind", yaml: "apiVersion: netbench/v1\nkind: Thresholds\n", err: `kind "Thresholds": must be "Profile"`},
-		{name: "unknown top-level field", yaml: header + "latency: {}\n", err: `unknown or duplicate fields: unknown field "latency"`},
+		{name: "unknown top-level field", yaml: header + "throughput: {}\n", err: `unknown or duplicate fields: unknown field "throughput"`},
 		{name: "misspelt threshold", yaml: header + "serviceScale:\n  keepaliveDegradationPc: {max: 5, rule: upper}\n",
 			err: `unknown field "serviceScale.keepaliveDegradationPc"`},
 		{name: "unknown bound", yaml: header + "policy:\n  l3l4OverheadPct: {maximum: 3, rule: upper}\n",
