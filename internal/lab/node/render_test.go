@@ -1,0 +1,144 @@
+package node
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/yaml"
+)
+
+func testConfig() Config {
+	bin := "/cache/containerd/v2.4.2/"
+	return Config{
+		Name: "nb-node-1", IP: netip.MustParseAddr("169.254.10.2"), Netns: "/var/run/netns/nb-node-1",
+		Dir: "/lab/nodes/nb-node-1", CgroupRoot: "/netbench-lab/nb-node-1", Server: "https://169.254.10.1:6443",
+		CAFile: "/lab/pki/ca.crt", CertFile: "/lab/nodes/nb-node-1/c.crt", KeyFile: "/lab/nodes/nb-node-1/c.key",
+		ServingCertFile: "/lab/nodes/nb-node-1/s.crt", ServingKeyFile: "/lab/nodes/nb-node-1/s.key",
+		Bin: Binaries{Kubelet: "/cache/kubernetes/v1.37.2/kubelet", Containerd: bin + "containerd", Shim: bin + "containerd-shim-runc-v2",
+			Ctr: bin + "ctr", Runc: "/cache/runc/v1.5.3/runc", CNIPlugins: []string{"/cache/cni/ptp", "/cache/cni/host-local"}},
+		CNIConfList:  `{"cniVersion":"1.0.0","name":"lab","plugins":[{"type":"ptp"}]}`,
+		SandboxImage: "registry.k8s.io/pause:3.10.2",
+		Images:       []string{"/cache/images/pause.tar", "/cache/images/fortio.tar"},
+		Labels:       map[string]string{"netbench.io/lab": "netbench-lab", "a": "b"},
+	}
+}
+
+// hybrid is this project's machine: ten v1 hierarchies and an empty cgroup2.
+var hybrid = []string{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"}
+
+func TestRender(t *testing.T) {
+	f, err := testConfig().Render(hybrid)
+	require.NoError(t, err)
+
+	ctd := f[ContainerdTOML]
+	for _, want := range []string{
+		"version = 3",
+		`address = "/run/containerd/containerd.sock"`,
+		`sandbox = "registry.k8s.io/pause:3.10.2"`,
+		// No CAP_SYS_RESOURCE here: runc cannot lower oom_score_adj.
+		"restrict_oom_score_adj = true",
+		`BinaryName = "/cache/runc/v1.5.3/runc"`,
+		"SystemdCgroup = false",
+		`conf_dir = "/etc/cni/net.d"`,
+	} {
+		require.Contains(t, ctd, want)
+	}
+
+	var kc map[string]any
+	require.NoError(t, yaml.UnmarshalStrict([]byte(f[KubeletYAML]), &kc))
+	require.Equal(t, false, kc["failCgroupV1"], "kubelet 1.37 refuses cgroup v1 unless told")
+	require.Equal(t, "cgroupfs", kc["cgroupDriver"])
+	require.Equal(t, "/netbench-lab/nb-node-1", kc["cgroupRoot"])
+	require.Equal(t, "169.254.10.2", kc["address"])
+	require.Equal(t, "unix:///run/containerd/containerd.sock", kc["containerRuntimeEndpoint"])
+	require.Equal(t, map[string]any{"mode": "Webhook"}, kc["authorization"])
+	require.Equal(t, "/lab/nodes/nb-node-1/resolv.conf", kc["resolvConf"])
+	require.Equal(t, false, kc["protectKernelDefaults"])
+
+	require.Contains(t, f[KubeconfigFile], "client-certificate: /lab/nodes/nb-node-1/c.crt")
+	require.Contains(t, f[KubeconfigFile], `user: "system:node:nb-node-1"`)
+	require.NotContains(t, f[ResolvConf], "nameserver")
+	require.Equal(t, testConfig().CNIConfList, f[CNIConfFile])
+
+	s := f[ScriptFile]
+	lines := strings.Split(s, "\n")
+	// The cgroup join comes before anything is started.
+	require.Equal(t, "for h in '/sys/fs/cgroup/cpu' '/sys/fs/cgroup/memory' '/sys/fs/cgroup/systemd' '/sys/fs/cgroup/unified'; do", lines[4])
+	require.Contains(t, lines[5], `echo $$ > "$h"'/netbench-lab/nb-node-1'/system/cgroup.procs`)
+	for _, want := range []string{
+		"hostname 'nb-node-1'",
+		"mount -t tmpfs -o mode=0755,size=256m tmpfs /run",
+		"ensure_dir '/var/lib/kubelet'; mount --bind '/lab/nodes/nb-node-1/var_lib_kubelet' '/var/lib/kubelet'",
+		"ensure_dir '/opt/cni/bin'",
+		"mount --make-rshared /",
+		"cp '/cache/cni/ptp' '/cache/cni/host-local' '/opt/cni/bin'/",
+		"'/cache/containerd/v2.4.2/ctr' -a /run/containerd/containerd.sock -n k8s.io images import '/cache/images/fortio.tar'",
+		"'--node-ip=169.254.10.2'",
+		"'--node-labels=a=b,netbench.io/lab=netbench-lab'",
+		"'--hostname-override=nb-node-1'",
+	} {
+		require.Contains(t, s, want)
+	}
+	// Images are imported before the kubelet starts, and containerd serves first.
+	require.Less(t, strings.Index(s, "version >/dev/null"), strings.Index(s, "images import"))
+	require.Less(t, strings.Index(s, "images import"), strings.Index(s, "--kubeconfig="))
+}
+
+func TestRenderWithoutCNIConfig(t *testing.T) {
+	c := testConfig()
+	c.CNIConfList = ""
+	f, err := c.Render(hybrid)
+	require.NoError(t, err)
+	_, ok := f[CNIConfFile]
+	require.False(t, ok, "the dataplane's agent writes its own CNI configuration")
+	require.NotContains(t, f[ScriptFile], CNIConfFile)
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*Config)
+		err    string
+	}{
+		{"bad name", func(c *Config) { c.Name = "Node_1" }, `name "Node_1" is not a DNS label`},
+		{"no IP", func(c *Config) { c.IP = netip.Addr{} }, "no node IP"},
+		{"relative dir", func(c *Config) { c.Dir = "lab/x" }, `dir "lab/x" is not an absolute path`},
+		{"cgroup root /", func(c *Config) { c.CgroupRoot = "/" }, `cgroup root "/" must be a clean path below /`},
+		{"plain http", func(c *Config) { c.Server = "http://x:6443" }, "is not https"},
+		{"shim elsewhere", func(c *Config) { c.Bin.Shim = "/other/containerd-shim-runc-v2" }, "is not beside containerd"},
+		{"unquotable path", func(c *Config) { c.Dir = "/lab/my node" }, "characters the start-up script does not quote"},
+		{"no pause", func(c *Config) { c.SandboxImage = "" }, "no sandbox (pause) image"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testConfig()
+			tc.mutate(&c)
+			err := c.Validate()
+			require.ErrorContains(t, err, tc.err)
+			_, rerr := c.Render(hybrid)
+			require.Error(t, rerr, "Render validates first")
+		})
+	}
+	_, err := testConfig().Render(nil)
+	require.ErrorContains(t, err, "no cgroup hierarchy")
+}
+
+// TestParseHierarchies reads mountinfo lines of this project's machine
+// (hybrid v1) and of a cgroup v2 machine.
+func TestParseHierarchies(t *testing.T) {
+	hybridInfo := `30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+33 30 0:30 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset
+39 30 0:36 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+40 30 0:37 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+41 22 0:38 / /sys/fs/bpf rw,relatime - bpf bpf rw
+`
+	h, err := parseHierarchies(strings.NewReader(hybridInfo))
+	require.NoError(t, err)
+	require.Equal(t, []string{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpuset", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"}, h)
+	v2 := "35 24 0:30 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n"
+	h, err = parseHierarchies(strings.NewReader(v2))
+	require.NoError(t, err)
+	require.Equal(t, []string{"/sys/fs/cgroup"}, h)
+}

@@ -1,0 +1,81 @@
+package node
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"kube-netbench/internal/lab/proc"
+)
+
+// Start writes the node's files and cgroups and starts the node: its
+// start-up script as PID 1 of a PID namespace of its own (with its own
+// /proc, as a kind node has), in the node's network namespace and in new
+// mount and UTS namespaces. The returned process is unshare, which holds the
+// node: when it ends, the kernel kills the node's PID namespace (every
+// daemon, shim and container of the node) at once (--kill-child), so Stop
+// needs no knowledge of what runs inside. Output goes to logPath.
+func Start(c Config, hierarchies []string, logPath string) (proc.Ident, error) {
+	files, err := c.Render(hierarchies)
+	if err != nil {
+		return proc.Ident{}, err
+	}
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return proc.Ident{}, err
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(c.Dir, name), []byte(content), 0o600); err != nil {
+			return proc.Ident{}, err
+		}
+	}
+	if err := CreateCgroup(hierarchies, c.CgroupRoot); err != nil {
+		return proc.Ident{}, err
+	}
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return proc.Ident{}, err
+	}
+	defer logf.Close()
+	cmd := exec.Command("nsenter", "--net="+c.Netns, "--",
+		"unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--mount", "--uts", "--propagation", "private", "--",
+		"/bin/sh", filepath.Join(c.Dir, ScriptFile))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// A session of its own: a terminal's interrupt reaches the lab's
+	// controller, which stops nodes in order, not the nodes directly.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return proc.Ident{}, fmt.Errorf("start node %s: %w", c.Name, err)
+	}
+	id, err := proc.Of(cmd.Process.Pid)
+	// Reaped here if it ends while this process lives.
+	go func() { _ = cmd.Wait() }()
+	if err != nil {
+		return proc.Ident{}, fmt.Errorf("node %s exited at once (see %s): %w", c.Name, logPath, err)
+	}
+	return id, nil
+}
+
+// Stop ends a node started by Start and waits until its cgroup subtree is
+// empty. The cgroups themselves are removed by RemoveCgroup.
+func Stop(id proc.Ident, hierarchies []string, cgroupRoot string, timeout time.Duration) error {
+	if err := id.Terminate(timeout); err != nil {
+		return fmt.Errorf("stop node process %s: %w", id, err)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		pids, err := CgroupPIDs(hierarchies, cgroupRoot)
+		if err != nil {
+			return err
+		}
+		if len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("node cgroup %s still holds processes %v after its PID namespace ended", cgroupRoot, pids)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
