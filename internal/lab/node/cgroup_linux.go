@@ -172,18 +172,8 @@ func CgroupPIDs(hierarchies []string, root string) ([]int, error) {
 // under way); it never kills.
 func RemoveCgroup(hierarchies []string, root string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	for {
-		pids, err := CgroupPIDs(hierarchies, root)
-		if err != nil {
-			return err
-		}
-		if len(pids) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("cgroup %s still holds processes %v", root, pids)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := waitCgroupEmpty(hierarchies, root, deadline); err != nil {
+		return err
 	}
 	var errs []error
 	for _, h := range hierarchies {
@@ -216,6 +206,23 @@ func rmdirRetry(d string, deadline time.Time) error {
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("remove cgroup %s: %w", d, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitCgroupEmpty polls until root's subtree holds no process, or deadline.
+func waitCgroupEmpty(hierarchies []string, root string, deadline time.Time) error {
+	for {
+		pids, err := CgroupPIDs(hierarchies, root)
+		if err != nil {
+			return err
+		}
+		if len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cgroup %s still holds processes %v", root, pids)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

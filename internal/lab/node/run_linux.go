@@ -64,18 +64,8 @@ func Stop(id proc.Ident, hierarchies []string, cgroupRoot string, timeout time.D
 	if err := id.Terminate(timeout); err != nil {
 		return fmt.Errorf("stop node process %s: %w", id, err)
 	}
-	deadline := time.Now().Add(timeout)
-	for {
-		pids, err := CgroupPIDs(hierarchies, cgroupRoot)
-		if err != nil {
-			return err
-		}
-		if len(pids) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("node cgroup %s still holds processes %v after its PID namespace ended", cgroupRoot, pids)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := waitCgroupEmpty(hierarchies, cgroupRoot, time.Now().Add(timeout)); err != nil {
+		return fmt.Errorf("node %s: its PID namespace ended but %w", id, err)
 	}
+	return nil
 }
