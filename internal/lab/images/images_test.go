@@ -1,0 +1,219 @@
+package images
+
+import (
+	"archive/tar"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/stretchr/testify/require"
+
+	"kube-netbench/internal/lab/components"
+)
+
+func specByRef(t *testing.T, cache components.Cache, ref string) Spec {
+	t.Helper()
+	for _, s := range Specs(cache) {
+		if s.Ref == ref {
+			return s
+		}
+	}
+	t.Fatalf("no spec for %s", ref)
+	return Spec{}
+}
+
+func TestConfigFiles(t *testing.T) {
+	cache := components.Cache{Root: "/cache"}
+	fortio := specByRef(t, cache, "fortio/fortio:1.66.5").ConfigFile()
+	require.Equal(t, []string{"/usr/bin/fortio"}, fortio.Config.Entrypoint)
+	require.Equal(t, []string{"server", "-config-dir", "/etc/fortio"}, fortio.Config.Cmd)
+	require.Equal(t, []string{DefaultPath}, fortio.Config.Env)
+	require.Equal(t, "/var/lib/fortio", fortio.Config.WorkingDir)
+	require.Equal(t, map[string]struct{}{"8078/tcp": {}, "8079/tcp": {}, "8080/tcp": {}, "8081/tcp": {}}, fortio.Config.ExposedPorts)
+	require.Equal(t, map[string]struct{}{"/etc/fortio": {}, "/var/lib/fortio": {}}, fortio.Config.Volumes)
+	require.Equal(t, "linux", fortio.OS)
+	require.True(t, fortio.Created.Time.Equal(epoch))
+
+	busybox := specByRef(t, cache, "busybox:1.36").ConfigFile()
+	require.Empty(t, busybox.Config.Entrypoint)
+	require.Equal(t, []string{"sh"}, busybox.Config.Cmd)
+
+	iperf := specByRef(t, cache, "networkstatic/iperf3:3.12").ConfigFile()
+	require.Equal(t, []string{"iperf3"}, iperf.Config.Entrypoint)
+	require.Empty(t, iperf.Config.Cmd)
+	require.Equal(t, map[string]struct{}{"5201/tcp": {}}, iperf.Config.ExposedPorts)
+
+	netperf := specByRef(t, cache, "networkstatic/netperf:2.7.0").ConfigFile()
+	require.Equal(t, []string{"netperf"}, netperf.Config.Entrypoint)
+	require.Empty(t, netperf.Config.Cmd)
+	require.Empty(t, netperf.Config.ExposedPorts)
+
+	pause := specByRef(t, cache, "registry.k8s.io/pause:3.10.2").ConfigFile()
+	require.Equal(t, []string{"/pause"}, pause.Config.Entrypoint)
+	require.Equal(t, "65535:65535", pause.Config.User)
+
+	kp := specByRef(t, cache, "registry.k8s.io/kube-proxy:v1.37.2")
+	require.Equal(t, []string{"/go-runner"}, kp.ConfigFile().Config.Entrypoint)
+	require.Len(t, kp.ConfigFile().History, 2, "one history entry per layer")
+	require.Equal(t, "kube-proxy_v1.37.2.tar", kp.FileName())
+}
+
+func TestSpecInputsComeFromTheCache(t *testing.T) {
+	cache := components.Cache{Root: "/cache"}
+	kp := specByRef(t, cache, "registry.k8s.io/kube-proxy:v1.37.2")
+	require.Equal(t, []string{
+		"/cache/images/distroless-iptables/v0.9.9/rootfs",
+		"/cache/kubernetes/v1.37.2/kube-proxy",
+		"/cache/images/kube-proxy/v1.37.2/go-runner",
+	}, kp.Inputs())
+	require.Equal(t, []string{"/cache/fortio/v1.66.5/fortio"}, specByRef(t, cache, "fortio/fortio:1.66.5").Inputs())
+	for _, s := range Specs(cache) {
+		_, err := name.NewTag(s.Ref)
+		require.NoError(t, err, s.Ref)
+		require.Equal(t, s.Ref == "quay.io/cilium/cilium:"+components.CiliumVersion, s.Optional, s.Ref)
+	}
+}
+
+// fakeCache has a fortio "binary" where the spec expects it.
+func fakeCache(t *testing.T) components.Cache {
+	t.Helper()
+	cache := components.Cache{Root: t.TempDir()}
+	p := cache.Binaries().Fortio
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte("#!fortio\n"), 0o700))
+	return cache
+}
+
+func names(hdrs []tar.Header) []string {
+	var out []string
+	for _, h := range hdrs {
+		out = append(out, h.Name)
+	}
+	return out
+}
+
+func TestFortioFiles(t *testing.T) {
+	cache := fakeCache(t)
+	hdrs, err := specByRef(t, cache, "fortio/fortio:1.66.5").Layers[0].Entries()
+	require.NoError(t, err)
+	require.Equal(t, []string{"usr/", "usr/bin/", "usr/bin/fortio", "var/", "var/lib/", "var/lib/fortio/"}, names(hdrs))
+	require.EqualValues(t, 0o755, hdrs[2].Mode, "the spec's mode, not the source's 0700")
+	for _, h := range hdrs {
+		require.True(t, h.ModTime.Equal(epoch), h.Name)
+		require.Zero(t, h.Uid)
+	}
+}
+
+func TestTreeEntries(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "bin"), 0o755))
+	require.NoError(t, os.Mkdir(filepath.Join(root, "tmp"), 0o755))
+	require.NoError(t, os.Chmod(filepath.Join(root, "tmp"), os.ModeSticky|0o777))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "bin", "busybox"), []byte("bb"), 0o755))
+	// Links named before and after the file: the first name in path order holds the content.
+	require.NoError(t, os.Link(filepath.Join(root, "bin", "busybox"), filepath.Join(root, "bin", "ash")))
+	require.NoError(t, os.Link(filepath.Join(root, "bin", "busybox"), filepath.Join(root, "bin", "sh")))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "usr", "bin"), 0o755))
+	require.NoError(t, os.Symlink("../../bin/env", filepath.Join(root, "usr", "bin", "env")))
+
+	hdrs, err := Layer{Root: root}.Entries()
+	require.NoError(t, err)
+	require.Equal(t, []string{"bin/", "bin/ash", "bin/busybox", "bin/sh", "tmp/", "usr/", "usr/bin/", "usr/bin/env"}, names(hdrs))
+	byName := map[string]tar.Header{}
+	for _, h := range hdrs {
+		byName[h.Name] = h
+	}
+	require.Equal(t, byte(tar.TypeReg), byName["bin/ash"].Typeflag)
+	require.EqualValues(t, 2, byName["bin/ash"].Size)
+	for _, n := range []string{"bin/busybox", "bin/sh"} {
+		require.Equal(t, byte(tar.TypeLink), byName[n].Typeflag, n)
+		require.Equal(t, "bin/ash", byName[n].Linkname, n)
+	}
+	require.EqualValues(t, 0o1777, byName["tmp/"].Mode)
+	require.Equal(t, "../../bin/env", byName["usr/bin/env"].Linkname)
+
+	_, err = Layer{Files: []File{{Path: "relative", Source: root}}}.Entries()
+	require.Error(t, err)
+	_, err = Layer{Root: root, Files: []File{{Path: "/tmp", Source: filepath.Join(root, "bin", "busybox")}}}.Entries()
+	require.ErrorContains(t, err, "twice")
+}
+
+// layerNames reads back the file names of an image's layers.
+func layerNames(t *testing.T, img v1.Image) []string {
+	t.Helper()
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	var out []string
+	for _, l := range layers {
+		rc, err := l.Uncompressed()
+		require.NoError(t, err)
+		tr := tar.NewReader(rc)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err)
+			out = append(out, h.Name)
+		}
+		require.NoError(t, rc.Close())
+	}
+	return out
+}
+
+func TestBuildIsReproducibleAndReadsBack(t *testing.T) {
+	cache := fakeCache(t)
+	spec := specByRef(t, cache, "fortio/fortio:1.66.5")
+	a1, err := spec.Build(filepath.Join(t.TempDir(), spec.FileName()))
+	require.NoError(t, err)
+	a2, err := spec.Build(filepath.Join(t.TempDir(), spec.FileName()))
+	require.NoError(t, err)
+	require.Equal(t, a1.Digest, a2.Digest)
+	require.Equal(t, a1.ID, a2.ID)
+	require.Equal(t, a1.Size, a2.Size)
+
+	tag, err := name.NewTag(spec.Ref)
+	require.NoError(t, err)
+	img, err := tarball.ImageFromPath(a1.Path, &tag)
+	require.NoError(t, err)
+	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(a1.Path) })
+	require.NoError(t, err)
+	require.Equal(t, []string{"fortio/fortio:1.66.5"}, m[0].RepoTags)
+	cf, err := img.ConfigFile()
+	require.NoError(t, err)
+	want := spec.ConfigFile()
+	require.Equal(t, want.Config, cf.Config)
+	d, err := img.Digest()
+	require.NoError(t, err)
+	require.Equal(t, a1.Digest, d.String())
+	files := layerNames(t, img)
+	require.Contains(t, files, "usr/bin/fortio")
+	require.NotContains(t, files, "bin/sh")
+	require.False(t, slices.ContainsFunc(files, func(n string) bool { return filepath.Base(n) == "sh" }))
+}
+
+func TestEnsureBuildsOnceAndReportsMissingInputs(t *testing.T) {
+	cache := fakeCache(t)
+	_, err := Ensure(t.Context(), cache, nil)
+	require.ErrorIs(t, err, errMissing, "only fortio's input exists")
+	require.ErrorContains(t, err, "busybox:1.36")
+	require.NotContains(t, err.Error(), "fortio/fortio", "fortio's input is there")
+	require.NotContains(t, err.Error(), "cilium", "Cilium is optional")
+	index, err := ReadIndex(cache)
+	require.NoError(t, err)
+	require.Len(t, index, 1)
+	require.Equal(t, "fortio/fortio:1.66.5", index[0].Ref)
+	st1, err := os.Stat(index[0].Path)
+	require.NoError(t, err)
+
+	// Unchanged inputs: the archive is reused, not rewritten.
+	_, _ = Ensure(t.Context(), cache, nil)
+	st2, err := os.Stat(index[0].Path)
+	require.NoError(t, err)
+	require.Equal(t, st1.ModTime(), st2.ModTime())
+}

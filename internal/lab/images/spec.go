@@ -1,0 +1,192 @@
+// Package images builds the container images the lab's nodes run, offline: each under its
+// exact upstream reference, holding what the upstream image holds (see docs/lab.md, "Images"),
+// from the lab's component cache and from roots that scripts/lab-images.sh stages from Debian
+// packages. The result is a docker-archive per image, which `ctr -n k8s.io images import`
+// takes as it is, and an index of them ([Ensure]).
+package images
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"kube-netbench/internal/lab/components"
+)
+
+// Spec is one image: its reference, its layers and its configuration.
+type Spec struct {
+	// Ref is the exact reference pods name (fixtures, the lab's DaemonSets).
+	Ref string
+	// Layers, bottom first.
+	Layers []Layer
+	Config Config
+	// Optional images are built only when their inputs are in the cache (Cilium's).
+	Optional bool
+	// CreatedBy describes the build in the image's history.
+	CreatedBy string
+}
+
+// Config is the part of an image's configuration the lab sets, as upstream's Dockerfile does.
+type Config struct {
+	Entrypoint, Cmd, Env []string
+	WorkingDir, User     string
+	// ExposedPorts are "port/proto"; Volumes are absolute paths.
+	ExposedPorts, Volumes []string
+}
+
+// DefaultPath is the PATH Docker (BuildKit) gives every Linux image without an ENV PATH.
+const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// PauseVersion is the pause image of kubeadm 1.37 (cmd/kubeadm/app/constants PauseVersion in
+// k8s.io/kubernetes v1.37.2, and build/pause/Makefile's TAG).
+const PauseVersion = "3.10.2"
+
+// PauseImage is the sandbox image: containerd's pinned_images.sandbox on the lab's nodes.
+const PauseImage = "registry.k8s.io/pause:" + PauseVersion
+
+// Versions of the images whose tag is not a component version of the cache.
+const (
+	// BusyboxTag is the fixtures' busybox tag; the lab's copy has Debian's busybox-static,
+	// whose version differs (docs/lab.md, "Images").
+	BusyboxTag = "1.36"
+	// IperfTag is networkstatic/iperf3's tag, Debian bookworm's iperf3 version.
+	IperfTag = "3.12"
+	// DistrolessIptablesVersion is the kube-proxy base image of Kubernetes v1.37.2
+	// (build/common.sh __default_distroless_iptables_version).
+	DistrolessIptablesVersion = "v0.9.9"
+)
+
+// Staged is where scripts/lab-images.sh puts an image's staged root: <cache>/images/<name>/<tag>/rootfs.
+func Staged(cache components.Cache, name, tag string) string {
+	return filepath.Join(cache.Root, "images", name, tag, "rootfs")
+}
+
+// Specs returns every image the lab builds, with inputs from cache. It reads nothing.
+func Specs(cache components.Cache) []Spec {
+	bins := cache.Binaries()
+	fortioTag := strings.TrimPrefix(components.FortioVersion, "v")
+	netperfTag, _, _ := strings.Cut(components.NetperfVersion, "-")
+	kube := filepath.Join(cache.Root, "images", "kube-proxy", components.KubernetesVersion)
+	return []Spec{
+		{
+			// fortio's Dockerfile (release stage): FROM scratch, the binary only (its UI is
+			// embedded), EXPOSE 8078-8081, VOLUMEs, WORKDIR and the server as CMD.
+			Ref: "fortio/fortio:" + fortioTag,
+			Layers: []Layer{{
+				Files: []File{{Path: "/usr/bin/fortio", Source: bins.Fortio, Mode: 0o755}},
+				Dirs:  []string{"/var/lib/fortio"},
+			}},
+			Config: Config{
+				Entrypoint:   []string{"/usr/bin/fortio"},
+				Cmd:          []string{"server", "-config-dir", "/etc/fortio"},
+				Env:          []string{DefaultPath},
+				WorkingDir:   "/var/lib/fortio",
+				ExposedPorts: []string{"8078/tcp", "8079/tcp", "8080/tcp", "8081/tcp"},
+				Volumes:      []string{"/etc/fortio", "/var/lib/fortio"},
+			},
+			CreatedBy: "fortio " + components.FortioVersion + " (lab cache) on scratch",
+		},
+		{
+			// docker-library/busybox: FROM scratch, the rootfs its builder makes, CMD ["sh"].
+			Ref:       "busybox:" + BusyboxTag,
+			Layers:    []Layer{{Root: Staged(cache, "busybox", BusyboxTag)}},
+			Config:    Config{Cmd: []string{"sh"}, Env: []string{DefaultPath}},
+			CreatedBy: "Debian bookworm busybox-static, applets as hard links in /bin (scripts/lab-images.sh)",
+		},
+		{
+			// nerdalert/iperf3: a Debian slim base with the iperf3 package, ENTRYPOINT iperf3.
+			Ref:    "networkstatic/iperf3:" + IperfTag,
+			Layers: []Layer{{Root: Staged(cache, "iperf3", IperfTag)}},
+			Config: Config{
+				Entrypoint:   []string{"iperf3"},
+				Env:          []string{DefaultPath},
+				ExposedPorts: []string{"5201/tcp"},
+			},
+			CreatedBy: "Debian bookworm minbase with iperf3 (scripts/lab-images.sh)",
+		},
+		{
+			// nerdalert/netperf-netserver netperf/Dockerfile: an Ubuntu base with the netperf
+			// package, ENTRYPOINT netperf, no CMD and no EXPOSE.
+			Ref:       "networkstatic/netperf:" + netperfTag,
+			Layers:    []Layer{{Root: Staged(cache, "netperf", netperfTag)}},
+			Config:    Config{Entrypoint: []string{"netperf"}, Env: []string{DefaultPath}},
+			CreatedBy: "Debian bookworm minbase with non-free netperf " + components.NetperfVersion + " (scripts/lab-images.sh)",
+		},
+		{
+			// kubernetes build/pause: the static pause on scratch, as nobody.
+			Ref:    PauseImage,
+			Layers: []Layer{{Root: Staged(cache, "pause", PauseVersion)}},
+			Config: Config{
+				Entrypoint: []string{"/pause"},
+				Env:        []string{DefaultPath},
+				User:       "65535:65535",
+			},
+			CreatedBy: "gcc -Os -static build/pause/linux/pause.c of k8s.io/kubernetes " + components.KubernetesVersion,
+		},
+		{
+			// kubernetes build/server-image/Dockerfile on distroless-iptables: the binary in
+			// /usr/local/bin and kube-log-runner as /go-runner, the ENTRYPOINT.
+			Ref: "registry.k8s.io/kube-proxy:" + components.KubernetesVersion,
+			Layers: []Layer{
+				{Root: Staged(cache, "distroless-iptables", DistrolessIptablesVersion)},
+				{Files: []File{
+					{Path: "/usr/local/bin/kube-proxy", Source: bins.KubeProxy, Mode: 0o755},
+					{Path: "/go-runner", Source: filepath.Join(kube, "go-runner"), Mode: 0o755},
+				}},
+			},
+			Config:    Config{Entrypoint: []string{"/go-runner"}, Env: []string{DefaultPath}},
+			CreatedBy: "kube-proxy " + components.KubernetesVersion + " (lab cache) on distroless-iptables " + DistrolessIptablesVersion + " from Debian bookworm",
+		},
+		ciliumSpec(cache),
+	}
+}
+
+// ciliumSpec is quay.io/cilium/cilium: cilium's images/runtime (Debian tools, LLVM) below
+// the agent, its CLI, its CNI plugin and the bpf/ sources.
+func ciliumSpec(cache components.Cache) Spec {
+	c := cache.Cilium()
+	return Spec{
+		Ref:      "quay.io/cilium/cilium:" + components.CiliumVersion,
+		Optional: true,
+		Layers: []Layer{
+			{Root: Staged(cache, "cilium-runtime", components.CiliumVersion)},
+			{Files: []File{
+				{Path: "/usr/bin/cilium-agent", Source: c.Agent, Mode: 0o755},
+				{Path: "/usr/bin/cilium-dbg", Source: c.Dbg, Mode: 0o755},
+				{Path: "/opt/cni/bin/cilium-cni", Source: c.CNI, Mode: 0o755},
+				{Path: "/var/lib/cilium/bpf", Source: c.BPFDir},
+			}},
+		},
+		Config: Config{
+			Env:        []string{"INITSYSTEM=SYSTEMD", "HUBBLE_SERVER=unix:///var/run/cilium/hubble.sock", "HUBBLE_COMPAT=legacy", DefaultPath},
+			WorkingDir: "/home/cilium",
+			Cmd:        []string{"/usr/bin/cilium-dbg"},
+		},
+		CreatedBy: "cilium " + components.CiliumVersion + " (lab cache) on Debian bookworm runtime tools (scripts/lab-images.sh)",
+	}
+}
+
+// Inputs lists the host paths a spec reads, for messages and for staleness.
+func (s Spec) Inputs() []string {
+	var in []string
+	for _, l := range s.Layers {
+		if l.Root != "" {
+			in = append(in, l.Root)
+		}
+		for _, f := range l.Files {
+			in = append(in, f.Source)
+		}
+	}
+	return in
+}
+
+// Missing returns the inputs of s that do not exist.
+func (s Spec) Missing() []string {
+	var missing []string
+	for _, p := range s.Inputs() {
+		if _, err := os.Stat(p); err != nil {
+			missing = append(missing, p)
+		}
+	}
+	return missing
+}
