@@ -184,21 +184,19 @@ func rounded(v []float64) []int {
 }
 
 // conntrackCount reads the number of conntrack entries on the client's node
-// (where its connections are DNATed) with `conntrack -C` in that node's
-// kube-proxy pod; -1 when it cannot be read (recorded, not fatal: the
-// count describes the sample, it does not decide it), and with Cilium,
-// whose connection tracking is its own BPF map, not netfilter's.
+// (where its connections are DNATed) from /proc/sys/net in the node's
+// network namespace, through the run's hostNetwork busybox probe on that
+// node (kube-proxy's image has no conntrack binary); -1 when it cannot be
+// read (recorded, not fatal: the count describes the sample, it does not
+// decide it), and with Cilium, whose connection tracking is its own BPF map,
+// not netfilter's.
 func (s *serviceScale) conntrackCount(ctx context.Context) int {
 	if s.det.KubeProxy == nil {
 		return -1
 	}
-	pod, ok := s.det.KubeProxy.Pods[s.nodes[1].Name]
-	if !ok {
-		return -1
-	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	out, err := podexec.Output(ctx, s.exec, podexec.Target{Namespace: "kube-system", Pod: pod}, "conntrack", "-C")
+	out, err := podexec.Output(ctx, s.exec, podTarget(s.ns, nodeProbePod, fixtures.NodeProbeContainer), "cat", fixtures.ConntrackCountPath)
 	if err != nil {
 		return -1
 	}

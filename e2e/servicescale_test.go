@@ -21,6 +21,7 @@ import (
 	"kube-netbench/internal/bpfmaps"
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/dataplane"
+	"kube-netbench/internal/kube"
 	"kube-netbench/internal/podexec"
 	"kube-netbench/internal/progress"
 	"kube-netbench/internal/scale"
@@ -140,7 +141,13 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 		}
 		t.Logf("dummy Services deleted: %d namespaces in %s", st.Namespaces, st.Wall.Round(time.Millisecond))
 	})
+	if _, err := s.client.CoreV1().Pods(s.ns).Create(ctx, fixtures.NodeProbe(s.ns, nodeProbePod, s.id, s.nodes[1].Name), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	_, s.fortioIP = fortioPair(ctx, t, s.run)
+	if _, err := kube.WaitFor(ctx, "node probe Ready", 2*time.Minute, kube.PodsReady(s.client, s.ns, nodeProbePod)); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("dataplane %s; server on %s, client on %s; Service range %s", s.kind, s.nodes[0].Name, s.nodes[1].Name, cidr)
 	if s.det.ServiceAgent() == "cilium" {
 		s.preflightLBMap(ctx, t, maxSvc)
@@ -153,6 +160,10 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	s.sysctls = s.readSysctls(ctx, t)
 	return ctx
 }
+
+// nodeProbePod is the hostNetwork busybox on the client's node that reads
+// its conntrack count.
+const nodeProbePod = "node-probe"
 
 // serviceCIDR reads the cluster's Service range from its ServiceCIDR objects
 // and checks there is room for the largest step (W-BUG-5).
