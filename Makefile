@@ -14,7 +14,7 @@ GOTESTSUM := $(GO) tool gotestsum
 # The lab's end-to-end suites can take minutes (kube-proxy programming on 2 cores).
 E2E_TIMEOUT ?= 30m
 
-.PHONY: all deps deps-cilium lab-bins lab-bins-cilium build vet unit lab-tests e2e test bench compare lab-up lab-down lab-status clean
+.PHONY: all deps deps-cilium lab-bins lab-bins-cilium lab-images build vet unit lab-tests e2e test bench compare lab-up lab-down lab-status clean
 
 all: build
 
@@ -35,6 +35,13 @@ deps-cilium:
 
 lab-bins-cilium: deps-cilium
 	scripts/lab-build.sh cilium
+
+# The images the real nodes import (no registry): scripts/lab-images.sh stages the roots made from
+# Debian packages (about 4 min cold, needs debootstrap), then `netbench lab images` builds the OCI
+# archives into $${NETBENCH_CACHE}/images (seconds; only what changed).
+lab-images: lab-bins
+	scripts/lab-images.sh
+	$(GO) run ./cmd/netbench lab images
 
 build:
 	$(GO) build -o bin/netbench ./cmd/netbench

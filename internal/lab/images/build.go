@@ -10,16 +10,18 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// Archive is a built image: the docker-archive to import into a node's containerd.
+// Archive is a built image: the OCI archive to import into a node's containerd.
 type Archive struct {
 	Ref  string `json:"ref"`
 	Path string `json:"path"`
-	// Digest is the image manifest's digest as built; ID the config's (what `docker images`
-	// calls the image ID), which survives a re-encoding of the manifest on import.
+	// Digest is the image manifest's digest, which containerd keeps on import (`ctr images ls`
+	// shows it); ID the config's (what Docker calls the image ID).
 	Digest string `json:"digest"`
 	ID     string `json:"id"`
 	// Size is the archive's size in bytes.
@@ -61,16 +63,17 @@ func (s Spec) ConfigFile() v1.ConfigFile {
 	return cf
 }
 
-// Image assembles the image of s: each layer written once as an uncompressed tar into
-// tmpDir (removed by the caller), then gzip-compressed by go-containerregistry.
+// Image assembles the image of s with OCI media types: each layer written once as an
+// uncompressed tar into tmpDir (removed by the caller), then gzip-compressed by
+// go-containerregistry.
 func (s Spec) Image(tmpDir string) (v1.Image, error) {
-	img := empty.Image
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
 	for i, l := range s.Layers {
 		p := filepath.Join(tmpDir, fmt.Sprintf("layer-%d.tar", i))
 		if err := writeLayerFile(l, p); err != nil {
 			return nil, err
 		}
-		layer, err := tarball.LayerFromFile(p)
+		layer, err := tarball.LayerFromFile(p, tarball.WithMediaType(types.OCILayer))
 		if err != nil {
 			return nil, fmt.Errorf("images: %s layer %d: %w", s.Ref, i, err)
 		}
@@ -99,8 +102,10 @@ func writeLayerFile(l Layer, p string) error {
 	return f.Close()
 }
 
-// Build writes the image of s as a docker-archive at out (through a temporary file renamed
-// into place) and returns it.
+// Build writes the image of s as an OCI archive (an image layout in a tar) at out, through a
+// temporary file renamed into place, and returns it. The layout's index names the image with
+// io.containerd.image.name, so `ctr images import` needs no flags and keeps the manifest (and
+// so the digest) as built.
 func (s Spec) Build(out string) (Archive, error) {
 	tag, err := name.NewTag(s.Ref)
 	if err != nil {
@@ -115,9 +120,20 @@ func (s Spec) Build(out string) (Archive, error) {
 	if err != nil {
 		return Archive{}, err
 	}
-	tmp := filepath.Join(tmpDir, filepath.Base(out))
-	if err := tarball.WriteToFile(tmp, tag, img); err != nil {
+	dir := filepath.Join(tmpDir, "oci")
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return Archive{}, fmt.Errorf("images: %w", err)
+	}
+	if err := lp.AppendImage(img, layout.WithAnnotations(map[string]string{
+		ContainerdNameAnnotation:            ContainerdName(tag),
+		"org.opencontainers.image.ref.name": tag.TagStr(),
+	})); err != nil {
 		return Archive{}, fmt.Errorf("images: writing %s: %w", s.Ref, err)
+	}
+	tmp := filepath.Join(tmpDir, filepath.Base(out))
+	if err := writeLayerFile(Layer{Root: dir}, tmp); err != nil {
+		return Archive{}, err
 	}
 	a, err := describe(s.Ref, img)
 	if err != nil {
@@ -132,6 +148,19 @@ func (s Spec) Build(out string) (Archive, error) {
 		return Archive{}, fmt.Errorf("images: %w", err)
 	}
 	return a, nil
+}
+
+// ContainerdNameAnnotation names an image of an OCI archive for containerd's import.
+const ContainerdNameAnnotation = "io.containerd.image.name"
+
+// ContainerdName is the name containerd (and the kubelet) give a reference: Docker Hub's
+// normalized as docker.io/<namespace>/<name>:<tag>.
+func ContainerdName(tag name.Tag) string {
+	reg := tag.RegistryStr()
+	if reg == name.DefaultRegistry {
+		reg = "docker.io"
+	}
+	return reg + "/" + tag.RepositoryStr() + ":" + tag.TagStr()
 }
 
 func describe(ref string, img v1.Image) (Archive, error) {

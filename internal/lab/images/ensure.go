@@ -104,7 +104,11 @@ func ensureOne(s Spec, dir string, index map[string]indexEntry, log *slog.Logger
 	return a, nil
 }
 
-// inputsKey hashes what the archive depends on: the configuration, and each entry's header
+// builderVersion changes whenever Build writes something else from the same inputs, so that
+// archives of an older builder are rebuilt.
+const builderVersion = "oci-archive/1"
+
+// inputsKey hashes what the archive depends on: the builder, the configuration, and each entry's header
 // with its source's size and modification time (contents are not read: a rebuild of a cached
 // binary changes its time).
 func inputsKey(s Spec) (string, error) {
@@ -113,7 +117,7 @@ func inputsKey(s Spec) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(h, "%s\n%s\n", s.Ref, cf)
+	fmt.Fprintf(h, "%s\n%s\n%s\n", builderVersion, s.Ref, cf)
 	for i, l := range s.Layers {
 		es, err := l.entries()
 		if err != nil {

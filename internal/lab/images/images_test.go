@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/stretchr/testify/require"
 
 	"kube-netbench/internal/lab/components"
@@ -143,6 +143,56 @@ func TestTreeEntries(t *testing.T) {
 	require.ErrorContains(t, err, "twice")
 }
 
+// readArchive opens an OCI archive with go-containerregistry: its one image and the
+// annotations the index gives it.
+func readArchive(t *testing.T, archive string) (v1.Image, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	f, err := os.Open(archive)
+	require.NoError(t, err)
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		p := filepath.Join(dir, filepath.FromSlash(h.Name))
+		switch h.Typeflag {
+		case tar.TypeDir:
+			require.NoError(t, os.MkdirAll(p, 0o755))
+		case tar.TypeReg:
+			b, err := io.ReadAll(tr)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(p, b, 0o644))
+		default:
+			t.Fatalf("%s: unexpected entry type %c in an OCI archive", h.Name, h.Typeflag)
+		}
+	}
+	ii, err := layout.ImageIndexFromPath(dir)
+	require.NoError(t, err)
+	im, err := ii.IndexManifest()
+	require.NoError(t, err)
+	require.Len(t, im.Manifests, 1)
+	img, err := ii.Image(im.Manifests[0].Digest)
+	require.NoError(t, err)
+	return img, im.Manifests[0].Annotations
+}
+
+func TestContainerdName(t *testing.T) {
+	for ref, want := range map[string]string{
+		"busybox:1.36":                       "docker.io/library/busybox:1.36",
+		"fortio/fortio:1.66.5":               "docker.io/fortio/fortio:1.66.5",
+		"registry.k8s.io/kube-proxy:v1.37.2": "registry.k8s.io/kube-proxy:v1.37.2",
+		"quay.io/cilium/cilium:v1.19.4":      "quay.io/cilium/cilium:v1.19.4",
+	} {
+		tag, err := name.NewTag(ref)
+		require.NoError(t, err)
+		require.Equal(t, want, ContainerdName(tag))
+	}
+}
+
 // layerNames reads back the file names of an image's layers.
 func layerNames(t *testing.T, img v1.Image) []string {
 	t.Helper()
@@ -177,13 +227,9 @@ func TestBuildIsReproducibleAndReadsBack(t *testing.T) {
 	require.Equal(t, a1.ID, a2.ID)
 	require.Equal(t, a1.Size, a2.Size)
 
-	tag, err := name.NewTag(spec.Ref)
-	require.NoError(t, err)
-	img, err := tarball.ImageFromPath(a1.Path, &tag)
-	require.NoError(t, err)
-	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(a1.Path) })
-	require.NoError(t, err)
-	require.Equal(t, []string{"fortio/fortio:1.66.5"}, m[0].RepoTags)
+	img, ann := readArchive(t, a1.Path)
+	require.Equal(t, "docker.io/fortio/fortio:1.66.5", ann[ContainerdNameAnnotation])
+	require.Equal(t, "1.66.5", ann["org.opencontainers.image.ref.name"])
 	cf, err := img.ConfigFile()
 	require.NoError(t, err)
 	want := spec.ConfigFile()
@@ -216,4 +262,52 @@ func TestEnsureBuildsOnceAndReportsMissingInputs(t *testing.T) {
 	st2, err := os.Stat(index[0].Path)
 	require.NoError(t, err)
 	require.Equal(t, st1.ModTime(), st2.ModTime())
+}
+
+// TestRealImages builds, into a temporary directory, the images whose inputs the lab's cache
+// has (scripts/lab-build.sh and scripts/lab-images.sh make them), and checks what upstream's
+// images have and have not. It reads the cache and writes nothing there.
+func TestRealImages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds images from the lab's cache")
+	}
+	cache, err := components.DefaultCache(os.Getenv)
+	require.NoError(t, err)
+	checks := map[string]struct{ has, hasNot []string }{
+		"fortio/fortio:1.66.5": {has: []string{"usr/bin/fortio", "var/lib/fortio/"}, hasNot: []string{"bin/sh", "bin/", "etc/"}},
+		"registry.k8s.io/kube-proxy:v1.37.2": {
+			has: []string{"usr/local/bin/kube-proxy", "go-runner", "usr/sbin/iptables", "usr/sbin/iptables-nft-restore",
+				"usr/sbin/ip6tables-save", "usr/sbin/nft", "usr/sbin/ipset", "sbin/modprobe", "bin/sh", "bin/dash"},
+			hasNot: []string{"usr/sbin/conntrack", "sbin/conntrack", "usr/bin/conntrack"},
+		},
+		"registry.k8s.io/pause:3.10.2": {has: []string{"pause"}, hasNot: []string{"bin/sh"}},
+		"busybox:1.36":                 {has: []string{"bin/busybox", "bin/sh", "bin/sleep", "bin/cat", "etc/passwd", "etc/group", "usr/bin/env"}},
+		// Usr-merged Debian: /bin is a link to usr/bin. The suite's client pods run sleep.
+		"networkstatic/iperf3:3.12": {has: []string{"usr/bin/iperf3", "usr/bin/sleep", "usr/bin/sh", "etc/passwd"},
+			hasNot: []string{"etc/resolv.conf", "etc/hostname"}},
+		"networkstatic/netperf:2.7.0": {has: []string{"usr/bin/netperf", "usr/bin/netserver", "usr/bin/sleep"},
+			hasNot: []string{"etc/resolv.conf", "etc/hostname"}},
+		"quay.io/cilium/cilium:v1.19.4": {has: []string{"usr/bin/cilium-agent", "var/lib/cilium/bpf/bpf_lxc.c"}},
+	}
+	for _, s := range Specs(cache) {
+		t.Run(s.Ref, func(t *testing.T) {
+			if m := s.Missing(); len(m) > 0 {
+				t.Skipf("inputs not in the cache %s (make lab-bins lab-images): %v", cache.Root, m)
+			}
+			a, err := s.Build(filepath.Join(t.TempDir(), s.FileName()))
+			require.NoError(t, err)
+			img, _ := readArchive(t, a.Path)
+			cf, err := img.ConfigFile()
+			require.NoError(t, err)
+			require.Equal(t, s.ConfigFile().Config, cf.Config)
+			files := layerNames(t, img)
+			for _, f := range checks[s.Ref].has {
+				require.Truef(t, slices.Contains(files, f), "%s has no %s", s.Ref, f)
+			}
+			for _, f := range checks[s.Ref].hasNot {
+				require.Falsef(t, slices.Contains(files, f), "%s has %s, which upstream's has not", s.Ref, f)
+			}
+			t.Logf("%s %s %d bytes, %d entries", s.Ref, a.Digest, a.Size, len(files))
+		})
+	}
 }

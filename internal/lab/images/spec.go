@@ -1,8 +1,9 @@
 // Package images builds the container images the lab's nodes run, offline: each under its
 // exact upstream reference, holding what the upstream image holds (see docs/lab.md, "Images"),
 // from the lab's component cache and from roots that scripts/lab-images.sh stages from Debian
-// packages. The result is a docker-archive per image, which `ctr -n k8s.io images import`
-// takes as it is, and an index of them ([Ensure]).
+// packages. The result is an OCI archive per image, which `ctr -n k8s.io images import`
+// takes as it is (named by its io.containerd.image.name annotation, digest kept), and an index
+// of them ([Ensure]).
 package images
 
 import (
