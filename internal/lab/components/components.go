@@ -1,6 +1,7 @@
-// Package components locates the lab's Kubernetes and tool binaries in the
-// version-keyed cache that scripts/lab-build.sh fills (netperf included, fetched
-// there from Debian), and the Debian tools the lab needs on the machine.
+// Package components locates the lab's Kubernetes, node runtime and tool
+// binaries in the version-keyed cache that scripts/lab-build.sh fills (netperf
+// included, fetched there from Debian), and the Debian tools the lab needs on
+// the machine.
 //
 // The versions are written in scripts/lab-versions.env for the build script and
 // here for the Go code; TestVersionsMatchBuildScript keeps the two equal.
@@ -24,6 +25,13 @@ const (
 	CNIPluginsVersion = "v1.9.1"
 )
 
+// Versions of the real nodes' container runtime (beside the kubelet of
+// KubernetesVersion).
+const (
+	ContainerdVersion = "v2.4.2"
+	RuncVersion       = "v1.5.3"
+)
+
 // NetperfVersion is the Debian package version of netperf (non-free; see
 // scripts/lab-versions.env), whose netperf and netserver the lab runs for the
 // networkstatic/netperf image.
@@ -43,6 +51,8 @@ var versionVars = map[string]string{
 	"CNI_PLUGINS_VERSION": CNIPluginsVersion,
 	"NETPERF_VERSION":     NetperfVersion,
 	"CILIUM_VERSION":      CiliumVersion,
+	"CONTAINERD_VERSION":  ContainerdVersion,
+	"RUNC_VERSION":        RuncVersion,
 }
 
 // CacheEnv names the environment variable that overrides the cache root.
@@ -73,7 +83,9 @@ type Binaries struct {
 	KubeAPIServer, KubeControllerManager, KubeScheduler, KubeProxy string
 	// Kubectl is the version-matched kubectl kwokctl uses to wait for the
 	// apiserver.
-	Kubectl                     string
+	Kubectl string
+	// Kubelet is the real nodes' kubelet (see NodeRuntime for the rest).
+	Kubelet                     string
 	Etcd, Kwok, Kwokctl, Fortio string
 	// CNIDir holds the CNI plugins (ptp, host-local, loopback).
 	CNIDir string
@@ -93,6 +105,7 @@ func (c Cache) Binaries() Binaries {
 		KubeScheduler:         filepath.Join(k, "kube-scheduler"),
 		KubeProxy:             filepath.Join(k, "kube-proxy"),
 		Kubectl:               filepath.Join(k, "kubectl"),
+		Kubelet:               filepath.Join(k, "kubelet"),
 		Etcd:                  filepath.Join(c.Root, "etcd", EtcdVersion, "etcd"),
 		Kwok:                  filepath.Join(kw, "kwok"),
 		Kwokctl:               filepath.Join(kw, "kwokctl"),
@@ -131,12 +144,7 @@ func (c Cache) Cilium() Cilium {
 // Check returns an error naming every missing part of the Cilium component,
 // and how to build it.
 func (c Cilium) Check() error {
-	var missing []string
-	for _, p := range []string{c.Agent, c.Dbg, c.CNI} {
-		if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-			missing = append(missing, p)
-		}
-	}
+	missing := missingExecutables(c.Agent, c.Dbg, c.CNI)
 	for _, d := range []string{filepath.Join(c.BPFDir, "bpf_lxc.c"), filepath.Join(c.CRDDir, "v2")} {
 		if _, err := os.Stat(d); err != nil {
 			missing = append(missing, d)
@@ -180,22 +188,62 @@ var CNIPlugins = []string{"ptp", "host-local", "loopback"}
 // Check returns an error naming every missing or non-executable binary, and
 // how to build them.
 func (b Binaries) Check() error {
-	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.KubeProxy, b.Kubectl,
+	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.KubeProxy, b.Kubectl, b.Kubelet,
 		b.Etcd, b.Kwok, b.Kwokctl, b.Fortio, b.Netperf, b.Netserver}
 	for _, p := range CNIPlugins {
 		paths = append(paths, filepath.Join(b.CNIDir, p))
 	}
+	if missing := missingExecutables(paths...); len(missing) > 0 {
+		return fmt.Errorf("lab components are not built (%s): run `make lab-bins` (scripts/lab-build.sh) first",
+			strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// NodeRuntime are the paths of the real nodes' container runtime: containerd,
+// its runc shim and client, and runc.
+type NodeRuntime struct {
+	Containerd, Shim, Ctr string
+	// ContainerdDir holds containerd-shim-runc-v2, which containerd looks up
+	// on PATH.
+	ContainerdDir string
+	// Runc is linked against the machine's libc and libseccomp (cgo, for
+	// seccomp), which the nodes see through /usr and /lib*.
+	Runc string
+}
+
+// NodeRuntime returns the paths of the cached node runtime without checking
+// them.
+func (c Cache) NodeRuntime() NodeRuntime {
+	d := filepath.Join(c.Root, "containerd", ContainerdVersion)
+	return NodeRuntime{
+		Containerd:    filepath.Join(d, "containerd"),
+		Shim:          filepath.Join(d, "containerd-shim-runc-v2"),
+		Ctr:           filepath.Join(d, "ctr"),
+		ContainerdDir: d,
+		Runc:          filepath.Join(c.Root, "runc", RuncVersion, "runc"),
+	}
+}
+
+// Check returns an error naming every missing or non-executable binary of the
+// node runtime, and how to build them.
+func (r NodeRuntime) Check() error {
+	if missing := missingExecutables(r.Containerd, r.Shim, r.Ctr, r.Runc); len(missing) > 0 {
+		return fmt.Errorf("the node runtime is not built (%s): run `make lab-bins` (scripts/lab-build.sh containerd runc) first",
+			strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// missingExecutables returns the paths that are not executable regular files.
+func missingExecutables(paths ...string) []string {
 	var missing []string
 	for _, p := range paths {
 		if st, err := os.Stat(p); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 			missing = append(missing, p)
 		}
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("lab components are not built (%s): run `make lab-bins` (scripts/lab-build.sh) first",
-			strings.Join(missing, ", "))
-	}
-	return nil
+	return missing
 }
 
 // HostTools are the machine's commands the lab uses, with the Debian package

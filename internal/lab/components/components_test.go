@@ -58,7 +58,7 @@ func TestNetperfPaths(t *testing.T) {
 // TestCheckNeedsNetperf: a cache with everything but netserver is not complete.
 func TestCheckNeedsNetperf(t *testing.T) {
 	b := Cache{Root: t.TempDir()}.Binaries()
-	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.KubeProxy, b.Kubectl,
+	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.KubeProxy, b.Kubectl, b.Kubelet,
 		b.Etcd, b.Kwok, b.Kwokctl, b.Fortio, b.Netperf}
 	for _, p := range CNIPlugins {
 		paths = append(paths, filepath.Join(b.CNIDir, p))
@@ -70,4 +70,46 @@ func TestCheckNeedsNetperf(t *testing.T) {
 	require.ErrorContains(t, b.Check(), "("+b.Netserver+")", "netserver, and only it, is missing")
 	require.NoError(t, os.WriteFile(b.Netserver, nil, 0o755))
 	require.NoError(t, b.Check())
+}
+
+func TestKubeletPath(t *testing.T) {
+	require.Equal(t, "/c/kubernetes/v1.37.2/kubelet", Cache{Root: "/c"}.Binaries().Kubelet)
+}
+
+// TestCheckNeedsKubelet: the kubelet is part of the kubernetes component that
+// `make lab-bins` builds, so a cache without it is not complete.
+func TestCheckNeedsKubelet(t *testing.T) {
+	err := Cache{Root: t.TempDir()}.Binaries().Check()
+	require.ErrorContains(t, err, "/kubernetes/v1.37.2/kubelet")
+}
+
+func TestNodeRuntimePaths(t *testing.T) {
+	require.Equal(t, NodeRuntime{
+		Containerd:    "/c/containerd/v2.4.2/containerd",
+		Shim:          "/c/containerd/v2.4.2/containerd-shim-runc-v2",
+		Ctr:           "/c/containerd/v2.4.2/ctr",
+		ContainerdDir: "/c/containerd/v2.4.2",
+		Runc:          "/c/runc/v1.5.3/runc",
+	}, Cache{Root: "/c"}.NodeRuntime())
+}
+
+// TestNodeRuntimeCheckNamesEveryMissing: every absent, non-executable or
+// directory path is named, and only those.
+func TestNodeRuntimeCheckNamesEveryMissing(t *testing.T) {
+	r := Cache{Root: t.TempDir()}.NodeRuntime()
+	err := r.Check()
+	require.ErrorContains(t, err, "("+strings.Join([]string{r.Containerd, r.Shim, r.Ctr, r.Runc}, ", ")+")")
+	require.ErrorContains(t, err, "scripts/lab-build.sh containerd runc")
+
+	require.NoError(t, os.MkdirAll(r.ContainerdDir, 0o755))
+	require.NoError(t, os.WriteFile(r.Containerd, nil, 0o755))
+	require.NoError(t, os.WriteFile(r.Shim, nil, 0o644)) // not executable
+	require.NoError(t, os.MkdirAll(r.Runc, 0o755))       // a directory
+	require.ErrorContains(t, r.Check(), "("+strings.Join([]string{r.Shim, r.Ctr, r.Runc}, ", ")+")")
+
+	require.NoError(t, os.Chmod(r.Shim, 0o755))
+	require.NoError(t, os.WriteFile(r.Ctr, nil, 0o755))
+	require.NoError(t, os.Remove(r.Runc))
+	require.NoError(t, os.WriteFile(r.Runc, nil, 0o755))
+	require.NoError(t, r.Check())
 }
