@@ -22,8 +22,9 @@ all: build
 deps:
 	scripts/install-deps.sh
 
-# Kubernetes v1.37.2 components, etcd, kwok, fortio and CNI plugins, built from the Go module proxy
-# into $${NETBENCH_CACHE:-$$HOME/.cache/kube-netbench}, keyed by version (seconds when warm).
+# Kubernetes v1.37.2 components (kubelet included), containerd, runc, etcd, kwok, fortio and CNI plugins,
+# built from the Go module proxy into $${NETBENCH_CACHE:-$$HOME/.cache/kube-netbench}, keyed by version
+# (seconds when warm; runc's build needs libseccomp-dev from `make deps`).
 lab-bins:
 	scripts/lab-build.sh
 

@@ -9,16 +9,20 @@ set -euo pipefail
 
 # package: why the lab needs it
 lab_packages=(
-	iproute2   # ip netns/link/addr/route, bridge, ss, tc: builds the underlay, nodes and pods
-	iptables   # iptables(-save/-restore), nf_tables backend: kube-proxy iptables mode, rule counts
-	nftables   # nft: kube-proxy nftables mode (knftables runs nft), inspecting and cleaning its tables
-	conntrack  # conntrack -L/-C/-F: conntrack counts before a run, flushing between runs
-	iperf3     # throughput workload inside pod namespaces
-	util-linux # nsenter, unshare (per-agent mount namespaces), flock (scripts/lab-build.sh)
-	mount      # mount: bpffs, tmpfs and cgroup2 mounts for per-node agents
-	procps     # sysctl, ps, pgrep: per-namespace sysctls (ip_forward, proxy_arp, port range), process checks
-	kmod       # modprobe/lsmod: load and inspect netfilter/veth/vxlan modules
-	ethtool    # veth offload state (GRO/TSO change throughput numbers: record it)
+	iproute2       # ip netns/link/addr/route, bridge, ss, tc: builds the underlay, nodes and pods
+	iptables       # iptables(-save/-restore), nf_tables backend: kube-proxy iptables mode, rule counts
+	nftables       # nft: kube-proxy nftables mode (knftables runs nft), inspecting and cleaning its tables
+	conntrack      # conntrack -L/-C/-F: conntrack counts before a run, flushing between runs
+	iperf3         # throughput workload inside pod namespaces
+	util-linux     # nsenter, unshare (per-agent mount namespaces), flock (scripts/lab-build.sh)
+	mount          # mount: bpffs, tmpfs and cgroup2 mounts for per-node agents
+	procps         # sysctl, ps, pgrep: per-namespace sysctls (ip_forward, proxy_arp, port range), process checks
+	kmod           # modprobe/lsmod: load and inspect netfilter/veth/vxlan modules
+	ethtool        # veth offload state (GRO/TSO change throughput numbers: record it)
+	gcc            # cgo: runc's nsenter is C (scripts/lab-build.sh runc)
+	libc6-dev      # cgo: the C headers and crt files runc links with
+	pkg-config     # cgo: finds libseccomp's flags for runc's seccomp build tag
+	libseccomp-dev # runc's seccomp (the kubelet's RuntimeDefault profile); its libseccomp2 is runc's at run time
 )
 cilium_packages=(
 	clang-19 # cilium-agent compiles its BPF datapath with clang from PATH

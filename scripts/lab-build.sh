@@ -2,15 +2,16 @@
 # Builds the embedded lab's components from the Go module proxy and caches them by version:
 #   ${NETBENCH_CACHE:-$HOME/.cache/kube-netbench}/<component>/<version>/<binary>
 # Versions come from scripts/lab-versions.env; each Go component is built in its own Go module
-# under scripts/labbuild/<component>/ (pinned go.mod and go.sum, never the repository's go.mod).
+# under scripts/labbuild/<component>/ (pinned go.mod and go.sum, never the repository's go.mod),
+# with its own cgo setting and build tags (scripts/labbuild/components.sh: runc alone uses cgo).
 # A Debian component (netperf) is fetched as a .deb from deb.debian.org with apt under a private
 # configuration (apt verifies it; the machine's apt setup is neither read nor changed and nothing
 # is installed), and its binaries are extracted into the cache.
 # A binary already in the cache is not rebuilt or fetched again, so a warm run takes seconds and
 # needs no network. Every binary is then run once and must report the expected version.
 #
-# Usage: scripts/lab-build.sh [COMPONENT...]   (default: all of kubernetes etcd kwok fortio cni-plugins netperf;
-#        cilium, for the cilium-* lab dataplanes, only when named)
+# Usage: scripts/lab-build.sh [COMPONENT...]   (default: all of kubernetes containerd runc etcd kwok fortio
+#        cni-plugins netperf; cilium, for the cilium-* lab dataplanes, only when named)
 # Environment: NETBENCH_CACHE (cache root), GOFLAGS and the other go env variables are honoured;
 # TMPDIR holds apt's private directories while a Debian component is fetched.
 set -euo pipefail
@@ -66,8 +67,6 @@ cache_root=$(cd "${cache_root}" && pwd) # absolute: the builds run in other dire
 
 # The lab modules are not part of any workspace; a go.work above them must not capture them.
 export GOWORK=off
-# Pure Go builds: static binaries that run in any network namespace without a libc surprise.
-export CGO_ENABLED=0
 
 # One build at a time per cache: a second run waits, then finds the binaries cached.
 exec 9>"${cache_root}/.lab-build.lock"
@@ -98,6 +97,29 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# A component that has binaries to build and whose build needs Debian packages (runc: a C
+# compiler and libseccomp) is refused now, naming what is missing, not after the others' build.
+missing_debs=()
+for component in "${components[@]}"; do
+	lab_component "$component"
+	[[ ${#COMPONENT_BUILD_DEBS[@]} -gt 0 ]] || continue
+	to_build=false
+	for entry in "${COMPONENT_BINARIES[@]}"; do
+		[[ -x "${cache_root}/${component}/${!COMPONENT_VERSION_VAR:-}/${entry%%=*}" ]] || to_build=true
+	done
+	$to_build || continue
+	for p in "${COMPONENT_BUILD_DEBS[@]}"; do
+		# shellcheck disable=SC2016 # dpkg-query's own ${field} syntax
+		if [[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" != "ii "* ]]; then
+			missing_debs+=("${p} (${component})")
+		fi
+	done
+done
+if [[ ${#missing_debs[@]} -gt 0 ]]; then
+	echo "lab-build: missing Debian packages for the build: ${missing_debs[*]}; run scripts/install-deps.sh (make deps) as root" >&2
+	exit 1
+fi
 
 now() { echo "${EPOCHREALTIME/,/.}"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fs", b - a }'; }
@@ -337,8 +359,8 @@ for component in "${components[@]}"; do
 			tmp_files+=("$tmp")
 			# -mod=readonly: build exactly what go.mod/go.sum pin, never tidy at build time.
 			# -buildvcs=false: the binary's VCS would be this repository, which says nothing.
-			go build -C "$module_dir" -mod=readonly -trimpath -buildvcs=false \
-				-ldflags="${ldflags}" -o "$tmp" "$pkg" &
+			CGO_ENABLED="$COMPONENT_CGO" go build -C "$module_dir" -mod=readonly -trimpath -buildvcs=false \
+				${COMPONENT_TAGS:+"-tags=${COMPONENT_TAGS}"} -ldflags="${ldflags}" -o "$tmp" "$pkg" &
 			build_pid=$!
 			if ! wait "$build_pid"; then
 				build_pid=""

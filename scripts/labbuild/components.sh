@@ -6,7 +6,7 @@
 # versions themselves live only in scripts/lab-versions.env.
 
 # Build order: the slowest first, so a cold run reports its worst case early.
-LAB_COMPONENTS=(kubernetes etcd kwok fortio cni-plugins netperf)
+LAB_COMPONENTS=(kubernetes containerd runc etcd kwok fortio cni-plugins netperf)
 
 # Built only on request (scripts/lab-build.sh cilium, make lab-bins-cilium): the Cilium
 # dataplanes need them, the kube-proxy ones do not, and the agent is a 4-minute cold build.
@@ -17,12 +17,20 @@ LAB_OPTIONAL_COMPONENTS=(cilium)
 #   COMPONENT_VERSION_VAR  the lab-versions.env key holding its version
 #   COMPONENT_BINARIES     array of binary=package (go) or binary=path-in-the-package (deb)
 #   COMPONENT_MODULE       go: the Go module its binaries come from
+#   COMPONENT_CGO          go: CGO_ENABLED for its build (0 unless it needs C)
+#   COMPONENT_TAGS         go: its build tags, comma-separated (none by default)
+#   COMPONENT_BUILD_DEBS   go: array of the Debian packages its build needs beyond Go
 #   COMPONENT_DEB_PACKAGE  deb: the Debian package
 #   COMPONENT_DEB_AREA     deb: the archive area that has it (main, contrib, non-free)
 # and returns 1 for an unknown name.
 lab_component() {
 	COMPONENT_SOURCE=go
 	COMPONENT_MODULE=""
+	# Pure Go unless said otherwise: static binaries that run in any network
+	# namespace without a libc surprise.
+	COMPONENT_CGO=0
+	COMPONENT_TAGS=""
+	COMPONENT_BUILD_DEBS=()
 	COMPONENT_DEB_PACKAGE=""
 	COMPONENT_DEB_AREA=""
 	case "$1" in
@@ -38,7 +46,34 @@ lab_component() {
 			# download from dl.k8s.io, which fails offline) to wait for the
 			# apiserver, and the lab runs `kubectl exec` against this server.
 			kubectl=k8s.io/kubernetes/cmd/kubectl
+			# The real nodes' kubelet, which runs pods through containerd and runc.
+			kubelet=k8s.io/kubernetes/cmd/kubelet
 		)
+		;;
+	containerd)
+		# The real nodes' container runtime: the daemon (with its CRI plugin),
+		# the shim that drives runc for each pod, and its client.
+		COMPONENT_MODULE=github.com/containerd/containerd/v2
+		COMPONENT_VERSION_VAR=CONTAINERD_VERSION
+		COMPONENT_BINARIES=(
+			containerd=github.com/containerd/containerd/v2/cmd/containerd
+			containerd-shim-runc-v2=github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2
+			ctr=github.com/containerd/containerd/v2/cmd/ctr
+		)
+		# The btrfs snapshotter is the only part that needs cgo, and the nodes do
+		# not use it (containerd's default snapshotter is overlayfs).
+		COMPONENT_TAGS=no_btrfs
+		;;
+	runc)
+		# The OCI runtime containerd's shim runs. Its nsenter is C, and seccomp
+		# (which the kubelet's RuntimeDefault profile needs) is libseccomp through
+		# cgo: the binary links the machine's libc and libseccomp.
+		COMPONENT_MODULE=github.com/opencontainers/runc
+		COMPONENT_VERSION_VAR=RUNC_VERSION
+		COMPONENT_BINARIES=(runc=github.com/opencontainers/runc)
+		COMPONENT_CGO=1
+		COMPONENT_TAGS=seccomp
+		COMPONENT_BUILD_DEBS=(gcc libc6-dev pkg-config libseccomp-dev)
 		;;
 	etcd)
 		# The server module's root package is etcd's main (etcdmain.Main).
@@ -136,13 +171,26 @@ lab_component_ldflags() {
 		# The variable hack/releases.sh sets; its in-source default is the same.
 		echo "-X=sigs.k8s.io/kwok/pkg/consts.Version=${version#v}"
 		;;
+	containerd)
+		# What containerd's Makefile stamps; the kubelet reports Version as the
+		# Node's runtime version (containerd://<Version>).
+		local pkg=github.com/containerd/containerd/v2/version hash
+		hash=$(lab_module_commit "$COMPONENT_MODULE" "$version")
+		echo "-X=${pkg}.Version=${version} -X=${pkg}.Revision=${hash} -X=${pkg}.Package=${COMPONENT_MODULE}"
+		;;
+	runc)
+		# runc embeds its version (the module's VERSION file); the Makefile
+		# stamps only the commit, which `runc --version` prints when known.
+		local hash
+		hash=$(lab_module_commit "$COMPONENT_MODULE" "$version")
+		echo "${hash:+-X=main.gitCommit=${hash}}"
+		;;
 	cilium)
 		# What Cilium's Makefile stamps: "<VERSION> <revision> <author date>", which
 		# pkg/version parses field by field (with fewer fields the agent reports an
 		# empty version). The module proxy's .info gives the tag's commit and time.
-		local info hash when
-		info=$(go mod download -json "${COMPONENT_MODULE}@${version}")
-		hash=$(sed -nE 's/^\s*"Hash": "([0-9a-f]+)",?$/\1/p' <<<"$info" | head -1)
+		local hash when
+		hash=$(lab_module_commit "$COMPONENT_MODULE" "$version")
 		when=$(lab_module_time "$COMPONENT_MODULE")
 		echo "'-X=github.com/cilium/cilium/pkg/version.ciliumVersion=${version#v} ${hash:0:10} ${when}'"
 		;;
@@ -167,6 +215,14 @@ lab_module_time() {
 		t=$(date -u ${SOURCE_DATE_EPOCH:+--date=@${SOURCE_DATE_EPOCH}} +%Y-%m-%dT%H:%M:%SZ)
 	fi
 	echo "$t"
+}
+
+# lab_module_commit MODULE VERSION prints the commit the module proxy's .info
+# names for MODULE@VERSION (its Origin), or nothing when the proxy gives none.
+lab_module_commit() {
+	local info
+	info=$(go mod download -json "${1}@${2}")
+	sed -nE 's/^\s*"Hash": "([0-9a-f]+)",?$/\1/p' <<<"$info" | head -1
 }
 
 # lab_version_output BINARY PATH runs PATH's version command and prints what it
@@ -194,6 +250,17 @@ lab_version_output() {
 		# The plugin's "about" line, printed when run with no CNI_COMMAND.
 		timeout 30 env -u CNI_COMMAND "$path" 2>&1 || true
 		;;
+	runc)
+		# Built without cgo or the seccomp tag, runc's seccomp is a stub that
+		# refuses every profile, and its --version has no libseccomp line.
+		local out
+		out=$(timeout 30 "$path" --version 2>&1) || { echo "$out"; return 1; }
+		echo "$out"
+		if ! grep -q '^libseccomp: ' <<<"$out"; then
+			echo "(no 'libseccomp:' line: runc was built without seccomp)"
+			return 1
+		fi
+		;;
 	netperf | netserver)
 		# Both print "Netperf version 2.7.0" and exit (netserver starts no server).
 		timeout 30 "$path" -V 2>&1
@@ -208,7 +275,8 @@ lab_version_output() {
 # output must contain.
 lab_expected_version() {
 	case "$1" in
-	kubernetes | kwok | cni-plugins) echo "$2" ;;
+	kubernetes | containerd | kwok | cni-plugins) echo "$2" ;;
+	runc) echo "runc version ${2#v}" ;;
 	cilium) echo "${2#v}" ;;
 	etcd) echo "etcd Version: ${2#v}" ;;
 	fortio) echo "${2#v}" ;; # `fortio version` prints e.g. 1.66.5
