@@ -251,15 +251,15 @@ stage_busybox() {
 
 # ---- iperf3 and netperf: a Debian minbase with the package ----------------------------------
 
-# stage_debian OUT WORK COMPONENTS PACKAGE [VERSION]: debootstrap --variant=minbase with PACKAGE
-# (which must then be at VERSION, when given), in a
+# stage_debian OUT WORK COMPONENTS PACKAGES [VERSION]: debootstrap --variant=minbase with the
+# comma-separated PACKAGES (the first must then be at VERSION, when given), in a
 # private mount, network and PID namespace (its /proc mount and anything a maintainer script
 # starts end with it), then trimmed as Debian's slim images are and apt's lists and caches
 # removed, as both upstream Dockerfiles do after apt-get install.
 stage_debian() {
-	local out=$1 work=$2 components=$3 pkg=$4 want=${5:-} suite got
+	local out=$1 work=$2 components=$3 include=$4 want=${5:-} suite got pkg=${4%%,*}
 	suite=$(debian_codename)
-	local opts=(--variant=minbase --keyring="$debian_keyring" --components="$components" --include="$pkg")
+	local opts=(--variant=minbase --keyring="$debian_keyring" --components="$components" --include="$include")
 	# Downloading runs nothing from the packages; installing runs them without a network.
 	if ! debootstrap "${opts[@]}" --make-tarball="${work}/debs.tgz" "$suite" "${work}/download" "$debian_mirror" \
 		>"${work}/debootstrap.log" 2>&1 ||
@@ -386,24 +386,31 @@ go_runner() {
 # ---- cilium-runtime -------------------------------------------------------------------------
 
 stage_cilium_runtime() {
-	local out=$1 work=$2 f
-	fetch_all "$work" main -- iproute2 iptables ipset kmod bpftool clang-19 llvm-19 libclang-common-19-dev \
-		ca-certificates dash coreutils libc6 base-files
-	mkdir -p "$out"
-	for f in bin/ip sbin/ip sbin/tc bin/ss usr/sbin/ipset usr/sbin/bpftool usr/lib/llvm-19/bin/clang \
-		usr/lib/llvm-19/bin/llc bin/dash bin/cat bin/mkdir bin/rm bin/cp bin/mv bin/ln bin/chmod; do
-		[[ -e "${work}/all/${f}" || -L "${work}/all/${f}" ]] && stage_elf "${work}/all" "$out" "$f"
+	local out=$1 work=$2 src f
+	src=$(go mod download -json "github.com/cilium/cilium@${CILIUM_VERSION}" | sed -nE 's/^\s*"Dir": "(.*)",?$/\1/p')
+	# images/runtime: a distribution base with install-runtime-deps.sh's packages (upstream's is
+	# Ubuntu 24.04 with Cilium's own iptables 1.8.8 build), then LLVM's clang and llc and
+	# bpftool copied in as single programs.
+	stage_debian "$out" "$work" main iproute2,iptables,ipset,kmod,ca-certificates,libatomic1,bash-completion
+	mkdir -p "${work}/llvm"
+	fetch_all "${work}/llvm" main -- clang-19 llvm-19 libclang-common-19-dev bpftool
+	for f in usr/lib/llvm-19/bin/clang usr/lib/llvm-19/bin/llc usr/sbin/bpftool; do
+		stage_elf "${work}/llvm/all" "$out" "$f"
 	done
-	stage_package "$work" "$out" iptables
-	stage_package "$work" "$out" kmod
-	# clang's own headers (stddef.h, ...) that BPF programs include.
-	stage_path "${work}/all" "$out" "usr/lib/llvm-19/lib/clang"
-	mkdir -p "${out}/usr/local/bin" "${out}/tmp" "${out}/home/cilium"
+	# clang's own headers (stddef.h, ...) that the BPF programs include.
+	stage_path "${work}/llvm/all" "$out" usr/lib/llvm-19/lib/clang
+	mkdir -p "${out}/usr/local/bin"
 	ln -sf /usr/lib/llvm-19/bin/clang "${out}/usr/local/bin/clang"
 	ln -sf /usr/lib/llvm-19/bin/llc "${out}/usr/local/bin/llc"
-	ln -sf /bin/dash "${out}/bin/sh"
-	nft_links "$out"
-	chmod 1777 "${out}/tmp"
+	ln -sf /usr/sbin/bpftool "${out}/usr/local/bin/bpftool"
+	ln -sf /usr/share/zoneinfo/UTC "${out}/etc/localtime"
+	# images/cilium's release stage: the scripts Helm's init containers run, from the module
+	# of the same version, and the layout of `make install-container-binary` (cilium, a link
+	# to cilium-dbg; the CNI configuration directory). The binaries are the archive's own layer.
+	install -m 0755 "${src}/images/cilium/init-container.sh" "${src}/plugins/cilium-cni/install-plugin.sh" \
+		"${src}/plugins/cilium-cni/cni-uninstall.sh" "${out}/"
+	mkdir -p "${out}/usr/bin" "${out}/etc/cni/net.d" "${out}/home/cilium"
+	ln -sf cilium-dbg "${out}/usr/bin/cilium"
 }
 
 # ---- main -----------------------------------------------------------------------------------

@@ -61,6 +61,11 @@ func TestConfigFiles(t *testing.T) {
 	require.Equal(t, []string{"/go-runner"}, kp.ConfigFile().Config.Entrypoint)
 	require.Len(t, kp.ConfigFile().History, 2, "one history entry per layer")
 	require.Equal(t, "kube-proxy_v1.37.2.tar", kp.FileName())
+
+	cilium := specByRef(t, cache, "quay.io/cilium/cilium:"+components.CiliumVersion).ConfigFile()
+	require.Equal(t, []string{"/usr/bin/cilium-dbg"}, cilium.Config.Cmd)
+	require.Equal(t, "/home/cilium", cilium.Config.WorkingDir)
+	require.Contains(t, cilium.Config.Env, "INITSYSTEM=SYSTEMD")
 }
 
 func TestSpecInputsComeFromTheCache(t *testing.T) {
@@ -287,7 +292,10 @@ func TestRealImages(t *testing.T) {
 			hasNot: []string{"etc/resolv.conf", "etc/hostname"}},
 		"networkstatic/netperf:2.7.0": {has: []string{"usr/bin/netperf", "usr/bin/netserver", "usr/bin/sleep"},
 			hasNot: []string{"etc/resolv.conf", "etc/hostname"}},
-		"quay.io/cilium/cilium:v1.19.4": {has: []string{"usr/bin/cilium-agent", "var/lib/cilium/bpf/bpf_lxc.c"}},
+		"quay.io/cilium/cilium:v1.19.4": {has: []string{"usr/bin/cilium-agent", "usr/bin/cilium-dbg", "usr/bin/cilium",
+			"opt/cni/bin/cilium-cni", "install-plugin.sh", "var/lib/cilium/bpf/bpf_lxc.c", "usr/local/bin/clang",
+			"usr/local/bin/llc", "usr/lib/llvm-19/bin/clang", "usr/sbin/bpftool", "usr/sbin/ip", "usr/sbin/tc",
+			"usr/sbin/iptables", "usr/sbin/ip6tables-restore"}},
 	}
 	for _, s := range Specs(cache) {
 		t.Run(s.Ref, func(t *testing.T) {

@@ -142,8 +142,10 @@ func Specs(cache components.Cache) []Spec {
 	}
 }
 
-// ciliumSpec is quay.io/cilium/cilium: cilium's images/runtime (Debian tools, LLVM) below
-// the agent, its CLI, its CNI plugin and the bpf/ sources.
+// ciliumSpec is quay.io/cilium/cilium (images/cilium/Dockerfile's release stage): the
+// runtime (images/runtime: a distribution with iproute2, iptables, ipset, kmod, clang, llc,
+// bpftool; staged by scripts/lab-images.sh, with Helm's init scripts and the cilium link),
+// then the agent, its CLI, its CNI plugin and the bpf/ sources from the lab's cache.
 func ciliumSpec(cache components.Cache) Spec {
 	c := cache.Cilium()
 	return Spec{
@@ -159,11 +161,11 @@ func ciliumSpec(cache components.Cache) Spec {
 			}},
 		},
 		Config: Config{
-			Env:        []string{"INITSYSTEM=SYSTEMD", "HUBBLE_SERVER=unix:///var/run/cilium/hubble.sock", "HUBBLE_COMPAT=legacy", DefaultPath},
+			Env:        []string{DefaultPath, "HUBBLE_SERVER=unix:///var/run/cilium/hubble.sock", "INITSYSTEM=SYSTEMD"},
 			WorkingDir: "/home/cilium",
 			Cmd:        []string{"/usr/bin/cilium-dbg"},
 		},
-		CreatedBy: "cilium " + components.CiliumVersion + " (lab cache) on Debian bookworm runtime tools (scripts/lab-images.sh)",
+		CreatedBy: "cilium " + components.CiliumVersion + " (lab cache) on a Debian minbase with Cilium's runtime tools (scripts/lab-images.sh)",
 	}
 }
 
