@@ -19,8 +19,9 @@ lab_packages=(
 	procps         # sysctl, ps, pgrep: per-namespace sysctls (ip_forward, proxy_arp, port range), process checks
 	kmod           # modprobe/lsmod: load and inspect netfilter/veth/vxlan modules
 	ethtool        # veth offload state (GRO/TSO change throughput numbers: record it)
-	gcc            # cgo: runc's nsenter is C (scripts/lab-build.sh runc)
-	libc6-dev      # cgo: the C headers and crt files runc links with
+	debootstrap    # scripts/lab-images.sh: the Debian minbase roots of the iperf3, netperf and Cilium images
+	gcc            # cgo: runc's nsenter is C (scripts/lab-build.sh runc); the static pause and readelf (scripts/lab-images.sh)
+	libc6-dev      # cgo: the C headers and crt files runc links with; static glibc for pause
 	pkg-config     # cgo: finds libseccomp's flags for runc's seccomp build tag
 	libseccomp-dev # runc's seccomp (the kubelet's RuntimeDefault profile); its libseccomp2 is runc's at run time
 )

@@ -25,6 +25,8 @@ labbuild_dir="${script_dir}/labbuild"
 source "${labbuild_dir}/components.sh"
 # shellcheck source=lab-versions.env
 source "${versions_file}"
+# shellcheck source=labbuild/debian.sh
+source "${labbuild_dir}/debian.sh"
 
 usage() {
 	echo "usage: $0 [COMPONENT...]   components: ${LAB_COMPONENTS[*]} (default), ${LAB_OPTIONAL_COMPONENTS[*]}" >&2
@@ -156,81 +158,18 @@ check_module() {
 	fi
 }
 
-# The Debian archive a deb component comes from, and the key its InRelease must be signed with
-# (package debian-archive-keyring).
-debian_mirror=http://deb.debian.org/debian
-debian_keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-
-# debian_suite prints this machine's Debian release (VERSION_CODENAME in /etc/os-release), the
-# suite a deb component is fetched from, so its libraries are the machine's.
-debian_suite() {
-	local id codename
-	# shellcheck disable=SC1091 # the machine's file
-	id=$(. /etc/os-release && echo "${ID:-}")
-	# shellcheck disable=SC1091
-	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-	if [[ "$id" != debian || -z "$codename" ]]; then
-		echo "lab-build: ${COMPONENT_DEB_PACKAGE} is fetched from Debian's archive for this machine's release," \
-			"but /etc/os-release says ID=${id:-?} VERSION_CODENAME=${codename:-?}" >&2
-		return 1
-	fi
-	echo "$codename"
-}
-
-# fetch_deb VERSION WORK downloads COMPONENT_DEB_PACKAGE=VERSION from the Debian archive and
-# extracts it into WORK/root. apt runs with a configuration of its own (APT_CONFIG): a sources
-# list with the one suite and area, signed-by the Debian archive keyring, package lists and
-# caches in WORK, and none of the machine's apt.conf.d, sources, preferences, keys, credentials
-# or hooks; nothing is installed. apt refuses an index whose InRelease signature does not verify
-# and a .deb whose SHA-256 differs from the signed index's.
+# fetch_deb VERSION WORK downloads COMPONENT_DEB_PACKAGE=VERSION from the Debian archive of this
+# machine's release (scripts/labbuild/debian.sh: apt under a private configuration, signature
+# and hash verified, nothing installed) and extracts it into WORK/pkg/<package>.
 fetch_deb() {
-	local version=$1 work=$2 suite deb
-	suite=$(debian_suite) || return 1
-	if [[ ! -r "$debian_keyring" ]]; then
-		echo "lab-build: ${debian_keyring} missing (Debian package debian-archive-keyring)" >&2
-		return 1
-	fi
-	mkdir -p "${work}/state/lists/partial" "${work}/cache/archives/partial" "${work}/deb" "${work}/root"
-	if [[ $(id -u) -eq 0 ]] && id _apt >/dev/null 2>&1; then
-		# Run as root, apt downloads as the unprivileged _apt: let it reach its directories.
-		chmod 0755 "$work"
-		chown _apt "${work}/deb"
-	fi
-	echo "deb [signed-by=${debian_keyring}] ${debian_mirror} ${suite} ${COMPONENT_DEB_AREA}" >"${work}/sources.list"
-	cat >"${work}/apt.conf" <<-EOF
-		Dir::Etc::Main "/dev/null";
-		Dir::Etc::Parts "/dev/null";
-		Dir::Etc::SourceList "${work}/sources.list";
-		Dir::Etc::SourceParts "/dev/null";
-		Dir::Etc::Preferences "/dev/null";
-		Dir::Etc::PreferencesParts "/dev/null";
-		Dir::Etc::Trusted "/dev/null";
-		Dir::Etc::TrustedParts "/dev/null";
-		Dir::Etc::Netrc "/dev/null";
-		Dir::Etc::NetrcParts "/dev/null";
-		Dir::State "${work}/state";
-		Dir::State::Status "/dev/null";
-		Dir::Cache "${work}/cache";
-		Acquire::AllowInsecureRepositories "false";
-		Acquire::AllowDowngradeToInsecureRepositories "false";
-		APT::Get::AllowUnauthenticated "false";
-		Acquire::Languages "none";
-		APT::Update::Error-Mode "any";
-	EOF
-	local apt=(env "APT_CONFIG=${work}/apt.conf" apt-get -q)
-	if ! "${apt[@]}" update >"${work}/apt.log" 2>&1 ||
-		! (cd "${work}/deb" && "${apt[@]}" download "${COMPONENT_DEB_PACKAGE}=${version}") >>"${work}/apt.log" 2>&1; then
-		cat "${work}/apt.log" >&2
-		echo "lab-build: fetching ${COMPONENT_DEB_PACKAGE} ${version} from ${debian_mirror} ${suite}" \
-			"${COMPONENT_DEB_AREA} failed (apt's output above)" >&2
-		return 1
-	fi
+	local version=$1 work=$2 deb fields want
+	deb_apt_init "$work" "$COMPONENT_DEB_AREA"
+	deb_download "$work" "${COMPONENT_DEB_PACKAGE}=${version}"
 	deb=$(find "${work}/deb" -maxdepth 1 -name '*.deb' -print)
 	if [[ -z "$deb" || "$deb" == *$'\n'* ]]; then
 		echo "lab-build: apt-get download left ${deb:-no .deb} in ${work}/deb, expected one .deb" >&2
 		return 1
 	fi
-	local fields want
 	# shellcheck disable=SC2016 # dpkg-deb's own ${field} syntax
 	fields=$(dpkg-deb --show --showformat='${Package} ${Version} ${Architecture}' "$deb")
 	want="${COMPONENT_DEB_PACKAGE} ${version} $(dpkg --print-architecture)"
@@ -238,9 +177,8 @@ fetch_deb() {
 		echo "lab-build: ${deb} is \"${fields}\", expected \"${want}\"" >&2
 		return 1
 	fi
-	dpkg-deb --extract "$deb" "${work}/root"
-	echo "lab-build: ${COMPONENT_DEB_PACKAGE} ${version}: fetched ${deb##*/} from ${debian_mirror} ${suite}" \
-		"${COMPONENT_DEB_AREA} (signature and hash verified by apt), sha256 $(sha256sum <"$deb" | cut -d' ' -f1)"
+	echo "lab-build: ${COMPONENT_DEB_PACKAGE} ${version}: fetched ${deb##*/} from ${debian_mirror}" \
+		"$(debian_codename) ${COMPONENT_DEB_AREA} (signature and hash verified by apt), sha256 $(sha256sum <"$deb" | cut -d' ' -f1)"
 }
 
 # install_deb_binaries COMPONENT VERSION OUT_DIR puts the component's binaries that OUT_DIR lacks
@@ -259,13 +197,13 @@ install_deb_binaries() {
 	for entry in "${missing[@]}"; do
 		bin=${entry%%=*}
 		path=${entry#*=}
-		if [[ ! -f "${work}/root/${path}" ]]; then
+		if [[ ! -f "${work}/pkg/${COMPONENT_DEB_PACKAGE}/${path}" ]]; then
 			echo "lab-build: ${COMPONENT_DEB_PACKAGE} ${version} has no /${path}" >&2
 			return 1
 		fi
 		tmp="${out_dir}/.${bin}.tmp.$$"
 		tmp_files+=("$tmp")
-		cp -- "${work}/root/${path}" "$tmp"
+		cp -- "${work}/pkg/${COMPONENT_DEB_PACKAGE}/${path}" "$tmp"
 		chmod 0755 "$tmp"
 		mv -f -- "$tmp" "${out_dir}/${bin}"
 	done
