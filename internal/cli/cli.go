@@ -88,11 +88,19 @@ Address plan:
 			fmt.Fprintf(stderr, "netbench lab status: %v\n", err)
 			return 1
 		}
+		// The machine-wide settings a real node's kubelet writes, always
+		// shown, so that a change outside a lab is visible too.
+		tun, err := lab.KernelTunables(opts.Dir)
+		if err != nil {
+			fmt.Fprintf(stderr, "netbench lab status: %v\n", err)
+			return 1
+		}
 		if len(left) == 0 {
 			fmt.Fprintln(stdout, "no lab on this machine")
-			return 0
+		} else {
+			fmt.Fprintf(stdout, "present:\n  %s\n", strings.Join(left, "\n  "))
 		}
-		fmt.Fprintf(stdout, "present:\n  %s\n", strings.Join(left, "\n  "))
+		fmt.Fprintf(stdout, "kernel tunables a kubelet writes:\n  %s\n", strings.Join(tun, "\n  "))
 		return 0
 	}
 	fmt.Fprint(stderr, usage)

@@ -54,12 +54,18 @@ componentsPatches:
   - key: bind-address
     value: 0.0.0.0
     override: true
+  - key: kubelet-client-certificate
+    value: %s
+  - key: kubelet-client-key
+    value: %s
 - name: kube-controller-manager
   extraArgs:
   - key: service-cluster-ip-range
     value: %s
 `, components.KubernetesVersion, b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Etcd, b.Kwok,
-		o.Plan.RootIP().String(), o.Plan.ServiceCIDR.String(), o.Plan.ServiceCIDR.String())
+		o.Plan.RootIP().String(), o.Plan.ServiceCIDR.String(),
+		filepath.Join(pkiDir(o.Dir, o.Name), "admin.crt"), filepath.Join(pkiDir(o.Dir, o.Name), "admin.key"),
+		o.Plan.ServiceCIDR.String())
 }
 
 // controlPlane drives kwokctl through e2e-framework's kwok provider. The

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"kube-netbench/internal/lab/images"
 	"kube-netbench/internal/lab/netlab"
 	"kube-netbench/internal/lab/netplan"
 )
@@ -55,7 +56,7 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 		}
 	}
 	adoptOrphans()
-	st := &state{Name: o.Name, Plan: o.Plan, Dataplane: o.Dataplane, Kwokctl: o.Cache.Binaries().Kwokctl, Kubectl: o.Cache.Binaries().Kubectl, Created: time.Now()}
+	st := &state{Name: o.Name, Plan: o.Plan, Dataplane: o.Dataplane, NodesMode: o.Nodes, Kwokctl: o.Cache.Binaries().Kwokctl, Kubectl: o.Cache.Binaries().Kubectl, Created: time.Now()}
 	if err := st.save(o.Dir); err != nil {
 		return nil, err
 	}
@@ -104,14 +105,30 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := 1; i <= o.Plan.Nodes; i++ {
-		id, err := startAgent(o, i, nodesKubeconfig)
+	if o.Nodes == RealNodes {
+		t := time.Now()
+		archives, err := images.Ensure(ctx, o.Cache, log)
 		if err != nil {
 			return nil, err
 		}
-		st.Agents = append(st.Agents, id)
-		if err := st.save(o.Dir); err != nil {
+		paths := make([]string, len(archives))
+		for i, a := range archives {
+			paths[i] = a.Path
+		}
+		log.Info("lab: images ready", "images", len(archives), "took", time.Since(t).Round(time.Millisecond))
+		if err := startRealNodes(ctx, o, st, client, server, paths, images.PauseImage); err != nil {
 			return nil, err
+		}
+	} else {
+		for i := 1; i <= o.Plan.Nodes; i++ {
+			id, err := startAgent(o, i, nodesKubeconfig)
+			if err != nil {
+				return nil, err
+			}
+			st.Agents = append(st.Agents, id)
+			if err := st.save(o.Dir); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := o.step("agents"); err != nil {
@@ -268,6 +285,9 @@ func Down(ctx context.Context, dir string, log *slog.Logger) error {
 			errs = append(errs, fmt.Errorf("stop agent: %w", err))
 		}
 	}
+	if err := stopRealNodes(st, log.Info); err != nil {
+		errs = append(errs, fmt.Errorf("stop nodes: %w", err))
+	}
 	ids, err := trackedPIDs(dir)
 	if err != nil {
 		errs = append(errs, err)
@@ -322,6 +342,7 @@ func Leftovers(o Options) ([]string, error) {
 				left = append(left, fmt.Sprintf("node agent %s still runs", id))
 			}
 		}
+		left = append(left, realNodeLeftovers(st)...)
 		for _, id := range newControlPlane(o.Dir, st.Name, st.Kwokctl, st.Kubectl).processes() {
 			if id.Alive() {
 				left = append(left, fmt.Sprintf("control-plane process %s (%s) still runs", id, id.Comm()))

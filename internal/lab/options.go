@@ -50,6 +50,8 @@ type Options struct {
 	Cache components.Cache
 	// Name is the kwok cluster's name.
 	Name string
+	// Nodes says what realizes the nodes (LAB_KUBELET).
+	Nodes NodesMode
 
 	// afterStep, when set (tests only), runs after each step of Up and can
 	// fail it, to prove that a failure at any point leaves nothing behind.
@@ -93,10 +95,14 @@ func OptionsFromEnv(getenv func(string) string, defaultDir string) (Options, err
 	if err != nil {
 		errs = append(errs, err)
 	}
+	nodes, err := ParseNodesMode(getenv("LAB_KUBELET"))
+	if err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Options{}, err
 	}
-	return Options{Plan: plan, Dataplane: dp, Dir: dir, Cache: cache, Name: ClusterName}, nil
+	return Options{Plan: plan, Dataplane: dp, Dir: dir, Cache: cache, Name: ClusterName, Nodes: nodes}, nil
 }
 
 // ParseDataplane validates a LAB_DATAPLANE value ("" means iptables).
@@ -129,6 +135,11 @@ func (o Options) preflight() error {
 	}
 	if err := o.Cache.Binaries().Check(); err != nil {
 		errs = append(errs, err)
+	}
+	if o.Nodes == RealNodes {
+		if err := o.Cache.NodeRuntime().Check(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if o.Dataplane.Cilium() {
 		if err := o.Cache.Cilium().Check(); err != nil {

@@ -19,11 +19,22 @@ type state struct {
 	Name      string       `json:"name"`
 	Plan      netplan.Plan `json:"plan"`
 	Dataplane Dataplane    `json:"dataplane"`
+	NodesMode NodesMode    `json:"nodesMode,omitempty"`
 	Kwokctl   string       `json:"kwokctl"`
 	Kubectl   string       `json:"kubectl"`
 	Created   time.Time    `json:"created"`
 	// Agents are the node agents' processes.
 	Agents []proc.Ident `json:"agents,omitempty"`
+	// Nodes are the real nodes' processes (LAB_KUBELET=real), each holding
+	// its node's PID namespace.
+	Nodes []proc.Ident `json:"nodes,omitempty"`
+	// Tunables are the kernel tunables the kubelet writes machine-wide, as
+	// they were before the first kubelet started; Down restores them.
+	Tunables map[string]string `json:"tunables,omitempty"`
+	// Cgroups are the machine's cgroup hierarchies and CgroupRoot the lab's
+	// cgroup in each (real nodes only).
+	Cgroups    []string `json:"cgroups,omitempty"`
+	CgroupRoot string   `json:"cgroupRoot,omitempty"`
 	// Ready is set once Up completed.
 	Ready bool `json:"ready"`
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -58,14 +59,21 @@ func Start(c Config, hierarchies []string, logPath string) (proc.Ident, error) {
 	return id, nil
 }
 
-// Stop ends a node started by Start and waits until its cgroup subtree is
-// empty. The cgroups themselves are removed by RemoveCgroup.
-func Stop(id proc.Ident, hierarchies []string, cgroupRoot string, timeout time.Duration) error {
-	if err := id.Terminate(timeout); err != nil {
-		return fmt.Errorf("stop node process %s: %w", id, err)
+// Stop ends the nodes started by Start (each one's unshare: the kernel then
+// kills that node's PID namespace) and waits until root's cgroup subtree,
+// which holds every node's, is empty. The cgroups themselves are removed by
+// RemoveCgroup.
+func Stop(ids []proc.Ident, hierarchies []string, root string, timeout time.Duration) error {
+	var errs []error
+	for _, id := range ids {
+		// unshare ignores SIGTERM while it waits for its child, and nothing in
+		// a node needs a graceful end (its state is thrown away): no grace.
+		if err := id.Terminate(0); err != nil {
+			errs = append(errs, fmt.Errorf("stop node process %s: %w", id, err))
+		}
 	}
-	if err := waitCgroupEmpty(hierarchies, cgroupRoot, time.Now().Add(timeout)); err != nil {
-		return fmt.Errorf("node %s: its PID namespace ended but %w", id, err)
+	if err := waitCgroupEmpty(hierarchies, root, time.Now().Add(timeout)); err != nil {
+		errs = append(errs, fmt.Errorf("the nodes' PID namespaces ended but %w", err))
 	}
-	return nil
+	return errors.Join(errs...)
 }
