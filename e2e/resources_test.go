@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"testing"
@@ -18,18 +20,25 @@ import (
 	"kube-netbench/internal/tools/fortio"
 )
 
-// agentProc is one node's dataplane agent, read through its container's
-// PID 1 (the agent itself in cilium-agent's and kube-proxy's images).
+// agentProc is one node's dataplane agent: its container's cgroup as the
+// kubelet reports it, and, where the image has `cat`, its container's PID 1
+// (the agent itself in cilium-agent's and kube-proxy's images).
 type agentProc struct {
 	node, name string
 	target     podexec.Target
+	// noProc says why /proc cannot be read in this image ("" when it can):
+	// kube-proxy's distroless image has no cat.
+	noProc string
 }
 
-// agentUse is one agent's per-round CPU (millicores) and resident memory
-// in one state.
+// agentUse is one agent's per-round CPU (millicores) and memory in one
+// state: from its cgroup (what metrics-server and cAdvisor report) and,
+// where readable, from its process.
 type agentUse struct {
-	Millicores []float64 `json:"millicores"`
-	RSSBytes   []float64 `json:"rss_bytes"`
+	CgroupMillicores []float64 `json:"cgroup_millicores"`
+	WorkingSetBytes  []float64 `json:"working_set_bytes"`
+	Millicores       []float64 `json:"millicores"`
+	RSSBytes         []float64 `json:"rss_bytes"`
 }
 
 // agentResources measures what the dataplane agents themselves cost on
@@ -73,12 +82,15 @@ func (r *agentResources) setup(ctx context.Context, t *testing.T, cfg *envconf.C
 	sort.Strings(nodes)
 	for _, n := range nodes {
 		a := agentProc{node: n, name: container, target: podexec.Target{Namespace: "kube-system", Pod: pods[n], Container: container}}
-		s, err := r.sample(ctx, a)
-		if err != nil {
-			t.Fatalf("node %s: read the %s process: %v", n, container, err)
+		if _, err := r.cgroupSample(ctx, a); err != nil {
+			t.Fatalf("node %s: read the %s container's cgroup through the kubelet: %v", n, container, err)
 		}
-		if s.Comm != container {
-			t.Fatalf("node %s: PID 1 of the %s container is %q, not the agent: its CPU and memory cannot be read this way", n, container, s.Comm)
+		switch s, err := r.sample(ctx, a); {
+		case err != nil:
+			a.noProc = fmt.Sprintf("its image cannot show /proc/1 (%v)", err)
+			t.Logf("node %s: %s: process CPU and RSS not read, %s; its cgroup is", n, container, a.noProc)
+		case s.Comm != container:
+			t.Fatalf("node %s: PID 1 of the %s container is %q, not the agent: its process cannot be read this way", n, container, s.Comm)
 		}
 		r.agents = append(r.agents, a)
 		r.use[a.node] = map[string]*agentUse{"idle": {}, "load": {}}
@@ -97,36 +109,97 @@ func (r *agentResources) sample(ctx context.Context, a agentProc) (resources.Sam
 	return resources.Parse(string(out))
 }
 
-// window reads every agent, runs during (an idle wait or a load) and reads
-// them again; it records each agent's millicores and RSS in state.
-func (r *agentResources) window(ctx context.Context, t *testing.T, state string, during func() error) error {
-	before := make([]resources.Sample, len(r.agents))
-	for i, a := range r.agents {
-		s, err := r.sample(ctx, a)
-		if err != nil {
-			return fmt.Errorf("node %s: %w", a.node, err)
+// cgroupSample reads the agent container's cgroup as the kubelet reports it
+// (its resource metrics endpoint, through the apiserver's node proxy).
+func (r *agentResources) cgroupSample(ctx context.Context, a agentProc) (resources.CgroupSample, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	b, err := r.client.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", a.node, "proxy", resources.ResourceMetricsPath).DoRaw(ctx)
+	if err != nil {
+		return resources.CgroupSample{}, err
+	}
+	m, err := resources.ParseResourceMetrics(bytes.NewReader(b))
+	if err != nil {
+		return resources.CgroupSample{}, err
+	}
+	s, ok := m[resources.Container{Namespace: a.target.Namespace, Pod: a.target.Pod, Name: a.target.Container}]
+	if !ok {
+		return resources.CgroupSample{}, fmt.Errorf("the kubelet of %s reports no container %s/%s %s", a.node, a.target.Namespace, a.target.Pod, a.target.Container)
+	}
+	return s, nil
+}
+
+// reading is one agent's state at one moment.
+type reading struct {
+	cg   resources.CgroupSample
+	proc resources.Sample
+}
+
+func (r *agentResources) read(ctx context.Context, a agentProc) (reading, error) {
+	var rd reading
+	var err error
+	if rd.cg, err = r.cgroupSample(ctx, a); err != nil {
+		return rd, fmt.Errorf("node %s: cgroup: %w", a.node, err)
+	}
+	if a.noProc == "" {
+		if rd.proc, err = r.sample(ctx, a); err != nil {
+			return rd, fmt.Errorf("node %s: /proc: %w", a.node, err)
 		}
-		before[i] = s
+	}
+	return rd, nil
+}
+
+// window reads every agent, runs during (an idle wait or a load) and reads
+// them again; it records each agent's millicores and memory in state. The
+// cgroup rate is taken between the kubelet's own reading times, which must
+// cover the window: a reading from before it (cAdvisor refreshes every
+// 10-15 s) is a failed sample, not a diluted number.
+func (r *agentResources) window(ctx context.Context, t *testing.T, state string, during func() error) error {
+	before := make([]reading, len(r.agents))
+	for i, a := range r.agents {
+		rd, err := r.read(ctx, a)
+		if err != nil {
+			return err
+		}
+		before[i] = rd
 	}
 	start := time.Now()
 	if err := during(); err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
+	var errs []error
 	for i, a := range r.agents {
-		s, err := r.sample(ctx, a)
+		after, err := r.read(ctx, a)
 		if err != nil {
-			return fmt.Errorf("node %s: %w", a.node, err)
-		}
-		m, err := resources.Millicores(before[i], s, elapsed)
-		if err != nil {
-			return fmt.Errorf("node %s: %w", a.node, err)
+			errs = append(errs, err)
+			continue
 		}
 		u := r.use[a.node][state]
-		u.Millicores, u.RSSBytes = append(u.Millicores, m), append(u.RSSBytes, float64(s.RSSBytes))
-		t.Logf("%s on %s, %s: %.1f millicores over %s, RSS %.1f MiB", a.name, a.node, state, m, elapsed.Round(time.Millisecond), float64(s.RSSBytes)/(1<<20))
+		span := after.cg.CPUAt.Sub(before[i].cg.CPUAt)
+		cg, err := resources.CgroupMillicores(before[i].cg, after.cg)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("node %s: cgroup: %w", a.node, err))
+		case span < elapsed*8/10 || span > elapsed*12/10+2*time.Second:
+			errs = append(errs, fmt.Errorf("node %s: the kubelet's cgroup readings span %s, not the %s window: cached readings (cAdvisor refreshes every 10-15 s; make windows longer)",
+				a.node, span.Round(time.Millisecond), elapsed.Round(time.Millisecond)))
+		default:
+			u.CgroupMillicores, u.WorkingSetBytes = append(u.CgroupMillicores, cg), append(u.WorkingSetBytes, after.cg.WorkingSetBytes)
+			t.Logf("%s on %s, %s: cgroup %.1f millicores over %s, working set %.1f MiB", a.name, a.node, state, cg, span.Round(time.Millisecond), after.cg.WorkingSetBytes/(1<<20))
+		}
+		if a.noProc != "" {
+			continue
+		}
+		m, err := resources.Millicores(before[i].proc, after.proc, elapsed)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("node %s: /proc: %w", a.node, err))
+			continue
+		}
+		u.Millicores, u.RSSBytes = append(u.Millicores, m), append(u.RSSBytes, float64(after.proc.RSSBytes))
+		t.Logf("%s on %s, %s: process %.1f millicores over %s, RSS %.1f MiB", a.name, a.node, state, m, elapsed.Round(time.Millisecond), float64(after.proc.RSSBytes)/(1<<20))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // measure alternates idle and load windows of FORTIO_DURATION in ABBA
@@ -167,20 +240,29 @@ func (r *agentResources) writeResults(t *testing.T) {
 	for _, a := range r.agents {
 		for _, state := range []string{"idle", "load"} {
 			u := r.use[a.node][state]
-			if len(u.Millicores) == 0 {
-				continue
+			for _, src := range []struct {
+				source   string
+				cpu, mem []float64
+				memUnit  string
+			}{
+				{"cgroup", u.CgroupMillicores, u.WorkingSetBytes, report.UnitBytes},
+				{"proc", u.Millicores, u.RSSBytes, report.UnitBytes},
+			} {
+				if len(src.cpu) == 0 {
+					continue
+				}
+				cpu, err := report.NewMetric("millicores", report.LowerIsBetter, src.cpu, stats.DefaultConfidence)
+				if err != nil {
+					t.Errorf("%s %s %s: %v", a.node, state, src.source, err)
+					continue
+				}
+				mem, err := report.NewMetric(src.memUnit, report.LowerIsBetter, src.mem, stats.DefaultConfidence)
+				if err != nil {
+					t.Errorf("%s %s %s: %v", a.node, state, src.source, err)
+					continue
+				}
+				r.add("Resources", []report.KV{{Key: "agent", Value: a.name}, {Key: "node", Value: a.node}, {Key: "state", Value: state}, {Key: "source", Value: src.source}}, cpu, mem)
 			}
-			cpu, err := report.NewMetric("millicores", report.LowerIsBetter, u.Millicores, stats.DefaultConfidence)
-			if err != nil {
-				t.Errorf("%s %s: %v", a.node, state, err)
-				continue
-			}
-			rss, err := report.NewMetric(report.UnitBytes, report.LowerIsBetter, u.RSSBytes, stats.DefaultConfidence)
-			if err != nil {
-				t.Errorf("%s %s: %v", a.node, state, err)
-				continue
-			}
-			r.add("Resources", []report.KV{{Key: "agent", Value: a.name}, {Key: "node", Value: a.node}, {Key: "state", Value: state}}, cpu, rss)
 		}
 	}
 	if len(r.results) > 0 {
