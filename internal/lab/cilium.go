@@ -105,7 +105,7 @@ func CiliumCNIConfList() []byte {
 // them. server is the apiserver as nodes reach it: with kube-proxy replaced
 // and no agent yet, the kubernetes Service's ClusterIP cannot be used, so
 // the agent is pointed at it directly (Helm's k8sServiceHost/Port).
-func installCilium(ctx context.Context, c kubernetes.Interface, kubectl, adminKubeconfig string, cil components.Cilium, dp Dataplane, podCIDR, server string) error {
+func installCilium(ctx context.Context, c kubernetes.Interface, kubectl, adminKubeconfig string, cil components.Cilium, dp Dataplane, podCIDR, server string, real bool) error {
 	if err := applyCRDs(ctx, kubectl, adminKubeconfig, cil.CRDDir); err != nil {
 		return err
 	}
@@ -120,12 +120,18 @@ func installCilium(ctx context.Context, c kubernetes.Interface, kubectl, adminKu
 	// Helm's cilium ClusterRole lists what the agent reads and writes; the
 	// lab binds cluster-admin instead (a test cluster on one machine, nothing
 	// else runs in it).
+	cfg := ciliumConfig(dp, podCIDR)
+	if real {
+		// On real nodes the agent writes the node's CNI configuration once it
+		// is ready, as Helm sets it up: the node stays NotReady until then.
+		cfg["write-cni-conf-when-ready"] = "/host/etc/cni/net.d/05-cilium.conflist"
+	}
 	return installAgent(ctx, c, "cluster-admin", "cilium",
 		&corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: "cilium-config", Namespace: metav1.NamespaceSystem},
-			Data:       ciliumConfig(dp, podCIDR),
+			Data:       cfg,
 		},
-		ciliumDaemonSet(host, port))
+		ciliumDaemonSet(host, port, real))
 }
 
 // applyCRDs applies every CRD file under dir with the lab's kubectl and waits
@@ -161,14 +167,23 @@ func applyCRDs(ctx context.Context, kubectl, kubeconfig, dir string) error {
 	return nil
 }
 
-func ciliumDaemonSet(apiHost, apiPort string) *appsv1.DaemonSet {
+// ciliumDaemonSet is the agent's DaemonSet. On real nodes (real) it has
+// Helm's host mounts: the node's bpffs and cgroup2 (mounted by the node at
+// boot, as Helm's mount-bpf-fs and mount-cgroup init containers would on the
+// machine: the lab keeps them per node), /etc/cni/net.d for the CNI
+// configuration the agent writes, and Helm's install-cni-binaries init
+// container putting cilium-cni from the image into the node's /opt/cni/bin.
+func ciliumDaemonSet(apiHost, apiPort string, real bool) *appsv1.DaemonSet {
 	labels := map[string]string{"k8s-app": "cilium", "app.kubernetes.io/name": "cilium-agent", "app.kubernetes.io/part-of": "cilium"}
 	dirOrCreate := corev1.HostPathDirectoryOrCreate
 	fileOrCreate := corev1.HostPathFileOrCreate
 	env := func(name, path string) corev1.EnvVar {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
 	}
-	return agentDaemonSet("cilium", map[string]string{"k8s-app": "cilium"}, labels, corev1.Container{
+	hostPath := func(name, path string, t *corev1.HostPathType) corev1.Volume {
+		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path, Type: t}}}
+	}
+	agent := corev1.Container{
 		Name:    "cilium-agent",
 		Image:   CiliumImage,
 		Command: []string{"cilium-agent"},
@@ -193,14 +208,35 @@ func ciliumDaemonSet(apiHost, apiPort string) *appsv1.DaemonSet {
 			{Name: "lib-modules", MountPath: "/lib/modules", ReadOnly: true},
 			{Name: "xtables-lock", MountPath: "/run/xtables.lock"},
 		},
-	}, []corev1.Volume{
+	}
+	vols := []corev1.Volume{
 		{Name: "cilium-config-path", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: "cilium-config"}}}},
-		{Name: "cilium-run", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{
-			Path: "/var/run/cilium", Type: &dirOrCreate}}},
-		{Name: "lib-modules", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{
-			Path: "/lib/modules"}}},
-		{Name: "xtables-lock", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{
-			Path: "/run/xtables.lock", Type: &fileOrCreate}}},
-	})
+		hostPath("cilium-run", "/var/run/cilium", &dirOrCreate),
+		hostPath("lib-modules", "/lib/modules", nil),
+		hostPath("xtables-lock", "/run/xtables.lock", &fileOrCreate),
+	}
+	var inits []corev1.Container
+	if real {
+		toContainer, bidi := corev1.MountPropagationHostToContainer, corev1.MountPropagationBidirectional
+		agent.VolumeMounts = append(agent.VolumeMounts,
+			corev1.VolumeMount{Name: "bpf-maps", MountPath: "/sys/fs/bpf", MountPropagation: &bidi},
+			corev1.VolumeMount{Name: "cilium-cgroup", MountPath: "/run/cilium/cgroupv2", MountPropagation: &toContainer},
+			corev1.VolumeMount{Name: "etc-cni-netd", MountPath: "/host/etc/cni/net.d"},
+		)
+		vols = append(vols,
+			hostPath("bpf-maps", "/sys/fs/bpf", &dirOrCreate),
+			hostPath("cilium-cgroup", "/run/cilium/cgroupv2", &dirOrCreate),
+			hostPath("etc-cni-netd", "/etc/cni/net.d", &dirOrCreate),
+			hostPath("cni-path", "/opt/cni/bin", &dirOrCreate),
+		)
+		inits = append(inits, corev1.Container{
+			Name: "install-cni-binaries", Image: CiliumImage,
+			Command:      []string{"/install-plugin.sh"},
+			VolumeMounts: []corev1.VolumeMount{{Name: "cni-path", MountPath: "/host/opt/cni/bin"}},
+		})
+	}
+	ds := agentDaemonSet("cilium", map[string]string{"k8s-app": "cilium"}, labels, agent, vols)
+	ds.Spec.Template.Spec.InitContainers = inits
+	return ds
 }

@@ -98,7 +98,7 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	}
 	server := nodesCfg.Clusters[nodesCfg.Contexts[nodesCfg.CurrentContext].Cluster].Server
 	if o.Dataplane.Cilium() {
-		err = installCilium(ctx, client, o.Cache.Binaries().Kubectl, admin, o.Cache.Cilium(), o.Dataplane, o.Plan.PodCIDR.String(), server)
+		err = installCilium(ctx, client, o.Cache.Binaries().Kubectl, admin, o.Cache.Cilium(), o.Dataplane, o.Plan.PodCIDR.String(), server, o.Nodes == RealNodes)
 	} else {
 		err = installKubeProxy(ctx, client, o.Dataplane, o.Plan.PodCIDR.String(), server)
 	}
@@ -111,11 +111,19 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 		if err != nil {
 			return nil, err
 		}
-		paths := make([]string, len(archives))
-		for i, a := range archives {
-			paths[i] = a.Path
+		// Each node imports what it may run: not the other dataplane's
+		// agent (Cilium's image alone is 237 MiB).
+		skip := CiliumImage
+		if o.Dataplane.Cilium() {
+			skip = KubeProxyImage
 		}
-		log.Info("lab: images ready", "images", len(archives), "took", time.Since(t).Round(time.Millisecond))
+		var paths []string
+		for _, a := range archives {
+			if a.Ref != skip {
+				paths = append(paths, a.Path)
+			}
+		}
+		log.Info("lab: images ready", "images", len(paths), "took", time.Since(t).Round(time.Millisecond))
 		if err := startRealNodes(ctx, o, st, client, server, paths, images.PauseImage); err != nil {
 			return nil, err
 		}

@@ -94,7 +94,9 @@ func startRealNodes(ctx context.Context, o Options, st *state, client kubernetes
 			Images:       images,
 			Labels:       labels,
 		}
-		if !o.Dataplane.Cilium() {
+		if o.Dataplane.Cilium() {
+			c.Mounts = []node.Mount{{FSType: "bpf", Target: "/sys/fs/bpf"}, {FSType: "cgroup2", Target: "/run/cilium/cgroupv2"}}
+		} else {
 			c.CNIConfList = string(agent.PTPConfList(o.Plan.NodePodCIDR(i), filepath.Join(nodeDir, "ipam")))
 		}
 		if err := c.IssueCerts(filepath.Join(pki, "ca.crt"), filepath.Join(pki, "ca.key"), 7*24*time.Hour); err != nil {

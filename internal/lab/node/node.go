@@ -87,6 +87,17 @@ type Config struct {
 	Labels map[string]string
 	// KubeletArgs are extra kubelet flags (e.g. --v=2).
 	KubeletArgs []string
+	// Mounts are file systems the node gets before containerd starts, as a
+	// node's boot gives them: Cilium's DaemonSet expects a bpffs at
+	// /sys/fs/bpf and a cgroup2 at /run/cilium/cgroupv2 on its host. Each is
+	// a new instance in the node's mount namespace (a new bpffs, so no map is
+	// ever pinned in the machine's).
+	Mounts []Mount
+}
+
+// Mount is a file system mounted in the node's mount namespace.
+type Mount struct {
+	FSType, Target string
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -126,6 +137,11 @@ func (c Config) Validate() error {
 	if filepath.Dir(c.Bin.Shim) != filepath.Dir(c.Bin.Containerd) {
 		// containerd finds its shim on PATH, next to itself.
 		bad("containerd-shim-runc-v2 %s is not beside containerd %s", c.Bin.Shim, c.Bin.Containerd)
+	}
+	for _, m := range c.Mounts {
+		if (m.FSType != "bpf" && m.FSType != "cgroup2" && m.FSType != "tmpfs") || !path.IsAbs(m.Target) {
+			bad("mount %s at %q: want bpf, cgroup2 or tmpfs at an absolute path", m.FSType, m.Target)
+		}
 	}
 	for _, s := range []string{c.Dir, c.Netns, c.CgroupRoot} {
 		if strings.ContainsAny(s, "'\"\\$` \n") {

@@ -135,6 +135,10 @@ failSwapOn: false
 # restores them (protectKernelDefaults would refuse to start instead).
 protectKernelDefaults: false
 maxPods: 110
+# Container stats straight from containerd (it reads the cgroup per request):
+# cAdvisor's cached readings, refreshed every 10-15 s, cannot give a
+# dataplane agent's CPU over a seconds-long window (TestResources).
+featureGates: {PodAndContainerStatsFromCRI: true}
 `, c.CgroupRoot, ContainerdSocket, c.IP, KubeletPort, c.ServingCertFile, c.ServingKeyFile, c.CAFile,
 		filepath.Join(c.Dir, ResolvConf)), nil
 }
@@ -205,6 +209,9 @@ func (c Config) script(hierarchies []string) string {
 	for _, d := range privateDirs {
 		src := filepath.Join(c.Dir, strings.ReplaceAll(strings.TrimPrefix(d, "/"), "/", "_"))
 		w("mkdir -p %s; ensure_dir %s; mount --bind %s %s", q(src), q(d), q(src), q(d))
+	}
+	for _, m := range c.Mounts {
+		w("ensure_dir %s; mount -t %s %s %s", q(m.Target), m.FSType, m.FSType, q(m.Target))
 	}
 	w("# Mounts made below (pod volumes, Cilium's bpffs) propagate within the node, never to the machine.")
 	w("mount --make-rshared /")

@@ -56,6 +56,7 @@ func TestRender(t *testing.T) {
 	require.Equal(t, map[string]any{"mode": "Webhook"}, kc["authorization"])
 	require.Equal(t, "/lab/nodes/nb-node-1/resolv.conf", kc["resolvConf"])
 	require.Equal(t, false, kc["protectKernelDefaults"])
+	require.Equal(t, map[string]any{"PodAndContainerStatsFromCRI": true}, kc["featureGates"], "live cgroup readings for TestResources")
 
 	require.Contains(t, f[KubeconfigFile], "client-certificate: /lab/nodes/nb-node-1/c.crt")
 	require.Contains(t, f[KubeconfigFile], `user: "system:node:nb-node-1"`)
@@ -89,11 +90,16 @@ func TestRender(t *testing.T) {
 func TestRenderWithoutCNIConfig(t *testing.T) {
 	c := testConfig()
 	c.CNIConfList = ""
+	c.Mounts = []Mount{{FSType: "bpf", Target: "/sys/fs/bpf"}, {FSType: "cgroup2", Target: "/run/cilium/cgroupv2"}}
 	f, err := c.Render(hybrid)
 	require.NoError(t, err)
 	_, ok := f[CNIConfFile]
 	require.False(t, ok, "the dataplane's agent writes its own CNI configuration")
 	require.NotContains(t, f[ScriptFile], CNIConfFile)
+	require.Contains(t, f[ScriptFile], "ensure_dir '/sys/fs/bpf'; mount -t bpf bpf '/sys/fs/bpf'")
+	require.Contains(t, f[ScriptFile], "ensure_dir '/run/cilium/cgroupv2'; mount -t cgroup2 cgroup2 '/run/cilium/cgroupv2'")
+	// After the private /run, so that the cgroup2 mount point is the node's.
+	require.Less(t, strings.Index(f[ScriptFile], "tmpfs /run"), strings.Index(f[ScriptFile], "cgroupv2"))
 }
 
 func TestValidate(t *testing.T) {
@@ -110,6 +116,7 @@ func TestValidate(t *testing.T) {
 		{"shim elsewhere", func(c *Config) { c.Bin.Shim = "/other/containerd-shim-runc-v2" }, "is not beside containerd"},
 		{"unquotable path", func(c *Config) { c.Dir = "/lab/my node" }, "characters the start-up script does not quote"},
 		{"no pause", func(c *Config) { c.SandboxImage = "" }, "no sandbox (pause) image"},
+		{"odd mount", func(c *Config) { c.Mounts = []Mount{{FSType: "ext4", Target: "/x"}} }, "want bpf, cgroup2 or tmpfs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testConfig()
