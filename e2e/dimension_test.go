@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
+	"kube-netbench/fixtures"
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/dataplane"
 	"kube-netbench/internal/progress"
@@ -47,18 +49,31 @@ func newDimension(t *testing.T, name string) *dimension {
 // fails the test on any invalid value before anything is created.
 func loadConfig(t *testing.T) (config.Config, config.Profile) {
 	t.Helper()
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		t.Fatalf("configuration: %v", err)
-	}
+	cfg := readConfig(t)
 	prof, err := config.LoadProfile(profilePath(cfg.Profile))
 	if err != nil {
 		t.Fatalf("profile: %v", err)
 	}
+	return cfg, prof
+}
+
+// readConfig reads the environment's configuration and fails the test on
+// any invalid value before anything is created.
+func readConfig(t *testing.T) config.Config {
+	t.Helper()
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		t.Fatalf("configuration: %v", err)
+	}
 	for _, w := range cfg.Warnings {
 		t.Logf("configuration warning: %s", w)
 	}
-	return cfg, prof
+	return cfg
+}
+
+// workloadResources is the configuration's sizing of the workload pods.
+func workloadResources(c config.Config) fixtures.Resources {
+	return fixtures.Resources{QoS: c.Workload.QoS, CPU: c.Workload.CPU, Memory: c.Workload.Memory}
 }
 
 // start creates the run (namespace, two workers) and detects the dataplane.
@@ -67,6 +82,7 @@ func (d *dimension) start(ctx context.Context, t *testing.T, cfg *envconf.Config
 	d.started = time.Now()
 	d.progress = progress.New(nil)
 	d.run = startRun(ctx, t, cfg, d.name, 2)
+	d.run.res = workloadResources(d.cfg)
 	det, err := detect(ctx, d.run)
 	if err != nil {
 		t.Fatalf("detect the dataplane: %v", err)
@@ -188,6 +204,10 @@ func fingerprint(r *run, det dataplane.Detection, cfg config.Config, tools []rep
 			fp.Extra["cilium-hubble-"+node] = st
 		}
 	}
+	if fp.Extra == nil {
+		fp.Extra = map[string]string{}
+	}
+	maps.Copy(fp.Extra, r.res.Describe())
 	if v, err := r.client.Discovery().ServerVersion(); err == nil {
 		fp.KubernetesVersion = v.GitVersion
 	}

@@ -81,8 +81,8 @@ func (l *latencyDim) setup(ctx context.Context, t *testing.T, cfg *envconf.Confi
 	l.start(ctx, t, cfg)
 	defer l.progress.To(t).Phase("setup: netperf and fortio servers and clients")()
 	for _, p := range []*corev1.Pod{
-		fixtures.NetperfServer(l.ns, "netperf-server", l.id, l.nodes[0].Name),
-		fixtures.NetperfClient(l.ns, "netperf-client", l.id, l.nodes[1].Name),
+		fixtures.NetperfServer(l.ns, "netperf-server", l.id, l.nodes[0].Name, l.workload(t)),
+		fixtures.NetperfClient(l.ns, "netperf-client", l.id, l.nodes[1].Name, l.workload(t)),
 	} {
 		if _, err := l.client.CoreV1().Pods(l.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)

@@ -86,7 +86,7 @@ func (p *policy) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) c
 	}
 	_, p.svcIP = fortioPair(ctx, t, p.run)
 	if _, err := p.client.CoreV1().Pods(p.ns).Create(ctx,
-		fixtures.FortioClientAs(p.ns, deniedClient, p.id, p.nodes[1].Name, deniedRole), metav1.CreateOptions{}); err != nil {
+		fixtures.FortioClientAs(p.ns, deniedClient, p.id, p.nodes[1].Name, deniedRole, p.workload(t)), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := kube.WaitFor(ctx, "deny canary Ready", 2*time.Minute, kube.PodsReady(p.client, p.ns, deniedClient)); err != nil {

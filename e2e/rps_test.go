@@ -97,8 +97,8 @@ func (r *rps) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) cont
 func fortioPair(ctx context.Context, t *testing.T, r *run) (podIP, svcIP string) {
 	t.Helper()
 	for _, p := range []*corev1.Pod{
-		fixtures.FortioServer(r.ns, "fortio-server", r.id, r.nodes[0].Name),
-		fixtures.FortioClient(r.ns, "fortio-client", r.id, r.nodes[1].Name),
+		fixtures.FortioServer(r.ns, "fortio-server", r.id, r.nodes[0].Name, r.workload(t)),
+		fixtures.FortioClient(r.ns, "fortio-client", r.id, r.nodes[1].Name, r.workload(t)),
 	} {
 		if _, err := r.client.CoreV1().Pods(r.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)

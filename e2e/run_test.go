@@ -27,6 +27,8 @@ type run struct {
 	client kubernetes.Interface
 	exec   podexec.Client
 	nodes  []corev1.Node
+	// res sizes the workload pods, from the validated configuration.
+	res fixtures.Resources
 }
 
 // startRun sets up a run named after the feature, on `workers` schedulable
@@ -64,6 +66,16 @@ func deleteNamespace(t *testing.T, c kubernetes.Interface, ns string) {
 	} else {
 		t.Logf("namespace %s deleted in %s", ns, took.Round(time.Millisecond))
 	}
+}
+
+// workload is the run's pod sizing; a feature that did not set it fails
+// rather than create pods nobody sized.
+func (r *run) workload(t *testing.T) fixtures.Resources {
+	t.Helper()
+	if r.res.QoS == "" {
+		t.Fatal("the run's workload resources were not set from the configuration")
+	}
+	return r.res
 }
 
 func podTarget(ns, pod, container string) podexec.Target {

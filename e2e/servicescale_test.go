@@ -107,6 +107,7 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	s.progress = progress.New(nil)
 	defer s.progress.To(t).Phase("setup: workloads, detection, Service range")()
 	s.run = startRun(ctx, t, cfg, "scale", 2)
+	s.run.res = workloadResources(s.cfg)
 	det, err := detect(ctx, s.run)
 	if err != nil {
 		t.Fatalf("detect the dataplane: %v", err)
@@ -141,7 +142,7 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 		}
 		t.Logf("dummy Services deleted: %d namespaces in %s", st.Namespaces, st.Wall.Round(time.Millisecond))
 	})
-	if _, err := s.client.CoreV1().Pods(s.ns).Create(ctx, fixtures.NodeProbe(s.ns, nodeProbePod, s.id, s.nodes[1].Name), metav1.CreateOptions{}); err != nil {
+	if _, err := s.client.CoreV1().Pods(s.ns).Create(ctx, fixtures.NodeProbe(s.ns, nodeProbePod, s.id, s.nodes[1].Name, s.workload(t)), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	_, s.fortioIP = fortioPair(ctx, t, s.run)

@@ -25,6 +25,7 @@ import (
 // worker, a client on another, a ClusterIP Service in front of the server.
 type smoke struct {
 	*run
+	sizing                 fixtures.Resources
 	serverNode, clientNode string
 	serverIP, serviceIP    string
 }
@@ -35,7 +36,7 @@ type smoke struct {
 // carries Services (kube-proxy, or Cilium replacing it) has programmed the
 // Service on every node.
 func TestDataplaneSmoke(t *testing.T) {
-	s := &smoke{}
+	s := &smoke{sizing: workloadResources(readConfig(t))}
 	f := features.New("dataplane smoke").
 		WithLabel("dimension", "smoke").WithLabel("tier", "smoke").
 		Setup(s.setup).
@@ -48,11 +49,12 @@ func TestDataplaneSmoke(t *testing.T) {
 
 func (s *smoke) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 	s.run = startRun(ctx, t, cfg, "smoke", 2)
+	s.run.res = s.sizing
 	c := s.client
 	s.serverNode, s.clientNode = s.nodes[0].Name, s.nodes[1].Name
 	for _, p := range []*corev1.Pod{
-		fixtures.FortioServer(s.ns, "fortio-server", s.id, s.serverNode),
-		fixtures.FortioClient(s.ns, "fortio-client", s.id, s.clientNode),
+		fixtures.FortioServer(s.ns, "fortio-server", s.id, s.serverNode, s.res),
+		fixtures.FortioClient(s.ns, "fortio-client", s.id, s.clientNode, s.res),
 	} {
 		if _, err := c.CoreV1().Pods(s.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)

@@ -92,11 +92,11 @@ func (th *throughput) setup(ctx context.Context, t *testing.T, cfg *envconf.Conf
 	}
 	server, client := th.nodes[0].Name, th.nodes[1].Name
 	pods := []*corev1.Pod{
-		fixtures.IperfServer(th.ns, "iperf-server", th.id, server, false, fixtures.IperfPort),
-		fixtures.IperfServer(th.ns, "iperf-server-host", th.id, server, true, fixtures.IperfHostPort),
-		fixtures.IperfClient(th.ns, "iperf-client", th.id, client, false),
-		fixtures.IperfClient(th.ns, "iperf-client-host", th.id, client, true),
-		fixtures.IperfClient(th.ns, "iperf-client-local", th.id, server, false),
+		fixtures.IperfServer(th.ns, "iperf-server", th.id, server, false, fixtures.IperfPort, th.workload(t)),
+		fixtures.IperfServer(th.ns, "iperf-server-host", th.id, server, true, fixtures.IperfHostPort, th.workload(t)),
+		fixtures.IperfClient(th.ns, "iperf-client", th.id, client, false, th.workload(t)),
+		fixtures.IperfClient(th.ns, "iperf-client-host", th.id, client, true, th.workload(t)),
+		fixtures.IperfClient(th.ns, "iperf-client-local", th.id, server, false, th.workload(t)),
 	}
 	var names []string
 	for _, p := range pods {

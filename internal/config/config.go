@@ -118,6 +118,9 @@ type Config struct {
 	// It is off unless asked for: mutating cluster configuration is an
 	// explicit opt-in, never an interactive prompt (W-OPS-6).
 	AutoFixLBMap bool
+	// Workload sizes the pods the suite measures with (W-OPS-5: the seed's
+	// are BestEffort).
+	Workload Workload
 	// ResultsDir is the directory for results and raw tool outputs.
 	ResultsDir string
 	// Profile is the path of the thresholds profile (see LoadProfile).
@@ -155,6 +158,7 @@ func fromEnv(getenv func(string) string, newRunID func() (string, error)) (Confi
 		IperfDuration:     r.duration(EnvIperfDuration, DefaultIperfDuration),
 		SvcCreateParallel: r.intIn(EnvSvcCreateParallel, DefaultSvcCreateParallel, MinSvcCreateParallel, MaxSvcCreateParallel),
 		AutoFixLBMap:      r.boolean(EnvAutoFixLBMap, false),
+		Workload:          r.workload(),
 		ResultsDir:        r.path(EnvResultsDir, DefaultResultsDir),
 		Profile:           r.path(EnvProfile, DefaultProfile),
 		RunID:             r.runID(EnvRunID, newRunID),
@@ -196,6 +200,7 @@ func (c Config) Describe() []KV {
 		}
 		return KV{Key: key, Value: value, Source: src}
 	}
+	qos, cpu, memory := c.Workload.describe()
 	return []KV{
 		kv(EnvSvcScaleSteps, strings.Join(steps, ",")),
 		kv(EnvSvcEndpoints, strconv.Itoa(c.SvcEndpoints)),
@@ -205,6 +210,9 @@ func (c Config) Describe() []KV {
 		kv(EnvIperfDuration, c.IperfDuration.String()),
 		kv(EnvSvcCreateParallel, strconv.Itoa(c.SvcCreateParallel)),
 		kv(EnvAutoFixLBMap, strconv.FormatBool(c.AutoFixLBMap)),
+		kv(EnvWorkloadQoS, qos),
+		kv(EnvWorkloadCPU, cpu),
+		kv(EnvWorkloadMemory, memory),
 		kv(EnvResultsDir, c.ResultsDir),
 		kv(EnvProfile, c.Profile),
 		kv(EnvRunID, c.RunID),

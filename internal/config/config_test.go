@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // env returns a getenv over a fixed map.
@@ -30,6 +31,7 @@ func TestFromEnvDefaults(t *testing.T) {
 	require.Equal(t, "results", c.ResultsDir)
 	require.Equal(t, "profiles/default.yaml", c.Profile)
 	require.Equal(t, "nb-test", c.RunID)
+	require.Equal(t, Workload{QoS: "Guaranteed", CPU: resource.MustParse("600m"), Memory: resource.MustParse("512Mi")}, c.Workload)
 	require.Empty(t, c.Warnings, "the defaults must give a confidence interval")
 }
 
@@ -217,6 +219,9 @@ func TestDescribe(t *testing.T) {
 		{"IPERF_DURATION", "10s", "default"},
 		{"SVC_CREATE_PARALLEL", "32", "default"},
 		{"AUTO_FIX_LB_MAP", "true", "env"},
+		{"WORKLOAD_QOS", "guaranteed", "default"},
+		{"WORKLOAD_CPU", "600m", "default"},
+		{"WORKLOAD_MEMORY", "512Mi", "default"},
 		{"RESULTS_DIR", "results", "default"},
 		{"PROFILE", "profiles/default.yaml", "default"},
 		{"RUN_ID", "nb-test", "default"},
