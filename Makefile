@@ -64,7 +64,7 @@ unit: vet
 
 # The lab's own tests create network namespaces, containers and whole labs:
 # one package at a time (only one lab can exist on a machine).
-lab-tests: deps lab-bins
+lab-tests: deps lab-bins lab-images
 	mkdir -p $(RESULTS)
 	$(GOTESTSUM) --junitfile $(RESULTS)/junit-lab.xml -- -count=1 -p 1 ./internal/lab/...
 
@@ -73,13 +73,14 @@ lab-tests: deps lab-bins
 # runs, ServiceScale with one step of 1,000 Services (verdicts are "inconclusive": 6 rounds are
 # needed for an interval, and each short-connection round waits ~60 s for TIME_WAIT to drain);
 # the full benchmark runs with `make bench`.
-E2E_TESTS ?= TestDataplaneSmoke|TestLabPods|TestServiceScale|TestThroughput|TestRPS|TestLatency|TestHubble|TestNetworkPolicy
+E2E_TESTS ?= TestDataplaneSmoke|TestLabPods|TestServiceScale|TestThroughput|TestRPS|TestLatency|TestHubble|TestNetworkPolicy|TestResources
 E2E_ENV ?= SVC_SCALE_STEPS=1000 ROUNDS=2 FORTIO_DURATION=2s IPERF_DURATION=2s
 # kube-proxy iptables and nftables, and Cilium (VXLAN overlay, kube-proxy replacement), each on a
 # fresh lab; Hubble and NetworkPolicy say why they skip on the kube-proxy labs (no Cilium, no
-# NetworkPolicy enforcement by the ptp plugin).
+# NetworkPolicy enforcement by the ptp plugin). The nodes are real (kubelet, containerd, runc)
+# running the images lab-images builds; LAB_KUBELET=substitute selects the old node agent.
 E2E_DATAPLANES ?= iptables nftables cilium-overlay
-e2e: deps lab-bins lab-bins-cilium
+e2e: deps lab-bins lab-bins-cilium lab-images-cilium
 	mkdir -p $(RESULTS)
 	for dp in $(E2E_DATAPLANES); do \
 	  env KUBECONFIG= LAB_DATAPLANE=$$dp RESULTS_DIR=$(RESULTS)/ci-$$dp $(E2E_ENV) \
@@ -91,7 +92,7 @@ test: deps lab-bins unit lab-tests e2e
 
 # The whole suite. On the lab (no KUBECONFIG) once per dataplane, side by side on this machine.
 BENCH_DATAPLANES ?= iptables nftables cilium-overlay cilium-native
-bench: deps lab-bins lab-bins-cilium
+bench: deps lab-bins lab-bins-cilium lab-images-cilium
 	mkdir -p $(RESULTS)
 	if [ -n "$${KUBECONFIG:-}" ]; then \
 	  $(GOTESTSUM) --junitfile $(RESULTS)/junit-bench.xml -- -count=1 -timeout 180m ./e2e; \
@@ -108,7 +109,7 @@ COMPARE ?= $(RESULTS)/servicescale-*.bench.txt
 compare:
 	$(GO) tool benchstat -table /conn -ignore .config -row /svc -col /dataplane $(COMPARE)
 
-lab-up: deps lab-bins build
+lab-up: deps lab-bins lab-images build
 	bin/netbench lab up
 
 lab-down: build

@@ -97,6 +97,7 @@ func TestBadInputFailsBeforeAnythingIsCreated(t *testing.T) {
 	}{
 		{"unknown proxy mode", map[string]string{"LAB_DATAPLANE": "ipvs"}, `LAB_DATAPLANE="ipvs": unknown dataplane; allowed: iptables, nftables, cilium-overlay, cilium-native`},
 		{"zero nodes", map[string]string{"LAB_NODES": "0"}, `LAB_NODES="0"`},
+		{"unknown kind of node", map[string]string{"LAB_KUBELET": "kwok"}, `LAB_KUBELET="kwok": unknown kind of node; allowed: substitute (the lab's kubelet substitute), real (kubelet + containerd + runc)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,6 +105,11 @@ func TestBadInputFailsBeforeAnythingIsCreated(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+	t.Run("real nodes by default", func(t *testing.T) {
+		o, err := OptionsFromEnv(func(k string) string { return map[string]string{"HOME": "/root"}[k] }, t.TempDir())
+		require.NoError(t, err)
+		require.Equal(t, RealNodes, o.Nodes)
+	})
 	t.Run("range overlapping a route of the machine", func(t *testing.T) {
 		if os.Geteuid() != 0 {
 			t.Skip("needs root")
@@ -140,9 +146,7 @@ func TestFailureAtEveryStepLeavesNothing(t *testing.T) {
 			var agents, cp []proc.Ident
 			o.afterStep = func(s string) error {
 				if st, _ := loadState(o.Dir); st != nil {
-					for _, a := range st.Agents {
-						agents = append(agents, a)
-					}
+					agents = append(agents, nodeProcesses(st)...)
 					for _, p := range newControlPlane(o.Dir, st.Name, st.Kwokctl, st.Kubectl).processes() {
 						cp = append(cp, p)
 					}
@@ -197,10 +201,8 @@ func TestInterruptDuringUpLeavesNothing(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		st, _ := loadState(o.Dir)
-		if st != nil && len(st.Agents) > 0 {
-			for _, a := range st.Agents {
-				agents = append(agents, a)
-			}
+		if st != nil && len(nodeProcesses(st)) > 0 {
+			agents = append(agents, nodeProcesses(st)...)
 			for _, p := range newControlPlane(o.Dir, st.Name, st.Kwokctl, st.Kubectl).processes() {
 				cp = append(cp, p)
 			}
@@ -219,6 +221,12 @@ func TestInterruptDuringUpLeavesNothing(t *testing.T) {
 	}
 	require.NotEmpty(t, cp)
 	assertNothingLeft(t, o, agents, cp)
+}
+
+// nodeProcesses are the processes that hold a lab's nodes: the real nodes'
+// or the substitute's agents.
+func nodeProcesses(st *state) []proc.Ident {
+	return append(append([]proc.Ident(nil), st.Nodes...), st.Agents...)
 }
 
 // lockedBuffer collects a subprocess's output written from two pipes.

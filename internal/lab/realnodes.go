@@ -32,11 +32,12 @@ const (
 	RealNodes NodesMode = "real"
 )
 
-// ParseNodesMode validates a LAB_KUBELET value ("" means the default).
+// ParseNodesMode validates a LAB_KUBELET value ("" means real nodes; the
+// substitute stays selectable until it is removed).
 func ParseNodesMode(v string) (NodesMode, error) {
 	switch NodesMode(v) {
 	case "":
-		return AgentNodes, nil
+		return RealNodes, nil
 	case AgentNodes, RealNodes:
 		return NodesMode(v), nil
 	}
