@@ -99,6 +99,10 @@ func (s *labPods) execIn(ctx context.Context, pod string, argv ...string) (strin
 	return out.String(), errb.String(), err
 }
 
+// labPauseImage is the pause image the lab's nodes hold: the sandbox image
+// kubelet v1.37.2 and kubeadm 1.37 use.
+const labPauseImage = "registry.k8s.io/pause:3.10.2"
+
 func (s *labPods) unmappedImage(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	const image = "nginx:1.27"
 	p := s.pod("unmapped", image, false)
@@ -141,7 +145,7 @@ func (s *labPods) entrypoints(ctx context.Context, t *testing.T, _ *envconf.Conf
 	if strings.TrimSpace(out) != "iperf3 -s -p 5201" {
 		t.Fatalf("iperf3 pod runs %q, want the image entrypoint with the pod's args: \"iperf3 -s -p 5201\"", out)
 	}
-	pause := s.startPod(ctx, t, s.pod("pause", "registry.k8s.io/pause:3.10", false))
+	pause := s.startPod(ctx, t, s.pod("pause", labPauseImage, false))
 	t.Logf("iperf3 pod runs %q and is Ready; pause pod %s Ready", strings.TrimSpace(out), pause.Name)
 	return ctx
 }
