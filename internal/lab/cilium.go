@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
@@ -195,11 +196,16 @@ func ciliumDaemonSet(apiHost, apiPort string, real bool) *appsv1.DaemonSet {
 			{Name: "KUBERNETES_SERVICE_PORT", Value: apiPort},
 		},
 		SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)},
-		// Ready when the agent's own status says so (all its
-		// controllers and the datapath up), as Helm's
-		// /healthz probe asks the same API.
+		// Ready when the agent's own status says so (all its controllers
+		// and the datapath up): Helm's probe, its /healthz on the health
+		// port with the "brief" header, polled every 2 s rather than 30 so
+		// the lab's waits end as soon as it is. An HTTP probe, not an exec:
+		// on a real node each exec is a runc exec costing the node's CPU.
 		ReadinessProbe: &corev1.Probe{
-			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"cilium-dbg", "status", "--brief"}}},
+			ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+				Host: "127.0.0.1", Path: "/healthz", Port: intstr.FromInt32(9879), Scheme: corev1.URISchemeHTTP,
+				HTTPHeaders: []corev1.HTTPHeader{{Name: "brief", Value: "true"}},
+			}},
 			PeriodSeconds: 2, TimeoutSeconds: 5, FailureThreshold: 3, SuccessThreshold: 1,
 		},
 		VolumeMounts: []corev1.VolumeMount{
