@@ -126,6 +126,9 @@ func installCilium(ctx context.Context, c kubernetes.Interface, kubectl, adminKu
 		// On real nodes the agent writes the node's CNI configuration once it
 		// is ready, as Helm sets it up: the node stays NotReady until then.
 		cfg["write-cni-conf-when-ready"] = "/host/etc/cni/net.d/05-cilium.conflist"
+		// Sysctls through the node's /proc, as Helm's unprivileged agent
+		// does: the node keeps the machine-wide ones read-only.
+		cfg["procfs"] = "/host/proc"
 	}
 	return installAgent(ctx, c, "cluster-admin", "cilium",
 		&corev1.ConfigMap{
@@ -178,6 +181,7 @@ func ciliumDaemonSet(apiHost, apiPort string, real bool) *appsv1.DaemonSet {
 	labels := map[string]string{"k8s-app": "cilium", "app.kubernetes.io/name": "cilium-agent", "app.kubernetes.io/part-of": "cilium"}
 	dirOrCreate := corev1.HostPathDirectoryOrCreate
 	fileOrCreate := corev1.HostPathFileOrCreate
+	directory := corev1.HostPathDirectory
 	env := func(name, path string) corev1.EnvVar {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
 	}
@@ -229,12 +233,16 @@ func ciliumDaemonSet(apiHost, apiPort string, real bool) *appsv1.DaemonSet {
 			corev1.VolumeMount{Name: "bpf-maps", MountPath: "/sys/fs/bpf", MountPropagation: &bidi},
 			corev1.VolumeMount{Name: "cilium-cgroup", MountPath: "/run/cilium/cgroupv2", MountPropagation: &toContainer},
 			corev1.VolumeMount{Name: "etc-cni-netd", MountPath: "/host/etc/cni/net.d"},
+			corev1.VolumeMount{Name: "host-proc-sys-net", MountPath: "/host/proc/sys/net"},
+			corev1.VolumeMount{Name: "host-proc-sys-kernel", MountPath: "/host/proc/sys/kernel"},
 		)
 		vols = append(vols,
 			hostPath("bpf-maps", "/sys/fs/bpf", &dirOrCreate),
 			hostPath("cilium-cgroup", "/run/cilium/cgroupv2", &dirOrCreate),
 			hostPath("etc-cni-netd", "/etc/cni/net.d", &dirOrCreate),
 			hostPath("cni-path", "/opt/cni/bin", &dirOrCreate),
+			hostPath("host-proc-sys-net", "/proc/sys/net", &directory),
+			hostPath("host-proc-sys-kernel", "/proc/sys/kernel", &directory),
 		)
 		inits = append(inits, corev1.Container{
 			Name: "install-cni-binaries", Image: CiliumImage,

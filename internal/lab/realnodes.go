@@ -48,6 +48,11 @@ func ParseNodesMode(v string) (NodesMode, error) {
 // one child per node (each node's kubelet cgroupRoot).
 const LabCgroup = "/netbench-lab"
 
+// ciliumProtectedSysctls are the machine-wide sysctls cilium-agent v1.19.4
+// writes (pkg/datapath/loader Reinitialize, errors ignored), kept read-only in
+// a Cilium node so that the machine keeps its values.
+var ciliumProtectedSysctls = []string{"/proc/sys/kernel/unprivileged_bpf_disabled", "/proc/sys/kernel/timer_migration"}
+
 // nodeCgroup is node name's cgroupRoot.
 func nodeCgroup(name string) string { return LabCgroup + "/" + name }
 
@@ -97,6 +102,11 @@ func startRealNodes(ctx context.Context, o Options, st *state, client kubernetes
 		}
 		if o.Dataplane.Cilium() {
 			c.Mounts = []node.Mount{{FSType: "bpf", Target: "/sys/fs/bpf"}, {FSType: "cgroup2", Target: "/run/cilium/cgroupv2"}}
+			// cilium-agent sets these two machine-wide sysctls (ignoring a
+			// failure); unprivileged_bpf_disabled=1 cannot be undone until a
+			// reboot. The agent writes sysctls through the node's /proc
+			// (procfs=/host/proc), where these are read-only.
+			c.ReadOnly = ciliumProtectedSysctls
 		} else {
 			c.CNIConfList = string(agent.PTPConfList(o.Plan.NodePodCIDR(i), filepath.Join(nodeDir, "ipam")))
 		}

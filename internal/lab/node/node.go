@@ -93,6 +93,11 @@ type Config struct {
 	// a new instance in the node's mount namespace (a new bpffs, so no map is
 	// ever pinned in the machine's).
 	Mounts []Mount
+	// ReadOnly are files made read-only in the node's mount namespace (bind
+	// mounted over themselves, then remounted read-only), e.g. machine-wide
+	// sysctls an agent on the node would otherwise change for the whole
+	// machine, read through the node's /proc.
+	ReadOnly []string
 }
 
 // Mount is a file system mounted in the node's mount namespace.
@@ -141,6 +146,11 @@ func (c Config) Validate() error {
 	for _, m := range c.Mounts {
 		if (m.FSType != "bpf" && m.FSType != "cgroup2" && m.FSType != "tmpfs") || !path.IsAbs(m.Target) {
 			bad("mount %s at %q: want bpf, cgroup2 or tmpfs at an absolute path", m.FSType, m.Target)
+		}
+	}
+	for _, f := range c.ReadOnly {
+		if !path.IsAbs(f) || strings.ContainsAny(f, "'\"\\$` \n") {
+			bad("read-only path %q: want an absolute path the start-up script can quote", f)
 		}
 	}
 	for _, s := range []string{c.Dir, c.Netns, c.CgroupRoot} {

@@ -213,6 +213,9 @@ func (c Config) script(hierarchies []string) string {
 	for _, m := range c.Mounts {
 		w("ensure_dir %s; mount -t %s %s %s", q(m.Target), m.FSType, m.FSType, q(m.Target))
 	}
+	for _, f := range c.ReadOnly {
+		w("mount --bind %s %s; mount -o remount,bind,ro %s", q(f), q(f), q(f))
+	}
 	w("# Mounts made below (pod volumes, Cilium's bpffs) propagate within the node, never to the machine.")
 	w("mount --make-rshared /")
 	if c.CNIConfList != "" {

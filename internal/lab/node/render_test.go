@@ -91,12 +91,14 @@ func TestRenderWithoutCNIConfig(t *testing.T) {
 	c := testConfig()
 	c.CNIConfList = ""
 	c.Mounts = []Mount{{FSType: "bpf", Target: "/sys/fs/bpf"}, {FSType: "cgroup2", Target: "/run/cilium/cgroupv2"}}
+	c.ReadOnly = []string{"/proc/sys/kernel/timer_migration"}
 	f, err := c.Render(hybrid)
 	require.NoError(t, err)
 	_, ok := f[CNIConfFile]
 	require.False(t, ok, "the dataplane's agent writes its own CNI configuration")
 	require.NotContains(t, f[ScriptFile], CNIConfFile)
 	require.Contains(t, f[ScriptFile], "ensure_dir '/sys/fs/bpf'; mount -t bpf bpf '/sys/fs/bpf'")
+	require.Contains(t, f[ScriptFile], "mount --bind '/proc/sys/kernel/timer_migration' '/proc/sys/kernel/timer_migration'; mount -o remount,bind,ro '/proc/sys/kernel/timer_migration'")
 	require.Contains(t, f[ScriptFile], "ensure_dir '/run/cilium/cgroupv2'; mount -t cgroup2 cgroup2 '/run/cilium/cgroupv2'")
 	// After the private /run, so that the cgroup2 mount point is the node's.
 	require.Less(t, strings.Index(f[ScriptFile], "tmpfs /run"), strings.Index(f[ScriptFile], "cgroupv2"))
@@ -117,6 +119,7 @@ func TestValidate(t *testing.T) {
 		{"unquotable path", func(c *Config) { c.Dir = "/lab/my node" }, "characters the start-up script does not quote"},
 		{"no pause", func(c *Config) { c.SandboxImage = "" }, "no sandbox (pause) image"},
 		{"odd mount", func(c *Config) { c.Mounts = []Mount{{FSType: "ext4", Target: "/x"}} }, "want bpf, cgroup2 or tmpfs"},
+		{"relative read-only path", func(c *Config) { c.ReadOnly = []string{"proc/sys"} }, `read-only path "proc/sys"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testConfig()
