@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"kube-netbench/internal/lab/agent"
+	"kube-netbench/internal/lab/components"
 	"kube-netbench/internal/lab/netlab"
 	"kube-netbench/internal/lab/netplan"
 	"kube-netbench/internal/lab/node"
@@ -77,7 +78,7 @@ func startRealNodes(ctx context.Context, o Options, st *state, client kubernetes
 	}
 	bins, rt := o.Cache.Binaries(), o.Cache.NodeRuntime()
 	var plugins []string
-	for _, p := range []string{"ptp", "host-local", "loopback"} {
+	for _, p := range components.CNIPlugins {
 		plugins = append(plugins, filepath.Join(bins.CNIDir, p))
 	}
 	pki := pkiDir(o.Dir, o.Name)
