@@ -78,7 +78,7 @@ E2E_ENV ?= SVC_SCALE_STEPS=1000 ROUNDS=2 FORTIO_DURATION=2s IPERF_DURATION=2s
 # kube-proxy iptables and nftables, and Cilium (VXLAN overlay, kube-proxy replacement), each on a
 # fresh lab; Hubble and NetworkPolicy say why they skip on the kube-proxy labs (no Cilium, no
 # NetworkPolicy enforcement by the ptp plugin). The nodes are real (kubelet, containerd, runc)
-# running the images lab-images builds; LAB_KUBELET=substitute selects the old node agent.
+# running the images lab-images builds.
 E2E_DATAPLANES ?= iptables nftables cilium-overlay
 e2e: deps lab-bins lab-bins-cilium lab-images-cilium
 	mkdir -p $(RESULTS)

@@ -34,7 +34,6 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	lab.HandleReexec()
 	os.Exit(runSuite(m))
 }
 

@@ -14,8 +14,8 @@ lab_packages=(
 	nftables       # nft: kube-proxy nftables mode (knftables runs nft), inspecting and cleaning its tables
 	conntrack      # conntrack -L/-C/-F: conntrack counts before a run, flushing between runs
 	iperf3         # throughput workload inside pod namespaces
-	util-linux     # nsenter, unshare (per-agent mount namespaces), flock (scripts/lab-build.sh)
-	mount          # mount: bpffs, tmpfs and cgroup2 mounts for per-node agents
+	util-linux     # nsenter, unshare (each node's namespaces), flock (scripts/lab-build.sh)
+	mount          # mount: each node's tmpfs, binds, and for Cilium its bpffs and cgroup2
 	procps         # sysctl, ps, pgrep: per-namespace sysctls (ip_forward, proxy_arp, port range), process checks
 	kmod           # modprobe/lsmod: load and inspect netfilter/veth/vxlan modules
 	ethtool        # veth offload state (GRO/TSO change throughput numbers: record it)

@@ -6,10 +6,8 @@ import (
 	"os"
 
 	"kube-netbench/internal/cli"
-	"kube-netbench/internal/lab"
 )
 
 func main() {
-	lab.HandleReexec()
 	os.Exit(cli.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -80,9 +80,9 @@ func PodReady(p *corev1.Pod) (bool, string) {
 }
 
 // imageFailures are waiting reasons that end a readiness wait at once: an
-// image that cannot be pulled (or, on the lab, is not mapped to a local
-// binary) will not become Ready within a benchmark's patience, and failing
-// with the reason beats a timeout that hides it.
+// image that cannot be pulled (on the lab: one it did not build) will not
+// become Ready within a benchmark's patience, and failing with the reason
+// beats a timeout that hides it.
 var imageFailures = map[string]bool{
 	"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true, "ErrImageNeverPull": true,
 }

@@ -24,12 +24,6 @@ import (
 // to the cilium-agent and cilium-dbg it built.
 const CiliumImage = "quay.io/cilium/cilium:" + components.CiliumVersion
 
-// CiliumSocket is where a node's agent serves its API, relative to the node's
-// state directory: the DaemonSet's hostPath /var/run/cilium is node-scoped in
-// the lab (agent.hostPath), and the node agent gives this path to cilium-cni
-// as CILIUM_SOCK.
-var CiliumSocket = filepath.Join("hostfs", "var", "run", "cilium", "cilium.sock")
-
 // ciliumConfig is the cilium-config ConfigMap's data, the agent's settings
 // (--config-dir reads one flag per key), as Helm writes it for these choices:
 //   - kube-proxy replacement on, no kube-proxy; IPAM from the Node's podCIDR
@@ -70,8 +64,13 @@ func ciliumConfig(dp Dataplane, podCIDR string) map[string]string {
 		"bpf-root":                        "/sys/fs/bpf",
 		"cgroup-root":                     "/run/cilium/cgroupv2",
 		"cni-exclusive":                   "false",
-		"write-cni-conf-when-ready":       "",
-		"debug":                           "false",
+		// The agent writes the node's CNI configuration once it is ready, as
+		// Helm sets it up: the node stays NotReady until then.
+		"write-cni-conf-when-ready": "/host/etc/cni/net.d/05-cilium.conflist",
+		// Sysctls through the node's /proc, as Helm's unprivileged agent
+		// does: the node keeps the machine-wide ones read-only.
+		"procfs": "/host/proc",
+		"debug":  "false",
 		// Helm's defaults: without aggregation every packet is a trace event
 		// for the monitor (and Hubble), which costs more than the packet.
 		"monitor-aggregation":          "medium",
@@ -90,23 +89,13 @@ func ciliumConfig(dp Dataplane, podCIDR string) map[string]string {
 	return cfg
 }
 
-// CiliumCNIConfList is the CNI network of a Cilium lab node: cilium-cni
-// alone, as the agent would write it.
-func CiliumCNIConfList() []byte {
-	return []byte(`{
-  "cniVersion": "0.3.1",
-  "name": "cilium",
-  "plugins": [{"type": "cilium-cni", "enable-debug": false}]
-}`)
-}
-
 // installCilium applies Cilium's CRDs (no operator runs in the lab to
 // register them), then creates its ServiceAccount, RBAC, the cilium-config
 // ConfigMap and the cilium DaemonSet in kube-system, as a Helm install has
 // them. server is the apiserver as nodes reach it: with kube-proxy replaced
 // and no agent yet, the kubernetes Service's ClusterIP cannot be used, so
 // the agent is pointed at it directly (Helm's k8sServiceHost/Port).
-func installCilium(ctx context.Context, c kubernetes.Interface, kubectl, adminKubeconfig string, cil components.Cilium, dp Dataplane, podCIDR, server string, real bool) error {
+func installCilium(ctx context.Context, c kubernetes.Interface, kubectl, adminKubeconfig string, cil components.Cilium, dp Dataplane, podCIDR, server string) error {
 	if err := applyCRDs(ctx, kubectl, adminKubeconfig, cil.CRDDir); err != nil {
 		return err
 	}
@@ -121,21 +110,12 @@ func installCilium(ctx context.Context, c kubernetes.Interface, kubectl, adminKu
 	// Helm's cilium ClusterRole lists what the agent reads and writes; the
 	// lab binds cluster-admin instead (a test cluster on one machine, nothing
 	// else runs in it).
-	cfg := ciliumConfig(dp, podCIDR)
-	if real {
-		// On real nodes the agent writes the node's CNI configuration once it
-		// is ready, as Helm sets it up: the node stays NotReady until then.
-		cfg["write-cni-conf-when-ready"] = "/host/etc/cni/net.d/05-cilium.conflist"
-		// Sysctls through the node's /proc, as Helm's unprivileged agent
-		// does: the node keeps the machine-wide ones read-only.
-		cfg["procfs"] = "/host/proc"
-	}
 	return installAgent(ctx, c, "cluster-admin", "cilium",
 		&corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: "cilium-config", Namespace: metav1.NamespaceSystem},
-			Data:       cfg,
+			Data:       ciliumConfig(dp, podCIDR),
 		},
-		ciliumDaemonSet(host, port, real))
+		ciliumDaemonSet(host, port))
 }
 
 // applyCRDs applies every CRD file under dir with the lab's kubectl and waits
@@ -171,17 +151,17 @@ func applyCRDs(ctx context.Context, kubectl, kubeconfig, dir string) error {
 	return nil
 }
 
-// ciliumDaemonSet is the agent's DaemonSet. On real nodes (real) it has
-// Helm's host mounts: the node's bpffs and cgroup2 (mounted by the node at
+// ciliumDaemonSet is the agent's DaemonSet with Helm's host mounts: the node's bpffs and cgroup2 (mounted by the node at
 // boot, as Helm's mount-bpf-fs and mount-cgroup init containers would on the
 // machine: the lab keeps them per node), /etc/cni/net.d for the CNI
 // configuration the agent writes, and Helm's install-cni-binaries init
 // container putting cilium-cni from the image into the node's /opt/cni/bin.
-func ciliumDaemonSet(apiHost, apiPort string, real bool) *appsv1.DaemonSet {
+func ciliumDaemonSet(apiHost, apiPort string) *appsv1.DaemonSet {
 	labels := map[string]string{"k8s-app": "cilium", "app.kubernetes.io/name": "cilium-agent", "app.kubernetes.io/part-of": "cilium"}
 	dirOrCreate := corev1.HostPathDirectoryOrCreate
 	fileOrCreate := corev1.HostPathFileOrCreate
 	directory := corev1.HostPathDirectory
+	toContainer, bidi := corev1.MountPropagationHostToContainer, corev1.MountPropagationBidirectional
 	env := func(name, path string) corev1.EnvVar {
 		return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
 	}
@@ -217,6 +197,11 @@ func ciliumDaemonSet(apiHost, apiPort string, real bool) *appsv1.DaemonSet {
 			{Name: "cilium-run", MountPath: "/var/run/cilium"},
 			{Name: "lib-modules", MountPath: "/lib/modules", ReadOnly: true},
 			{Name: "xtables-lock", MountPath: "/run/xtables.lock"},
+			{Name: "bpf-maps", MountPath: "/sys/fs/bpf", MountPropagation: &bidi},
+			{Name: "cilium-cgroup", MountPath: "/run/cilium/cgroupv2", MountPropagation: &toContainer},
+			{Name: "etc-cni-netd", MountPath: "/host/etc/cni/net.d"},
+			{Name: "host-proc-sys-net", MountPath: "/host/proc/sys/net"},
+			{Name: "host-proc-sys-kernel", MountPath: "/host/proc/sys/kernel"},
 		},
 	}
 	vols := []corev1.Volume{
@@ -225,32 +210,18 @@ func ciliumDaemonSet(apiHost, apiPort string, real bool) *appsv1.DaemonSet {
 		hostPath("cilium-run", "/var/run/cilium", &dirOrCreate),
 		hostPath("lib-modules", "/lib/modules", nil),
 		hostPath("xtables-lock", "/run/xtables.lock", &fileOrCreate),
-	}
-	var inits []corev1.Container
-	if real {
-		toContainer, bidi := corev1.MountPropagationHostToContainer, corev1.MountPropagationBidirectional
-		agent.VolumeMounts = append(agent.VolumeMounts,
-			corev1.VolumeMount{Name: "bpf-maps", MountPath: "/sys/fs/bpf", MountPropagation: &bidi},
-			corev1.VolumeMount{Name: "cilium-cgroup", MountPath: "/run/cilium/cgroupv2", MountPropagation: &toContainer},
-			corev1.VolumeMount{Name: "etc-cni-netd", MountPath: "/host/etc/cni/net.d"},
-			corev1.VolumeMount{Name: "host-proc-sys-net", MountPath: "/host/proc/sys/net"},
-			corev1.VolumeMount{Name: "host-proc-sys-kernel", MountPath: "/host/proc/sys/kernel"},
-		)
-		vols = append(vols,
-			hostPath("bpf-maps", "/sys/fs/bpf", &dirOrCreate),
-			hostPath("cilium-cgroup", "/run/cilium/cgroupv2", &dirOrCreate),
-			hostPath("etc-cni-netd", "/etc/cni/net.d", &dirOrCreate),
-			hostPath("cni-path", "/opt/cni/bin", &dirOrCreate),
-			hostPath("host-proc-sys-net", "/proc/sys/net", &directory),
-			hostPath("host-proc-sys-kernel", "/proc/sys/kernel", &directory),
-		)
-		inits = append(inits, corev1.Container{
-			Name: "install-cni-binaries", Image: CiliumImage,
-			Command:      []string{"/install-plugin.sh"},
-			VolumeMounts: []corev1.VolumeMount{{Name: "cni-path", MountPath: "/host/opt/cni/bin"}},
-		})
+		hostPath("bpf-maps", "/sys/fs/bpf", &dirOrCreate),
+		hostPath("cilium-cgroup", "/run/cilium/cgroupv2", &dirOrCreate),
+		hostPath("etc-cni-netd", "/etc/cni/net.d", &dirOrCreate),
+		hostPath("cni-path", "/opt/cni/bin", &dirOrCreate),
+		hostPath("host-proc-sys-net", "/proc/sys/net", &directory),
+		hostPath("host-proc-sys-kernel", "/proc/sys/kernel", &directory),
 	}
 	ds := agentDaemonSet("cilium", map[string]string{"k8s-app": "cilium"}, labels, agent, vols)
-	ds.Spec.Template.Spec.InitContainers = inits
+	ds.Spec.Template.Spec.InitContainers = []corev1.Container{{
+		Name: "install-cni-binaries", Image: CiliumImage,
+		Command:      []string{"/install-plugin.sh"},
+		VolumeMounts: []corev1.VolumeMount{{Name: "cni-path", MountPath: "/host/opt/cni/bin"}},
+	}}
 	return ds
 }

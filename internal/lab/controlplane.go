@@ -26,8 +26,8 @@ import (
 // HTTP: it must not be reachable from a lab namespace), a Service range sized for the
 // scale steps, kubelets reached at their InternalIP (as kubeadm configures it),
 // the apiserver certificate valid for the address nodes use, no
-// client-side QPS limits in the components, and no kwok-controller (the lab's
-// agents are the nodes' kubelets).
+// client-side QPS limits in the components, and no kwok-controller (each
+// node runs a real kubelet).
 func kwokctlConfig(o Options) string {
 	b := o.Cache.Binaries()
 	return fmt.Sprintf(`apiVersion: config.kwok.x-k8s.io/v1alpha1

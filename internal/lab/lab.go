@@ -56,7 +56,7 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 		}
 	}
 	adoptOrphans()
-	st := &state{Name: o.Name, Plan: o.Plan, Dataplane: o.Dataplane, NodesMode: o.Nodes, Kwokctl: o.Cache.Binaries().Kwokctl, Kubectl: o.Cache.Binaries().Kubectl, Created: time.Now()}
+	st := &state{Name: o.Name, Plan: o.Plan, Dataplane: o.Dataplane, Kwokctl: o.Cache.Binaries().Kwokctl, Kubectl: o.Cache.Binaries().Kubectl, Created: time.Now()}
 	if err := st.save(o.Dir); err != nil {
 		return nil, err
 	}
@@ -98,53 +98,40 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	}
 	server := nodesCfg.Clusters[nodesCfg.Contexts[nodesCfg.CurrentContext].Cluster].Server
 	if o.Dataplane.Cilium() {
-		err = installCilium(ctx, client, o.Cache.Binaries().Kubectl, admin, o.Cache.Cilium(), o.Dataplane, o.Plan.PodCIDR.String(), server, o.Nodes == RealNodes)
+		err = installCilium(ctx, client, o.Cache.Binaries().Kubectl, admin, o.Cache.Cilium(), o.Dataplane, o.Plan.PodCIDR.String(), server)
 	} else {
 		err = installKubeProxy(ctx, client, o.Dataplane, o.Plan.PodCIDR.String(), server)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if o.Nodes == RealNodes {
-		t := time.Now()
-		archives, err := images.Ensure(ctx, o.Cache, log)
-		if err != nil {
-			return nil, err
-		}
-		// Each node imports what it may run: not the other dataplane's
-		// agent (Cilium's image alone is 237 MiB).
-		skip := CiliumImage
-		if o.Dataplane.Cilium() {
-			skip = KubeProxyImage
-		}
-		var paths []string
-		for _, a := range archives {
-			if a.Ref != skip {
-				paths = append(paths, a.Path)
-			}
-		}
-		log.Info("lab: images ready", "images", len(paths), "took", time.Since(t).Round(time.Millisecond))
-		if err := startRealNodes(ctx, o, st, client, server, paths, images.PauseImage); err != nil {
-			return nil, err
-		}
-	} else {
-		for i := 1; i <= o.Plan.Nodes; i++ {
-			id, err := startAgent(o, i, nodesKubeconfig)
-			if err != nil {
-				return nil, err
-			}
-			st.Agents = append(st.Agents, id)
-			if err := st.save(o.Dir); err != nil {
-				return nil, err
-			}
+	t = time.Now()
+	archives, err := images.Ensure(ctx, o.Cache, log)
+	if err != nil {
+		return nil, err
+	}
+	// Each node imports what it may run: not the other dataplane's agent
+	// (Cilium's image alone is 237 MiB).
+	skip := CiliumImage
+	if o.Dataplane.Cilium() {
+		skip = KubeProxyImage
+	}
+	var paths []string
+	for _, a := range archives {
+		if a.Ref != skip {
+			paths = append(paths, a.Path)
 		}
 	}
-	if err := o.step("agents"); err != nil {
+	log.Info("lab: images ready", "images", len(paths), "took", time.Since(t).Round(time.Millisecond))
+	if err := startNodes(ctx, o, st, client, server, paths, images.PauseImage); err != nil {
+		return nil, err
+	}
+	if err := o.step("nodes"); err != nil {
 		return nil, err
 	}
 	t = time.Now()
 	if err := waitReady(ctx, client, o.Plan.Nodes, o.Dataplane.agentLabel(), 3*time.Minute); err != nil {
-		return nil, fmt.Errorf("%w (agent logs: %s)", err, filepath.Join(o.Dir, "logs"))
+		return nil, fmt.Errorf("%w (node logs: %s)", err, filepath.Join(o.Dir, "logs"))
 	}
 	log.Info("lab: nodes Ready and the dataplane agent Ready on every node", "agent", o.Dataplane.agentLabel(), "took", time.Since(t).Round(time.Millisecond))
 	st.Ready = true
@@ -262,12 +249,12 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-// Down removes everything a lab made, in order: the agents (each tears its
-// pods down: processes, CNI allocations, pod namespaces), any container
-// process that outlived its agent, the control plane, the network
-// (namespaces, links, root routes), and finally the state directory. It works
-// on a half-made lab and on no lab at all, and returns an error listing what
-// it could not remove.
+// Down removes everything a lab made, in order: the nodes (each node's PID
+// namespace, so its daemons and containers with it; its cgroups; the kernel
+// tunables its kubelet changed), the control plane, the network (namespaces,
+// links, root routes), and finally the state directory. It works on a
+// half-made lab and on no lab at all, and returns an error listing what it
+// could not remove.
 func Down(ctx context.Context, dir string, log *slog.Logger) error {
 	st, err := loadState(dir)
 	if err != nil {
@@ -288,25 +275,8 @@ func Down(ctx context.Context, dir string, log *slog.Logger) error {
 	} else if dest != "" {
 		log.Info("lab down: logs kept", "dir", dest)
 	}
-	for _, id := range st.Agents {
-		if err := id.Terminate(45 * time.Second); err != nil {
-			errs = append(errs, fmt.Errorf("stop agent: %w", err))
-		}
-	}
-	if err := stopRealNodes(st, log.Info); err != nil {
+	if err := stopNodes(st, log.Info); err != nil {
 		errs = append(errs, fmt.Errorf("stop nodes: %w", err))
-	}
-	ids, err := trackedPIDs(dir)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, id := range ids {
-		if id.Alive() {
-			log.Warn("lab down: a container process outlived its agent", "process", id, "comm", id.Comm())
-			if err := id.Terminate(5 * time.Second); err != nil {
-				errs = append(errs, err)
-			}
-		}
 	}
 	if st.Kwokctl != "" {
 		if err := newControlPlane(dir, st.Name, st.Kwokctl, st.Kubectl).destroy(ctx); err != nil {
@@ -345,25 +315,11 @@ func Leftovers(o Options) ([]string, error) {
 		left = append(left, err.Error())
 	} else if st != nil {
 		left = append(left, fmt.Sprintf("lab record %s (created %s)", filepath.Join(o.Dir, stateFile), st.Created.Format(time.RFC3339)))
-		for _, id := range st.Agents {
-			if id.Alive() {
-				left = append(left, fmt.Sprintf("node agent %s still runs", id))
-			}
-		}
-		left = append(left, realNodeLeftovers(st)...)
+		left = append(left, nodeLeftovers(st)...)
 		for _, id := range newControlPlane(o.Dir, st.Name, st.Kwokctl, st.Kubectl).processes() {
 			if id.Alive() {
 				left = append(left, fmt.Sprintf("control-plane process %s (%s) still runs", id, id.Comm()))
 			}
-		}
-	}
-	ids, err := trackedPIDs(o.Dir)
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range ids {
-		if id.Alive() {
-			left = append(left, fmt.Sprintf("container process %s (%s) still runs", id, id.Comm()))
 		}
 	}
 	return left, nil

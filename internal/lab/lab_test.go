@@ -27,7 +27,6 @@ import (
 // (`make lab-bins`), and they cannot run beside another lab on the machine.
 
 func TestMain(m *testing.M) {
-	HandleReexec()
 	if len(os.Args) > 1 && os.Args[1] == cliCommand {
 		os.Exit(runCLIForTest(os.Args[2:]))
 	}
@@ -72,13 +71,13 @@ func (w tWriter) Write(p []byte) (int, error) {
 
 // assertNothingLeft checks the machine, not the lab's own record: network
 // namespaces, links and routes of the plan, and every process the lab
-// started (agents, container processes, control plane), and the directory.
-func assertNothingLeft(t *testing.T, o Options, agents, controlPlane []proc.Ident) {
+// started (nodes, control plane), and the directory.
+func assertNothingLeft(t *testing.T, o Options, nodes, controlPlane []proc.Ident) {
 	t.Helper()
 	left, err := netlab.Leftovers(o.Plan)
 	require.NoError(t, err)
 	require.Empty(t, left, "network leftovers")
-	for _, id := range append(agents, controlPlane...) {
+	for _, id := range append(nodes, controlPlane...) {
 		// A zombie has exited: it only waits for a parent to reap it (the
 		// machine's init may never do so).
 		if id.Alive() {
@@ -97,7 +96,6 @@ func TestBadInputFailsBeforeAnythingIsCreated(t *testing.T) {
 	}{
 		{"unknown proxy mode", map[string]string{"LAB_DATAPLANE": "ipvs"}, `LAB_DATAPLANE="ipvs": unknown dataplane; allowed: iptables, nftables, cilium-overlay, cilium-native`},
 		{"zero nodes", map[string]string{"LAB_NODES": "0"}, `LAB_NODES="0"`},
-		{"unknown kind of node", map[string]string{"LAB_KUBELET": "kwok"}, `LAB_KUBELET="kwok": unknown kind of node; allowed: substitute (the lab's kubelet substitute), real (kubelet + containerd + runc)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,11 +103,6 @@ func TestBadInputFailsBeforeAnythingIsCreated(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
-	t.Run("real nodes by default", func(t *testing.T) {
-		o, err := OptionsFromEnv(func(k string) string { return map[string]string{"HOME": "/root"}[k] }, t.TempDir())
-		require.NoError(t, err)
-		require.Equal(t, RealNodes, o.Nodes)
-	})
 	t.Run("range overlapping a route of the machine", func(t *testing.T) {
 		if os.Geteuid() != 0 {
 			t.Skip("needs root")
@@ -139,14 +132,14 @@ func TestBadInputFailsBeforeAnythingIsCreated(t *testing.T) {
 // checks the machine afterwards.
 func TestFailureAtEveryStepLeavesNothing(t *testing.T) {
 	base := needLab(t)
-	for _, step := range []string{"network", "control-plane", "agents"} {
+	for _, step := range []string{"network", "control-plane", "nodes"} {
 		t.Run(step, func(t *testing.T) {
 			o := base
 			o.Dir = filepath.Join(t.TempDir(), "lab")
-			var agents, cp []proc.Ident
+			var nodes, cp []proc.Ident
 			o.afterStep = func(s string) error {
 				if st, _ := loadState(o.Dir); st != nil {
-					agents = append(agents, nodeProcesses(st)...)
+					nodes = append(nodes, st.Nodes...)
 					for _, p := range newControlPlane(o.Dir, st.Name, st.Kwokctl, st.Kubectl).processes() {
 						cp = append(cp, p)
 					}
@@ -161,7 +154,7 @@ func TestFailureAtEveryStepLeavesNothing(t *testing.T) {
 			if step != "network" {
 				require.NotEmpty(t, cp, "the control plane should have been running at step %s", step)
 			}
-			assertNothingLeft(t, o, agents, cp)
+			assertNothingLeft(t, o, nodes, cp)
 		})
 	}
 }
@@ -186,7 +179,7 @@ func runCLIForTest(args []string) int {
 }
 
 // TestInterruptDuringUpLeavesNothing sends SIGINT to a process in the middle
-// of starting a lab, once its node agents run.
+// of starting a lab, once its nodes run.
 func TestInterruptDuringUpLeavesNothing(t *testing.T) {
 	o := needLab(t)
 	self, err := os.Executable()
@@ -197,18 +190,18 @@ func TestInterruptDuringUpLeavesNothing(t *testing.T) {
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	var agents, cp []proc.Ident
+	var nodes, cp []proc.Ident
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		st, _ := loadState(o.Dir)
-		if st != nil && len(nodeProcesses(st)) > 0 {
-			agents = append(agents, nodeProcesses(st)...)
+		if st != nil && len(st.Nodes) > 0 {
+			nodes = append(nodes, st.Nodes...)
 			for _, p := range newControlPlane(o.Dir, st.Name, st.Kwokctl, st.Kubectl).processes() {
 				cp = append(cp, p)
 			}
 			break
 		}
-		require.True(t, time.Now().Before(deadline), "lab up never started its agents")
+		require.True(t, time.Now().Before(deadline), "lab up never started its nodes")
 		time.Sleep(20 * time.Millisecond)
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
@@ -220,13 +213,7 @@ func TestInterruptDuringUpLeavesNothing(t *testing.T) {
 		t.Fatal("lab up did not end within 2 minutes of SIGINT")
 	}
 	require.NotEmpty(t, cp)
-	assertNothingLeft(t, o, agents, cp)
-}
-
-// nodeProcesses are the processes that hold a lab's nodes: the real nodes'
-// or the substitute's agents.
-func nodeProcesses(st *state) []proc.Ident {
-	return append(append([]proc.Ident(nil), st.Nodes...), st.Agents...)
+	assertNothingLeft(t, o, nodes, cp)
 }
 
 // lockedBuffer collects a subprocess's output written from two pipes.

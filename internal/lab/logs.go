@@ -5,8 +5,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"kube-netbench/internal/lab/node"
 )
 
 // LogsEnv names the directory lab teardown copies the lab's logs into
@@ -14,14 +15,12 @@ import (
 // directory).
 const LogsEnv = "LAB_LOGS_DIR"
 
-// archiveLogs copies the agents' logs and the control plane's logs (from
-// kwokctl's cluster directory) out of the lab directory, which teardown
-// removes, and returns where they went ("" when there were none).
+// archiveLogs copies the lab's logs out of the lab directory, which teardown
+// removes, and returns where they went ("" when there were none): the nodes'
+// start-up, kubelet and containerd logs, the logs of the containers still on
+// the nodes (the dataplane agents' above all), and the control plane's (from
+// kwokctl's cluster directory).
 func archiveLogs(dir, name string) (string, error) {
-	sources := map[string]string{
-		"agents":        filepath.Join(dir, "logs"),
-		"control-plane": filepath.Join(dir, "kwok", "clusters", name, "logs"),
-	}
 	dest := os.Getenv(LogsEnv)
 	if dest == "" {
 		results := os.Getenv("RESULTS_DIR")
@@ -30,35 +29,31 @@ func archiveLogs(dir, name string) (string, error) {
 		}
 		dest = filepath.Join(results, "lab-logs", time.Now().UTC().Format("20060102-150405"))
 	}
+	nodes := filepath.Join(dir, "nodes")
+	cp := filepath.Join(dir, "kwok", "clusters", name, "logs")
+	// Each match keeps its path below base, under dest/sub.
+	sources := []struct{ glob, base, sub string }{
+		{filepath.Join(dir, "logs", "*.log"), filepath.Join(dir, "logs"), "nodes"},
+		{filepath.Join(nodes, "*", "*.log"), nodes, "nodes"},
+		{filepath.Join(node.HostDir(filepath.Join(nodes, "*"), node.PodLogDir), "*", "*", "*.log"), nodes, "nodes"},
+		{filepath.Join(cp, "*.log"), cp, "control-plane"},
+	}
 	copied := 0
-	for sub, src := range sources {
-		files, err := filepath.Glob(filepath.Join(src, "*.log"))
+	for _, s := range sources {
+		files, err := filepath.Glob(s.glob)
 		if err != nil {
 			return "", err
 		}
 		for _, f := range files {
-			if err := copyFile(f, filepath.Join(dest, sub, filepath.Base(f))); err != nil {
+			rel, err := filepath.Rel(s.base, f)
+			if err != nil {
+				return "", err
+			}
+			if err := copyFile(f, filepath.Join(dest, s.sub, rel)); err != nil {
 				return "", err
 			}
 			copied++
 		}
-	}
-	// Container logs of the pods still on the nodes (the dataplane agents
-	// above all): nodes/<node>/pods/<pod UID>/containers/<name>/log.
-	logs, err := filepath.Glob(filepath.Join(dir, "nodes", "*", "pods", "*", "containers", "*", "log"))
-	if err != nil {
-		return "", err
-	}
-	for _, f := range logs {
-		rel, err := filepath.Rel(filepath.Join(dir, "nodes"), f)
-		if err != nil {
-			return "", err
-		}
-		parts := strings.Split(rel, string(filepath.Separator)) // node, pods, uid, containers, name, log
-		if err := copyFile(f, filepath.Join(dest, "pods", parts[0], parts[2], parts[4]+".log")); err != nil {
-			return "", err
-		}
-		copied++
 	}
 	if copied == 0 {
 		return "", nil

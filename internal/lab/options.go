@@ -1,8 +1,9 @@
 // Package lab is the embedded lab: a real Kubernetes cluster on one Linux
 // machine with no Docker and no cloud. It starts a real control plane through
 // e2e-framework's kwok provider, makes worker nodes out of network namespaces
-// joined by an underlay, runs a node agent in each (internal/lab/agent), and
-// installs a real dataplane (kube-proxy in iptables or nftables mode).
+// joined by an underlay, runs a kubelet, containerd and runc in each
+// (internal/lab/node), and installs a real dataplane (kube-proxy in iptables
+// or nftables mode, or Cilium).
 //
 // Up creates a lab and records it in a state directory; Down removes
 // everything a lab made, from that record, also after a failed or interrupted
@@ -44,14 +45,12 @@ func (d Dataplane) Cilium() bool { return d == CiliumOverlay || d == CiliumNativ
 type Options struct {
 	Plan      netplan.Plan
 	Dataplane Dataplane
-	// Dir is the lab's state directory (kubeconfig, agent configs, pods,
-	// logs, the kwokctl workdir). Down removes it.
+	// Dir is the lab's state directory (kubeconfig, the nodes' state, logs,
+	// the kwokctl workdir). Down removes it.
 	Dir   string
 	Cache components.Cache
 	// Name is the kwok cluster's name.
 	Name string
-	// Nodes says what realizes the nodes (LAB_KUBELET).
-	Nodes NodesMode
 
 	// afterStep, when set (tests only), runs after each step of Up and can
 	// fail it, to prove that a failure at any point leaves nothing behind.
@@ -95,14 +94,10 @@ func OptionsFromEnv(getenv func(string) string, defaultDir string) (Options, err
 	if err != nil {
 		errs = append(errs, err)
 	}
-	nodes, err := ParseNodesMode(getenv("LAB_KUBELET"))
-	if err != nil {
-		errs = append(errs, err)
-	}
 	if err := errors.Join(errs...); err != nil {
 		return Options{}, err
 	}
-	return Options{Plan: plan, Dataplane: dp, Dir: dir, Cache: cache, Name: ClusterName, Nodes: nodes}, nil
+	return Options{Plan: plan, Dataplane: dp, Dir: dir, Cache: cache, Name: ClusterName}, nil
 }
 
 // ParseDataplane validates a LAB_DATAPLANE value ("" means iptables).
@@ -136,10 +131,8 @@ func (o Options) preflight() error {
 	if err := o.Cache.Binaries().Check(); err != nil {
 		errs = append(errs, err)
 	}
-	if o.Nodes == RealNodes {
-		if err := o.Cache.NodeRuntime().Check(); err != nil {
-			errs = append(errs, err)
-		}
+	if err := o.Cache.NodeRuntime().Check(); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Dataplane.Cilium() {
 		if err := o.Cache.Cilium().Check(); err != nil {

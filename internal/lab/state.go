@@ -19,20 +19,16 @@ type state struct {
 	Name      string       `json:"name"`
 	Plan      netplan.Plan `json:"plan"`
 	Dataplane Dataplane    `json:"dataplane"`
-	NodesMode NodesMode    `json:"nodesMode,omitempty"`
 	Kwokctl   string       `json:"kwokctl"`
 	Kubectl   string       `json:"kubectl"`
 	Created   time.Time    `json:"created"`
-	// Agents are the node agents' processes.
-	Agents []proc.Ident `json:"agents,omitempty"`
-	// Nodes are the real nodes' processes (LAB_KUBELET=real), each holding
-	// its node's PID namespace.
+	// Nodes are the nodes' processes, each holding its node's PID namespace.
 	Nodes []proc.Ident `json:"nodes,omitempty"`
 	// Tunables are the kernel tunables the kubelet writes machine-wide, as
 	// they were before the first kubelet started; Down restores them.
 	Tunables map[string]string `json:"tunables,omitempty"`
 	// Cgroups are the machine's cgroup hierarchies and CgroupRoot the lab's
-	// cgroup in each (real nodes only).
+	// cgroup in each.
 	Cgroups    []string `json:"cgroups,omitempty"`
 	CgroupRoot string   `json:"cgroupRoot,omitempty"`
 	// Ready is set once Up completed.
@@ -67,30 +63,4 @@ func loadState(dir string) (*state, error) {
 		return nil, fmt.Errorf("parse lab state %s: %w", filepath.Join(dir, stateFile), err)
 	}
 	return &s, nil
-}
-
-// trackedPIDs reads every process identity the node agents recorded for the
-// containers they started (one JSON object per line in nodes/*/pids.jsonl).
-func trackedPIDs(dir string) ([]proc.Ident, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "nodes", "*", "pids.jsonl"))
-	if err != nil {
-		return nil, err
-	}
-	var out []proc.Ident
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		dec := json.NewDecoder(bytesReader(b))
-		for dec.More() {
-			var id proc.Ident
-			if err := dec.Decode(&id); err != nil {
-				// A torn last line from a killed agent: the rest was read.
-				break
-			}
-			out = append(out, id)
-		}
-	}
-	return out, nil
 }

@@ -16,9 +16,8 @@ import (
 )
 
 // Down removes everything Up may have created, and nothing else: the root namespace's nb- links, every route
-// in the root namespace with RouteProtocol, and every network namespace whose name starts with netplan.Prefix
-// (pod namespaces nb-pod-* made by the node agent included). It works from any partial state and can be
-// repeated; missing pieces are not errors.
+// in the root namespace with RouteProtocol, and every network namespace whose name starts with netplan.Prefix.
+// It works from any partial state and can be repeated; missing pieces are not errors.
 //
 // A namespace with processes still inside is not deleted (see DeleteNetns): Down reports their PIDs in a
 // *BusyError and carries on with the rest; kill them and call Down again. Finally it checks Leftovers(p) and

@@ -27,8 +27,7 @@ var netnsDirMu sync.Mutex
 //
 // The calling goroutine's thread never changes namespace: the namespace is created on a separate locked
 // thread that returns to its original namespace (or, if that fails, is discarded by the runtime). So it works
-// from a process that itself runs inside another network namespace, such as the node agent creating pod
-// namespaces from inside its node's namespace.
+// from a process that itself runs inside another network namespace.
 //
 // The bind mount is made in the caller's mount namespace. NetnsDir is made a shared mount, as iproute2 does, so
 // the name propagates to mount namespaces created later from this one; it does not propagate back from a

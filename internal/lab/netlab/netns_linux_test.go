@@ -116,7 +116,7 @@ func TestInNetns(t *testing.T) {
 		require.NoError(t, err)
 		assert.Zero(t, lo.Attrs().Flags&unix.IFF_UP)
 
-		// The node agent creates pod namespaces from inside its node's namespace.
+		// A namespace created from inside another one.
 		if err := CreateNetns(pod); err != nil {
 			return err
 		}

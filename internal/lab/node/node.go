@@ -44,6 +44,12 @@ const (
 // mount namespace only.
 var privateDirs = []string{KubeletRootDir, ContainerdRootDir, PodLogDir, ContainerLogDir, CNIConfDir, CNIBinDir}
 
+// HostDir is the directory of node directory nodeDir that backs path, one of
+// the node's private paths ("/var/log/pods" is nodeDir/var_log_pods).
+func HostDir(nodeDir, path string) string {
+	return filepath.Join(nodeDir, strings.ReplaceAll(strings.TrimPrefix(path, "/"), "/", "_"))
+}
+
 // Binaries are the node's programs, by absolute host path.
 type Binaries struct {
 	Kubelet, Containerd, Shim, Ctr, Runc string

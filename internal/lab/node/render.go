@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strings"
 )
@@ -47,6 +48,27 @@ func (c Config) Render(hierarchies []string) (Files, error) {
 		f[CNIConfFile] = c.CNIConfList
 	}
 	return f, nil
+}
+
+// PTPConfList is the kube-proxy lab's CNI network: a veth pair per pod with a
+// /32 route on the node (ptp) and addresses from the node's pod CIDR
+// (host-local). No masquerade: pod addresses are routed across nodes.
+func PTPConfList(podCIDR netip.Prefix, ipamDir string) string {
+	return fmt.Sprintf(`{
+  "cniVersion": "1.0.0",
+  "name": "netbench-lab",
+  "plugins": [{
+    "type": "ptp",
+    "ipMasq": false,
+    "mtu": 1500,
+    "ipam": {
+      "type": "host-local",
+      "ranges": [[{"subnet": %q}]],
+      "routes": [{"dst": "0.0.0.0/0"}],
+      "dataDir": %q
+    }
+  }]
+}`, podCIDR.String(), ipamDir)
 }
 
 // containerdConfig is containerd 2.x's configuration (version 3): state,
@@ -207,7 +229,7 @@ func (c Config) script(hierarchies []string) string {
 	w(`	mkdir -p "$1"`)
 	w("}")
 	for _, d := range privateDirs {
-		src := filepath.Join(c.Dir, strings.ReplaceAll(strings.TrimPrefix(d, "/"), "/", "_"))
+		src := HostDir(c.Dir, d)
 		w("mkdir -p %s; ensure_dir %s; mount --bind %s %s", q(src), q(d), q(src), q(d))
 	}
 	for _, m := range c.Mounts {

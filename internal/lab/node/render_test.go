@@ -1,10 +1,12 @@
 package node
 
 import (
+	"encoding/json"
 	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/containernetworking/cni/libcni"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 )
@@ -102,6 +104,33 @@ func TestRenderWithoutCNIConfig(t *testing.T) {
 	require.Contains(t, f[ScriptFile], "ensure_dir '/run/cilium/cgroupv2'; mount -t cgroup2 cgroup2 '/run/cilium/cgroupv2'")
 	// After the private /run, so that the cgroup2 mount point is the node's.
 	require.Less(t, strings.Index(f[ScriptFile], "tmpfs /run"), strings.Index(f[ScriptFile], "cgroupv2"))
+}
+
+// TestRenderPTPConfList checks that the network list the CNI plugins get is
+// what the lab means: ptp, no masquerade, host-local addresses from the
+// node's range, a default route through the node.
+func TestRenderPTPConfList(t *testing.T) {
+	list, err := libcni.ConfListFromBytes([]byte(PTPConfList(netip.MustParsePrefix("10.244.3.0/24"), "/x/ipam")))
+	require.NoError(t, err)
+	require.Equal(t, "1.0.0", list.CNIVersion)
+	require.Len(t, list.Plugins, 1)
+	var ptp struct {
+		Type   string
+		IPMasq bool
+		IPAM   struct {
+			Type    string
+			Ranges  [][]struct{ Subnet string }
+			Routes  []struct{ Dst string }
+			DataDir string
+		}
+	}
+	require.NoError(t, json.Unmarshal(list.Plugins[0].Bytes, &ptp))
+	require.Equal(t, "ptp", ptp.Type)
+	require.False(t, ptp.IPMasq)
+	require.Equal(t, "host-local", ptp.IPAM.Type)
+	require.Equal(t, "10.244.3.0/24", ptp.IPAM.Ranges[0][0].Subnet)
+	require.Equal(t, "0.0.0.0/0", ptp.IPAM.Routes[0].Dst)
+	require.Equal(t, "/x/ipam", ptp.IPAM.DataDir)
 }
 
 func TestValidate(t *testing.T) {

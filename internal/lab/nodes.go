@@ -15,35 +15,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"kube-netbench/internal/lab/agent"
 	"kube-netbench/internal/lab/components"
 	"kube-netbench/internal/lab/netlab"
 	"kube-netbench/internal/lab/netplan"
 	"kube-netbench/internal/lab/node"
 )
-
-// NodesMode says what realizes the lab's nodes.
-type NodesMode string
-
-const (
-	// AgentNodes are the project's own kubelet substitute (internal/lab/agent).
-	AgentNodes NodesMode = "substitute"
-	// RealNodes are a real kubelet, containerd and runc per node
-	// (internal/lab/node).
-	RealNodes NodesMode = "real"
-)
-
-// ParseNodesMode validates a LAB_KUBELET value ("" means real nodes; the
-// substitute stays selectable until it is removed).
-func ParseNodesMode(v string) (NodesMode, error) {
-	switch NodesMode(v) {
-	case "":
-		return RealNodes, nil
-	case AgentNodes, RealNodes:
-		return NodesMode(v), nil
-	}
-	return "", fmt.Errorf("LAB_KUBELET=%q: unknown kind of node; allowed: %s (the lab's kubelet substitute), %s (kubelet + containerd + runc)", v, AgentNodes, RealNodes)
-}
 
 // LabCgroup is the cgroup under every hierarchy that holds the lab's nodes,
 // one child per node (each node's kubelet cgroupRoot).
@@ -60,10 +36,10 @@ func nodeCgroup(name string) string { return LabCgroup + "/" + name }
 // pkiDir is where kwokctl keeps the cluster's CA and admin credentials.
 func pkiDir(dir, name string) string { return filepath.Join(dir, "kwok", "clusters", name, "pki") }
 
-// startRealNodes records the machine's kernel tunables (the kubelet writes
+// startNodes records the machine's kernel tunables (the kubelet writes
 // them machine-wide), registers each Node with its pod CIDR, issues each
 // node's credentials from the cluster CA, and starts the nodes.
-func startRealNodes(ctx context.Context, o Options, st *state, client kubernetes.Interface, server string, images []string, sandbox string) error {
+func startNodes(ctx context.Context, o Options, st *state, client kubernetes.Interface, server string, images []string, sandbox string) error {
 	tun, err := node.ReadTunables()
 	if err != nil {
 		return fmt.Errorf("record the kernel tunables the kubelet changes: %w", err)
@@ -109,7 +85,7 @@ func startRealNodes(ctx context.Context, o Options, st *state, client kubernetes
 			// (procfs=/host/proc), where these are read-only.
 			c.ReadOnly = ciliumProtectedSysctls
 		} else {
-			c.CNIConfList = string(agent.PTPConfList(o.Plan.NodePodCIDR(i), filepath.Join(nodeDir, "ipam")))
+			c.CNIConfList = node.PTPConfList(o.Plan.NodePodCIDR(i), filepath.Join(nodeDir, "ipam"))
 		}
 		if err := c.IssueCerts(filepath.Join(pki, "ca.crt"), filepath.Join(pki, "ca.key"), 7*24*time.Hour); err != nil {
 			return err
@@ -126,6 +102,10 @@ func startRealNodes(ctx context.Context, o Options, st *state, client kubernetes
 	return nil
 }
 
+// instanceType is the node.kubernetes.io/instance-type label of lab nodes, so
+// the fingerprint of a result names the lab rather than a cloud machine.
+const instanceType = "netbench-lab"
+
 // registerNode creates the Node before its kubelet starts, with the pod CIDR
 // of the lab's address plan (routes and IPAM follow the plan, so no
 // controller may pick another) and the labels the lab's nodes carry; the
@@ -135,7 +115,7 @@ func registerNode(ctx context.Context, c kubernetes.Interface, name, podCIDR str
 		corev1.LabelHostname:           name,
 		corev1.LabelOSStable:           "linux",
 		corev1.LabelArchStable:         runtime.GOARCH,
-		corev1.LabelInstanceTypeStable: agent.InstanceType,
+		corev1.LabelInstanceTypeStable: instanceType,
 	}
 	for k, v := range extra {
 		labels[k] = v
@@ -150,10 +130,10 @@ func registerNode(ctx context.Context, c kubernetes.Interface, name, podCIDR str
 	return nil
 }
 
-// stopRealNodes ends every node (its PID namespace, so every container with
+// stopNodes ends every node (its PID namespace, so every container with
 // it), removes the lab's cgroups, and restores the kernel tunables recorded
 // before the first kubelet started, saying what it changed back.
-func stopRealNodes(st *state, logf func(msg string, args ...any)) error {
+func stopNodes(st *state, logf func(msg string, args ...any)) error {
 	var errs []error
 	if st.CgroupRoot != "" {
 		if err := node.Stop(st.Nodes, st.Cgroups, st.CgroupRoot, 30*time.Second); err != nil {
@@ -173,9 +153,9 @@ func stopRealNodes(st *state, logf func(msg string, args ...any)) error {
 	return errors.Join(errs...)
 }
 
-// realNodeLeftovers lists what of the real nodes is still on the machine:
+// nodeLeftovers lists what of the real nodes is still on the machine:
 // a node process, the lab's cgroups, a kernel tunable not as recorded.
-func realNodeLeftovers(st *state) []string {
+func nodeLeftovers(st *state) []string {
 	var left []string
 	for _, id := range st.Nodes {
 		if id.Alive() {
