@@ -37,36 +37,42 @@ deps-cilium:
 lab-bins-cilium: deps-cilium
 	scripts/lab-build.sh cilium
 
-# The images the real nodes import (no registry): scripts/lab-images.sh stages the roots made from
-# Debian packages (about 4 min cold, needs debootstrap), then `netbench lab images` builds the OCI
-# archives into $${NETBENCH_CACHE}/images (seconds; only what changed).
+# The images the nodes import (no registry): scripts/lab-images.sh stages the roots made from
+# Debian packages (about 4 min cold, needs debootstrap), then builds the OCI archives and the index
+# the lab reads into $${NETBENCH_CACHE}/images with scripts/labbuild/images (seconds; only what
+# changed).
 lab-images: deps lab-bins
 	scripts/lab-images.sh
-	$(GO) run ./cmd/netbench lab images
 
 # Cilium's image too (its runtime root: about 3 min cold, 360 MB with clang and llc).
 lab-images-cilium: lab-bins-cilium lab-images
 	scripts/lab-images.sh cilium-runtime
-	$(GO) run ./cmd/netbench lab images
 
 build:
 	$(GO) build -o bin/netbench ./cmd/netbench
 
+# The image builder is a Go module of its own, outside any workspace.
+IMAGES_MOD := GOWORK=off $(GO)
+IMAGES_DIR := -C scripts/labbuild/images -mod=readonly
+
 vet:
 	$(GO) vet ./...
 	$(GO) test -c -o /dev/null ./e2e
+	$(IMAGES_MOD) vet $(IMAGES_DIR) ./...
 
 # Tests that need no lab, in parallel.
 unit: vet
 	mkdir -p $(RESULTS)
 	$(GOTESTSUM) --junitfile $(RESULTS)/junit-unit.xml -- -count=1 \
 	  $$($(GO) list ./... | grep -v -e '/e2e$$' -e '/internal/lab')
+	$(IMAGES_MOD) test $(IMAGES_DIR) -count=1 -short ./...
 
 # The lab's own tests create network namespaces, containers and whole labs:
 # one package at a time (only one lab can exist on a machine).
 lab-tests: deps lab-bins lab-images
 	mkdir -p $(RESULTS)
 	$(GOTESTSUM) --junitfile $(RESULTS)/junit-lab.xml -- -count=1 -p 1 ./internal/lab/...
+	$(IMAGES_MOD) test $(IMAGES_DIR) -count=1 ./...
 
 # The suite's smoke and lab features, and every benchmark dimension at CI size, on a fresh lab per
 # dataplane (each run checks for leftovers first and removes its lab). CI size: 2 rounds of 2 s

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stages the filesystems of the lab's container images that do not come straight from the
-# component cache, each into ${NETBENCH_CACHE:-$HOME/.cache/kube-netbench}/images/<name>/<tag>/rootfs;
-# internal/lab/images (`netbench lab images`, or the nodes' Ensure) then builds the archives.
+# component cache, each into ${NETBENCH_CACHE:-$HOME/.cache/kube-netbench}/images/<name>/<tag>/rootfs,
+# then builds every image's OCI archive and the index the lab reads (scripts/labbuild/images, its
+# own Go module: only archives that are missing or whose inputs changed).
 # What each image holds, and how it differs from upstream's: docs/lab.md, "Images".
 #
 #   pause                static pause from k8s.io/kubernetes' build/pause/linux/pause.c (gcc -Os -static)
@@ -14,7 +15,8 @@
 # Debian packages are fetched by apt under a private configuration (scripts/labbuild/debian.sh):
 # verified, nothing installed. A staged root is never rebuilt: delete it to stage it again.
 #
-# Usage: scripts/lab-images.sh [IMAGE...]   (default: all but cilium-runtime)
+# Usage: scripts/lab-images.sh [IMAGE...]   (stages these, default all but cilium-runtime; builds
+#        the archives of every image whose inputs are there, Cilium's too)
 # Needs root (chroot, ownership of staged files), debootstrap, gcc with libc6-dev, binutils
 # (readelf), go; scripts/install-deps.sh --images installs the Debian ones.
 set -euo pipefail
@@ -460,3 +462,7 @@ for image in "${images[@]}"; do
 		printf '%-20s %-9s %-7s %8s  %s\n' go-runner "$KUBERNETES_VERSION" "$status" "$(elapsed "$t0" "$(now)")" "$gr"
 	fi
 done
+
+# The archives and their index, from the staged roots and the component cache.
+go run -C "${script_dir}/labbuild/images" -mod=readonly -trimpath . \
+	-versions "${script_dir}/lab-versions.env" -cache "$cache_root"

@@ -21,8 +21,6 @@ commands:
   lab up       start the embedded lab (LAB_DATAPLANE, LAB_NODES, LAB_DIR, ...) and leave it running
   lab down     remove the lab and everything it made (also a half-made or interrupted one)
   lab status   list what of a lab is present on this machine
-  lab images   build the archives of the images the lab's nodes import (missing or stale ones) and
-               list them: reference, digest, size (roots staged by scripts/lab-images.sh)
   parse TOOL FILE
                print one raw tool output as normalized JSON; FILE - reads standard input.
                TOOL is fortio (fortio load -json), iperf3 (iperf3 -J) or netperf (netperf -o with
@@ -37,9 +35,6 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		case "parse":
 			return runParse(args[1:], stdin, stdout, stderr)
 		case "lab":
-			if len(args) == 2 && args[1] == "images" {
-				return runImages(stdout, stderr)
-			}
 			if len(args) >= 2 {
 				return runLab(args[1], stdout, stderr)
 			}

@@ -15,7 +15,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"kube-netbench/internal/lab/images"
 	"kube-netbench/internal/lab/netlab"
 	"kube-netbench/internal/lab/netplan"
 )
@@ -42,6 +41,10 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 		return nil, fmt.Errorf("lab address plan: %w", err)
 	}
 	if err := o.preflight(); err != nil {
+		return nil, err
+	}
+	archives, sandbox, err := nodeImages(o.Cache, o.Dataplane)
+	if err != nil {
 		return nil, err
 	}
 	if left, err := Leftovers(o); err != nil {
@@ -105,25 +108,7 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
-	t = time.Now()
-	archives, err := images.Ensure(ctx, o.Cache, log)
-	if err != nil {
-		return nil, err
-	}
-	// Each node imports what it may run: not the other dataplane's agent
-	// (Cilium's image alone is 237 MiB).
-	skip := CiliumImage
-	if o.Dataplane.Cilium() {
-		skip = KubeProxyImage
-	}
-	var paths []string
-	for _, a := range archives {
-		if a.Ref != skip {
-			paths = append(paths, a.Path)
-		}
-	}
-	log.Info("lab: images ready", "images", len(paths), "took", time.Since(t).Round(time.Millisecond))
-	if err := startNodes(ctx, o, st, client, server, paths, images.PauseImage); err != nil {
+	if err := startNodes(ctx, o, st, client, server, archives, sandbox); err != nil {
 		return nil, err
 	}
 	if err := o.step("nodes"); err != nil {

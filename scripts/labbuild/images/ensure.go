@@ -1,4 +1,4 @@
-package images
+package main
 
 import (
 	"context"
@@ -12,17 +12,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
-
-	"kube-netbench/internal/lab/components"
 )
 
 // Dir is where the archives and their index are: <cache>/images.
-func Dir(cache components.Cache) string { return filepath.Join(cache.Root, "images") }
+func Dir(cache Cache) string { return filepath.Join(cache.Root, "images") }
 
-// IndexFile lists the built archives (reference, path, digest) as JSON.
+// IndexFile lists the built archives (reference, path, digest, the sandbox image marked) as
+// JSON; the lab reads it to import the archives into its nodes.
 const IndexFile = "index.json"
 
 type indexEntry struct {
@@ -32,10 +30,11 @@ type indexEntry struct {
 }
 
 // Ensure builds every image whose archive is missing or whose inputs changed, and returns the
-// archives to import into a node's containerd, in Specs order. An optional image whose inputs
-// are not in the cache is left out (logged); a missing input of another is an error that says
-// how to make it. One Ensure at a time per cache (a lock file).
-func Ensure(ctx context.Context, cache components.Cache, log *slog.Logger) ([]Archive, error) {
+// archives to import into a node's containerd, in Specs order; the index lists those and
+// nothing else. An optional image whose inputs are not in the cache is left out (logged); a
+// missing input of another is an error that says how to make it. One Ensure at a time per
+// cache (a lock file).
+func Ensure(ctx context.Context, cache Cache, log *slog.Logger) ([]Archive, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -61,7 +60,6 @@ func Ensure(ctx context.Context, cache components.Cache, log *slog.Logger) ([]Ar
 		if m := s.Missing(); len(m) > 0 {
 			if s.Optional {
 				log.Info("image not built: its inputs are not in the cache", "ref", s.Ref, "missing", strings.Join(m, ", "))
-				delete(index, s.Ref)
 				continue
 			}
 			missing = append(missing, fmt.Sprintf("%s (%s)", s.Ref, strings.Join(m, ", ")))
@@ -73,7 +71,11 @@ func Ensure(ctx context.Context, cache components.Cache, log *slog.Logger) ([]Ar
 		}
 		out = append(out, a)
 	}
-	if err := writeIndex(filepath.Join(dir, IndexFile), index); err != nil {
+	current := map[string]indexEntry{}
+	for _, a := range out {
+		current[a.Ref] = index[a.Ref]
+	}
+	if err := writeIndex(filepath.Join(dir, IndexFile), current); err != nil {
 		return nil, err
 	}
 	if len(missing) > 0 {
@@ -91,6 +93,8 @@ func ensureOne(s Spec, dir string, index map[string]indexEntry, log *slog.Logger
 	path := filepath.Join(dir, s.FileName())
 	if e, ok := index[s.Ref]; ok && e.Inputs == key && e.Path == path {
 		if st, err := os.Stat(path); err == nil && st.Size() == e.Size {
+			e.Sandbox = s.Sandbox
+			index[s.Ref] = e
 			return e.Archive, nil
 		}
 	}
@@ -99,6 +103,7 @@ func ensureOne(s Spec, dir string, index map[string]indexEntry, log *slog.Logger
 	if err != nil {
 		return Archive{}, err
 	}
+	a.Sandbox = s.Sandbox
 	index[s.Ref] = indexEntry{Archive: a, Inputs: key}
 	log.Info("image built", "ref", a.Ref, "digest", a.Digest, "size", a.Size, "took", time.Since(start).Round(time.Millisecond))
 	return a, nil
@@ -159,19 +164,6 @@ func readIndex(p string) (map[string]indexEntry, error) {
 	return index, nil
 }
 
-// ReadIndex returns the archives the index lists, in no particular order.
-func ReadIndex(cache components.Cache) ([]Archive, error) {
-	index, err := readIndex(filepath.Join(Dir(cache), IndexFile))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Archive, 0, len(index))
-	for _, e := range index {
-		out = append(out, e.Archive)
-	}
-	return out, nil
-}
-
 func writeIndex(p string, index map[string]indexEntry) error {
 	list := make([]indexEntry, 0, len(index))
 	for _, e := range index {
@@ -199,7 +191,7 @@ func lock(p string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("images: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("images: lock %s: %w", p, err)
 	}

@@ -1,7 +1,9 @@
-package images
+package main
 
 import (
 	"archive/tar"
+	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,11 +14,20 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/stretchr/testify/require"
-
-	"kube-netbench/internal/lab/components"
 )
 
-func specByRef(t *testing.T, cache components.Cache, ref string) Spec {
+// versionsFile is the repository's scripts/lab-versions.env.
+const versionsFile = "../../lab-versions.env"
+
+// testCache is a cache at root with the repository's versions.
+func testCache(t *testing.T, root string) Cache {
+	t.Helper()
+	v, err := ReadVersions(versionsFile)
+	require.NoError(t, err)
+	return Cache{Root: root, Versions: v}
+}
+
+func specByRef(t *testing.T, cache Cache, ref string) Spec {
 	t.Helper()
 	for _, s := range Specs(cache) {
 		if s.Ref == ref {
@@ -28,7 +39,7 @@ func specByRef(t *testing.T, cache components.Cache, ref string) Spec {
 }
 
 func TestConfigFiles(t *testing.T) {
-	cache := components.Cache{Root: "/cache"}
+	cache := testCache(t, "/cache")
 	fortio := specByRef(t, cache, "fortio/fortio:1.66.5").ConfigFile()
 	require.Equal(t, []string{"/usr/bin/fortio"}, fortio.Config.Entrypoint)
 	require.Equal(t, []string{"server", "-config-dir", "/etc/fortio"}, fortio.Config.Cmd)
@@ -62,14 +73,14 @@ func TestConfigFiles(t *testing.T) {
 	require.Len(t, kp.ConfigFile().History, 2, "one history entry per layer")
 	require.Equal(t, "kube-proxy_v1.37.2.tar", kp.FileName())
 
-	cilium := specByRef(t, cache, "quay.io/cilium/cilium:"+components.CiliumVersion).ConfigFile()
+	cilium := specByRef(t, cache, "quay.io/cilium/cilium:v1.19.4").ConfigFile()
 	require.Equal(t, []string{"/usr/bin/cilium-dbg"}, cilium.Config.Cmd)
 	require.Equal(t, "/home/cilium", cilium.Config.WorkingDir)
 	require.Contains(t, cilium.Config.Env, "INITSYSTEM=SYSTEMD")
 }
 
 func TestSpecInputsComeFromTheCache(t *testing.T) {
-	cache := components.Cache{Root: "/cache"}
+	cache := testCache(t, "/cache")
 	kp := specByRef(t, cache, "registry.k8s.io/kube-proxy:v1.37.2")
 	require.Equal(t, []string{
 		"/cache/images/distroless-iptables/v0.9.9/rootfs",
@@ -80,15 +91,16 @@ func TestSpecInputsComeFromTheCache(t *testing.T) {
 	for _, s := range Specs(cache) {
 		_, err := name.NewTag(s.Ref)
 		require.NoError(t, err, s.Ref)
-		require.Equal(t, s.Ref == "quay.io/cilium/cilium:"+components.CiliumVersion, s.Optional, s.Ref)
+		require.Equal(t, s.Ref == "quay.io/cilium/cilium:v1.19.4", s.Optional, s.Ref)
+		require.Equal(t, s.Ref == PauseImage, s.Sandbox, s.Ref)
 	}
 }
 
 // fakeCache has a fortio "binary" where the spec expects it.
-func fakeCache(t *testing.T) components.Cache {
+func fakeCache(t *testing.T) Cache {
 	t.Helper()
-	cache := components.Cache{Root: t.TempDir()}
-	p := cache.Binaries().Fortio
+	cache := testCache(t, t.TempDir())
+	p := cache.Fortio()
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 	require.NoError(t, os.WriteFile(p, []byte("#!fortio\n"), 0o700))
 	return cache
@@ -255,8 +267,7 @@ func TestEnsureBuildsOnceAndReportsMissingInputs(t *testing.T) {
 	require.ErrorContains(t, err, "busybox:1.36")
 	require.NotContains(t, err.Error(), "fortio/fortio", "fortio's input is there")
 	require.NotContains(t, err.Error(), "cilium", "Cilium is optional")
-	index, err := ReadIndex(cache)
-	require.NoError(t, err)
+	index := readIndexList(t, cache)
 	require.Len(t, index, 1)
 	require.Equal(t, "fortio/fortio:1.66.5", index[0].Ref)
 	st1, err := os.Stat(index[0].Path)
@@ -267,6 +278,49 @@ func TestEnsureBuildsOnceAndReportsMissingInputs(t *testing.T) {
 	st2, err := os.Stat(index[0].Path)
 	require.NoError(t, err)
 	require.Equal(t, st1.ModTime(), st2.ModTime())
+
+	// An input gone: the index no longer lists the image, so no node imports it.
+	require.NoError(t, os.Remove(cache.Fortio()))
+	_, _ = Ensure(t.Context(), cache, nil)
+	require.Empty(t, readIndexList(t, cache))
+}
+
+// readIndexList reads the index as the lab does: a JSON list of archives.
+func readIndexList(t *testing.T, cache Cache) []Archive {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(Dir(cache), IndexFile))
+	require.NoError(t, err)
+	var list []Archive
+	require.NoError(t, json.Unmarshal(b, &list))
+	return list
+}
+
+func TestRunSaysWhatToBuild(t *testing.T) {
+	t.Setenv("NETBENCH_CACHE", t.TempDir())
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 1, run(versionsFile, "", &stdout, &stderr))
+	require.Empty(t, stdout.String())
+	require.Contains(t, stderr.String(), "make lab-bins lab-images")
+	require.Contains(t, stderr.String(), "fortio/fortio:1.66.5")
+
+	t.Setenv("NETBENCH_CACHE", "relative")
+	stderr.Reset()
+	require.Equal(t, 2, run(versionsFile, "", &stdout, &stderr))
+	require.Contains(t, stderr.String(), "absolute")
+}
+
+func TestReadVersions(t *testing.T) {
+	v, err := ReadVersions(versionsFile)
+	require.NoError(t, err)
+	require.Equal(t, Versions{Kubernetes: "v1.37.2", Fortio: "v1.66.5", Netperf: "2.7.0-0.1", Cilium: "v1.19.4"}, v)
+
+	p := filepath.Join(t.TempDir(), "versions.env")
+	require.NoError(t, os.WriteFile(p, []byte("# only one\nKUBERNETES_VERSION=v1\n"), 0o600))
+	_, err = ReadVersions(p)
+	require.ErrorContains(t, err, "no FORTIO_VERSION")
+	require.NoError(t, os.WriteFile(p, []byte("KUBERNETES_VERSION v1\n"), 0o600))
+	_, err = ReadVersions(p)
+	require.ErrorContains(t, err, "not KEY=value")
 }
 
 // TestRealImages builds, into a temporary directory, the images whose inputs the lab's cache
@@ -276,8 +330,9 @@ func TestRealImages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds images from the lab's cache")
 	}
-	cache, err := components.DefaultCache(os.Getenv)
+	root, err := DefaultCacheRoot(os.Getenv)
 	require.NoError(t, err)
+	cache := testCache(t, root)
 	checks := map[string]struct{ has, hasNot []string }{
 		"fortio/fortio:1.66.5": {has: []string{"usr/bin/fortio", "var/lib/fortio/"}, hasNot: []string{"bin/sh", "bin/", "etc/"}},
 		"registry.k8s.io/kube-proxy:v1.37.2": {

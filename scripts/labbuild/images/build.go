@@ -1,4 +1,4 @@
-package images
+package main
 
 import (
 	"fmt"
@@ -26,6 +26,8 @@ type Archive struct {
 	ID     string `json:"id"`
 	// Size is the archive's size in bytes.
 	Size int64 `json:"size"`
+	// Sandbox marks the pause image, which the lab pins as containerd's sandbox image.
+	Sandbox bool `json:"sandbox,omitempty"`
 }
 
 // ConfigFile is the image configuration a spec gives: its Config, linux on this machine's

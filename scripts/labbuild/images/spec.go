@@ -1,17 +1,9 @@
-// Package images builds the container images the lab's nodes run, offline: each under its
-// exact upstream reference, holding what the upstream image holds (see docs/lab.md, "Images"),
-// from the lab's component cache and from roots that scripts/lab-images.sh stages from Debian
-// packages. The result is an OCI archive per image, which `ctr -n k8s.io images import`
-// takes as it is (named by its io.containerd.image.name annotation, digest kept), and an index
-// of them ([Ensure]).
-package images
+package main
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"kube-netbench/internal/lab/components"
 )
 
 // Spec is one image: its reference, its layers and its configuration.
@@ -23,6 +15,8 @@ type Spec struct {
 	Config Config
 	// Optional images are built only when their inputs are in the cache (Cilium's).
 	Optional bool
+	// Sandbox marks the pause image.
+	Sandbox bool
 	// CreatedBy describes the build in the image's history.
 	CreatedBy string
 }
@@ -42,7 +36,8 @@ const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // k8s.io/kubernetes v1.37.2, and build/pause/Makefile's TAG).
 const PauseVersion = "3.10.2"
 
-// PauseImage is the sandbox image: containerd's pinned_images.sandbox on the lab's nodes.
+// PauseImage is the sandbox image: containerd's pinned_images.sandbox on the lab's nodes (the
+// index marks it).
 const PauseImage = "registry.k8s.io/pause:" + PauseVersion
 
 // Versions of the images whose tag is not a component version of the cache.
@@ -58,23 +53,22 @@ const (
 )
 
 // Staged is where scripts/lab-images.sh puts an image's staged root: <cache>/images/<name>/<tag>/rootfs.
-func Staged(cache components.Cache, name, tag string) string {
+func Staged(cache Cache, name, tag string) string {
 	return filepath.Join(cache.Root, "images", name, tag, "rootfs")
 }
 
 // Specs returns every image the lab builds, with inputs from cache. It reads nothing.
-func Specs(cache components.Cache) []Spec {
-	bins := cache.Binaries()
-	fortioTag := strings.TrimPrefix(components.FortioVersion, "v")
-	netperfTag, _, _ := strings.Cut(components.NetperfVersion, "-")
-	kube := filepath.Join(cache.Root, "images", "kube-proxy", components.KubernetesVersion)
+func Specs(cache Cache) []Spec {
+	v := cache.Versions
+	fortioTag := strings.TrimPrefix(v.Fortio, "v")
+	netperfTag, _, _ := strings.Cut(v.Netperf, "-")
 	return []Spec{
 		{
 			// fortio's Dockerfile (release stage): FROM scratch, the binary only (its UI is
 			// embedded), EXPOSE 8078-8081, VOLUMEs, WORKDIR and the server as CMD.
 			Ref: "fortio/fortio:" + fortioTag,
 			Layers: []Layer{{
-				Files: []File{{Path: "/usr/bin/fortio", Source: bins.Fortio, Mode: 0o755}},
+				Files: []File{{Path: "/usr/bin/fortio", Source: cache.Fortio(), Mode: 0o755}},
 				Dirs:  []string{"/var/lib/fortio"},
 			}},
 			Config: Config{
@@ -85,7 +79,7 @@ func Specs(cache components.Cache) []Spec {
 				ExposedPorts: []string{"8078/tcp", "8079/tcp", "8080/tcp", "8081/tcp"},
 				Volumes:      []string{"/etc/fortio", "/var/lib/fortio"},
 			},
-			CreatedBy: "fortio " + components.FortioVersion + " (lab cache) on scratch",
+			CreatedBy: "fortio " + v.Fortio + " (lab cache) on scratch",
 		},
 		{
 			// docker-library/busybox: FROM scratch, the rootfs its builder makes, CMD ["sh"].
@@ -111,7 +105,7 @@ func Specs(cache components.Cache) []Spec {
 			Ref:       "networkstatic/netperf:" + netperfTag,
 			Layers:    []Layer{{Root: Staged(cache, "netperf", netperfTag)}},
 			Config:    Config{Entrypoint: []string{"netperf"}, Env: []string{DefaultPath}},
-			CreatedBy: "Debian bookworm minbase with non-free netperf " + components.NetperfVersion + " (scripts/lab-images.sh)",
+			CreatedBy: "Debian bookworm minbase with non-free netperf " + v.Netperf + " (scripts/lab-images.sh)",
 		},
 		{
 			// kubernetes build/pause: the static pause on scratch, as nobody.
@@ -122,21 +116,22 @@ func Specs(cache components.Cache) []Spec {
 				Env:        []string{DefaultPath},
 				User:       "65535:65535",
 			},
-			CreatedBy: "gcc -Os -static build/pause/linux/pause.c of k8s.io/kubernetes " + components.KubernetesVersion,
+			Sandbox:   true,
+			CreatedBy: "gcc -Os -static build/pause/linux/pause.c of k8s.io/kubernetes " + v.Kubernetes,
 		},
 		{
 			// kubernetes build/server-image/Dockerfile on distroless-iptables: the binary in
 			// /usr/local/bin and kube-log-runner as /go-runner, the ENTRYPOINT.
-			Ref: "registry.k8s.io/kube-proxy:" + components.KubernetesVersion,
+			Ref: "registry.k8s.io/kube-proxy:" + v.Kubernetes,
 			Layers: []Layer{
 				{Root: Staged(cache, "distroless-iptables", DistrolessIptablesVersion)},
 				{Files: []File{
-					{Path: "/usr/local/bin/kube-proxy", Source: bins.KubeProxy, Mode: 0o755},
-					{Path: "/go-runner", Source: filepath.Join(kube, "go-runner"), Mode: 0o755},
+					{Path: "/usr/local/bin/kube-proxy", Source: cache.KubeProxy(), Mode: 0o755},
+					{Path: "/go-runner", Source: cache.GoRunner(), Mode: 0o755},
 				}},
 			},
 			Config:    Config{Entrypoint: []string{"/go-runner"}, Env: []string{DefaultPath}},
-			CreatedBy: "kube-proxy " + components.KubernetesVersion + " (lab cache) on distroless-iptables " + DistrolessIptablesVersion + " from Debian bookworm",
+			CreatedBy: "kube-proxy " + v.Kubernetes + " (lab cache) on distroless-iptables " + DistrolessIptablesVersion + " from Debian bookworm",
 		},
 		ciliumSpec(cache),
 	}
@@ -146,18 +141,18 @@ func Specs(cache components.Cache) []Spec {
 // runtime (images/runtime: a distribution with iproute2, iptables, ipset, kmod, clang, llc,
 // bpftool; staged by scripts/lab-images.sh, with Helm's init scripts and the cilium link),
 // then the agent, its CLI, its CNI plugin and the bpf/ sources from the lab's cache.
-func ciliumSpec(cache components.Cache) Spec {
-	c := cache.Cilium()
+func ciliumSpec(cache Cache) Spec {
+	v := cache.Versions.Cilium
 	return Spec{
-		Ref:      "quay.io/cilium/cilium:" + components.CiliumVersion,
+		Ref:      "quay.io/cilium/cilium:" + v,
 		Optional: true,
 		Layers: []Layer{
-			{Root: Staged(cache, "cilium-runtime", components.CiliumVersion)},
+			{Root: Staged(cache, "cilium-runtime", v)},
 			{Files: []File{
-				{Path: "/usr/bin/cilium-agent", Source: c.Agent, Mode: 0o755},
-				{Path: "/usr/bin/cilium-dbg", Source: c.Dbg, Mode: 0o755},
-				{Path: "/opt/cni/bin/cilium-cni", Source: c.CNI, Mode: 0o755},
-				{Path: "/var/lib/cilium/bpf", Source: c.BPFDir},
+				{Path: "/usr/bin/cilium-agent", Source: cache.Cilium("cilium-agent"), Mode: 0o755},
+				{Path: "/usr/bin/cilium-dbg", Source: cache.Cilium("cilium-dbg"), Mode: 0o755},
+				{Path: "/opt/cni/bin/cilium-cni", Source: cache.Cilium("cilium-cni"), Mode: 0o755},
+				{Path: "/var/lib/cilium/bpf", Source: cache.Cilium("bpf")},
 			}},
 		},
 		Config: Config{
@@ -165,7 +160,7 @@ func ciliumSpec(cache components.Cache) Spec {
 			WorkingDir: "/home/cilium",
 			Cmd:        []string{"/usr/bin/cilium-dbg"},
 		},
-		CreatedBy: "cilium " + components.CiliumVersion + " (lab cache) on a Debian minbase with Cilium's runtime tools (scripts/lab-images.sh)",
+		CreatedBy: "cilium " + v + " (lab cache) on a Debian minbase with Cilium's runtime tools (scripts/lab-images.sh)",
 	}
 }
 
