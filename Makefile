@@ -14,7 +14,7 @@ GOTESTSUM := $(GO) tool gotestsum
 # The lab's end-to-end suites can take minutes (kube-proxy programming on 2 cores).
 E2E_TIMEOUT ?= 30m
 
-.PHONY: all deps deps-cilium lab-bins lab-bins-cilium lab-images lab-images-cilium build vet unit lab-tests e2e test bench compare lab-up lab-down lab-status clean
+.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet unit lab-tests e2e test bench compare lab-up lab-down lab-status clean
 
 all: build
 
@@ -29,12 +29,9 @@ lab-bins:
 	scripts/lab-build.sh
 
 # The Cilium dataplanes' part (LAB_DATAPLANE=cilium-overlay|cilium-native): cilium-agent, cilium-dbg,
-# cilium-cni v1.19.4 with its bpf/ sources and CRDs (about 6 min cold on 2 cores), and the Debian
-# packages its agent needs at run time (clang-19, llvm-19, bpftool).
-deps-cilium:
-	scripts/install-deps.sh --cilium
-
-lab-bins-cilium: deps-cilium
+# cilium-cni v1.19.4 with its bpf/ sources and CRDs (about 6 min cold on 2 cores); the agent's image
+# (lab-images-cilium) brings the clang, llc and bpftool it runs.
+lab-bins-cilium:
 	scripts/lab-build.sh cilium
 
 # The images the nodes import (no registry): scripts/lab-images.sh stages the roots made from

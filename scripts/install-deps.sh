@@ -2,9 +2,8 @@
 # Installs the Debian packages the embedded lab needs, only those that are missing.
 # `apt-get update` runs once, and only when something has to be installed.
 #
-# Usage: scripts/install-deps.sh [--check] [--cilium] [EXTRA_PACKAGE...]
+# Usage: scripts/install-deps.sh [--check] [EXTRA_PACKAGE...]
 #   --check   only report; exit 1 if a package is missing (installs nothing, needs no root)
-#   --cilium  also the Cilium lab's packages (clang-19, llvm-19, bpftool; about 500 MB)
 set -euo pipefail
 
 # package: why the lab needs it
@@ -25,20 +24,14 @@ lab_packages=(
 	pkg-config     # cgo: finds libseccomp's flags for runc's seccomp build tag
 	libseccomp-dev # runc's seccomp (the kubelet's RuntimeDefault profile); its libseccomp2 is runc's at run time
 )
-cilium_packages=(
-	clang-19 # cilium-agent compiles its BPF datapath with clang from PATH
-	llvm-19  # the rest of the BPF toolchain the lab recipe verified with clang-19
-	bpftool  # inspect cilium_* BPF maps and programs
-)
 
 check_only=false
 packages=("${lab_packages[@]}")
 for arg in "$@"; do
 	case "$arg" in
 	--check) check_only=true ;;
-	--cilium) packages+=("${cilium_packages[@]}") ;;
 	-h | --help)
-		sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	-*)

@@ -18,7 +18,7 @@
 # Usage: scripts/lab-images.sh [IMAGE...]   (stages these, default all but cilium-runtime; builds
 #        the archives of every image whose inputs are there, Cilium's too)
 # Needs root (chroot, ownership of staged files), debootstrap, gcc with libc6-dev, binutils
-# (readelf), go; scripts/install-deps.sh --images installs the Debian ones.
+# (readelf), go; scripts/install-deps.sh (make deps) installs the Debian ones.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 
@@ -58,7 +58,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 for tool in gcc strip readelf dpkg-deb apt-get debootstrap unshare go; do
 	if ! command -v "$tool" >/dev/null; then
-		echo "lab-images: ${tool} not found; run scripts/install-deps.sh --images" >&2
+		echo "lab-images: ${tool} not found; run scripts/install-deps.sh (make deps)" >&2
 		exit 1
 	fi
 done

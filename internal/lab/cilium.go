@@ -95,8 +95,8 @@ func ciliumConfig(dp Dataplane, podCIDR string) map[string]string {
 // them. server is the apiserver as nodes reach it: with kube-proxy replaced
 // and no agent yet, the kubernetes Service's ClusterIP cannot be used, so
 // the agent is pointed at it directly (Helm's k8sServiceHost/Port).
-func installCilium(ctx context.Context, c kubernetes.Interface, kubectl, adminKubeconfig string, cil components.Cilium, dp Dataplane, podCIDR, server string) error {
-	if err := applyCRDs(ctx, kubectl, adminKubeconfig, cil.CRDDir); err != nil {
+func installCilium(ctx context.Context, c kubernetes.Interface, kubectl, adminKubeconfig string, crds string, dp Dataplane, podCIDR, server string) error {
+	if err := applyCRDs(ctx, kubectl, adminKubeconfig, crds); err != nil {
 		return err
 	}
 	u, err := url.Parse(server)

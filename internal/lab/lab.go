@@ -101,7 +101,7 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	}
 	server := nodesCfg.Clusters[nodesCfg.Contexts[nodesCfg.CurrentContext].Cluster].Server
 	if o.Dataplane.Cilium() {
-		err = installCilium(ctx, client, o.Cache.Binaries().Kubectl, admin, o.Cache.Cilium(), o.Dataplane, o.Plan.PodCIDR.String(), server)
+		err = installCilium(ctx, client, o.Cache.Binaries().Kubectl, admin, o.Cache.CiliumCRDs(), o.Dataplane, o.Plan.PodCIDR.String(), server)
 	} else {
 		err = installKubeProxy(ctx, client, o.Dataplane, o.Plan.PodCIDR.String(), server)
 	}

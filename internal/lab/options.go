@@ -135,10 +135,7 @@ func (o Options) preflight() error {
 		errs = append(errs, err)
 	}
 	if o.Dataplane.Cilium() {
-		if err := o.Cache.Cilium().Check(); err != nil {
-			errs = append(errs, err)
-		}
-		if err := components.CheckCiliumHostTools(); err != nil {
+		if err := o.Cache.CheckCiliumCRDs(); err != nil {
 			errs = append(errs, err)
 		}
 	}

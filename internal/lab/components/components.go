@@ -1,6 +1,6 @@
-// Package components locates the lab's Kubernetes, node runtime and tool
-// binaries in the version-keyed cache that scripts/lab-build.sh fills (netperf
-// included, fetched there from Debian), and the Debian tools the lab needs on
+// Package components locates the binaries the lab runs in the version-keyed
+// cache that scripts/lab-build.sh fills (the images' inputs there are
+// scripts/labbuild/images' business), and the Debian tools the lab needs on
 // the machine.
 //
 // The versions are written in scripts/lab-versions.env for the build script and
@@ -80,106 +80,45 @@ func DefaultCache(getenv func(string) string) (Cache, error) {
 
 // Binaries are the absolute paths of everything the lab runs.
 type Binaries struct {
-	KubeAPIServer, KubeControllerManager, KubeScheduler, KubeProxy string
+	KubeAPIServer, KubeControllerManager, KubeScheduler string
 	// Kubectl is the version-matched kubectl kwokctl uses to wait for the
 	// apiserver.
 	Kubectl string
-	// Kubelet is the real nodes' kubelet (see NodeRuntime for the rest).
-	Kubelet                     string
-	Etcd, Kwok, Kwokctl, Fortio string
+	// Kubelet is the nodes' kubelet (see NodeRuntime for the rest).
+	Kubelet             string
+	Etcd, Kwok, Kwokctl string
 	// CNIDir holds the CNI plugins (ptp, host-local, loopback).
 	CNIDir string
-	// Netperf and Netserver are Debian's netperf binaries (dynamically linked
-	// against the machine's libc, which containers see through /usr and /lib*).
-	Netperf, Netserver string
 }
 
 // Binaries returns the paths of the cached binaries without checking them.
 func (c Cache) Binaries() Binaries {
 	k := filepath.Join(c.Root, "kubernetes", KubernetesVersion)
 	kw := filepath.Join(c.Root, "kwok", KwokVersion)
-	np := filepath.Join(c.Root, "netperf", NetperfVersion)
 	return Binaries{
 		KubeAPIServer:         filepath.Join(k, "kube-apiserver"),
 		KubeControllerManager: filepath.Join(k, "kube-controller-manager"),
 		KubeScheduler:         filepath.Join(k, "kube-scheduler"),
-		KubeProxy:             filepath.Join(k, "kube-proxy"),
 		Kubectl:               filepath.Join(k, "kubectl"),
 		Kubelet:               filepath.Join(k, "kubelet"),
 		Etcd:                  filepath.Join(c.Root, "etcd", EtcdVersion, "etcd"),
 		Kwok:                  filepath.Join(kw, "kwok"),
 		Kwokctl:               filepath.Join(kw, "kwokctl"),
-		Fortio:                filepath.Join(c.Root, "fortio", FortioVersion, "fortio"),
 		CNIDir:                filepath.Join(c.Root, "cni-plugins", CNIPluginsVersion),
-		Netperf:               filepath.Join(np, "netperf"),
-		Netserver:             filepath.Join(np, "netserver"),
 	}
 }
 
-// Cilium are the paths of the Cilium component, which only the cilium-* lab
-// dataplanes need.
-type Cilium struct {
-	// Agent, Dbg and CNI are cilium-agent, cilium-dbg and cilium-cni; CNIDir
-	// is their directory (cilium-cni's CNI bin dir).
-	Agent, Dbg, CNI, CNIDir string
-	// BPFDir holds the datapath sources the agent compiles at start; CRDDir
-	// the CRDs (v2/, v2alpha1/) the lab applies in place of the operator.
-	BPFDir, CRDDir string
-}
+// CiliumCRDs is the directory of Cilium's CRDs (v2/, v2alpha1/), which the
+// lab applies in place of the operator; the agent itself is an image.
+func (c Cache) CiliumCRDs() string { return filepath.Join(c.Root, "cilium", CiliumVersion, "crds") }
 
-// Cilium returns the paths of the cached Cilium component without checking
-// them.
-func (c Cache) Cilium() Cilium {
-	d := filepath.Join(c.Root, "cilium", CiliumVersion)
-	return Cilium{
-		Agent:  filepath.Join(d, "cilium-agent"),
-		Dbg:    filepath.Join(d, "cilium-dbg"),
-		CNI:    filepath.Join(d, "cilium-cni"),
-		CNIDir: d,
-		BPFDir: filepath.Join(d, "bpf"),
-		CRDDir: filepath.Join(d, "crds"),
-	}
-}
-
-// Check returns an error naming every missing part of the Cilium component,
-// and how to build it.
-func (c Cilium) Check() error {
-	missing := missingExecutables(c.Agent, c.Dbg, c.CNI)
-	for _, d := range []string{filepath.Join(c.BPFDir, "bpf_lxc.c"), filepath.Join(c.CRDDir, "v2")} {
-		if _, err := os.Stat(d); err != nil {
-			missing = append(missing, d)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("the Cilium lab component is not built (%s): run `make lab-bins-cilium` (scripts/lab-build.sh cilium) first",
-			strings.Join(missing, ", "))
+// CheckCiliumCRDs returns an error, saying how to build them, when the CRDs
+// are not in the cache.
+func (c Cache) CheckCiliumCRDs() error {
+	if _, err := os.Stat(filepath.Join(c.CiliumCRDs(), "v2")); err != nil {
+		return fmt.Errorf("the Cilium lab component is not built (%s): run `make lab-bins-cilium` (scripts/lab-build.sh cilium) first", err)
 	}
 	return nil
-}
-
-// CiliumHostTools are the machine's programs a Cilium lab needs, with their
-// Debian packages (scripts/install-deps.sh --cilium installs them). The
-// agent compiles its datapath with clang and llc from LLVMBinDir.
-var CiliumHostTools = map[string]string{
-	filepath.Join(LLVMBinDir, "clang"): "clang-19",
-	filepath.Join(LLVMBinDir, "llc"):   "llvm-19",
-	"bpftool":                          "bpftool",
-}
-
-// LLVMBinDir is where Debian's clang-19 and llvm-19 put clang and llc; the
-// lab's Cilium image puts it first on PATH.
-const LLVMBinDir = "/usr/lib/llvm-19/bin"
-
-// CheckCiliumHostTools returns an error naming every missing program and its
-// package.
-func CheckCiliumHostTools() error {
-	var errs []error
-	for tool, pkg := range CiliumHostTools {
-		if _, err := exec.LookPath(tool); err != nil {
-			errs = append(errs, fmt.Errorf("%s not found (Debian package %s; `scripts/install-deps.sh --cilium` installs it)", tool, pkg))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // CNIPlugins are the plugins the kube-proxy lab wires pods with.
@@ -188,8 +127,7 @@ var CNIPlugins = []string{"ptp", "host-local", "loopback"}
 // Check returns an error naming every missing or non-executable binary, and
 // how to build them.
 func (b Binaries) Check() error {
-	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.KubeProxy, b.Kubectl, b.Kubelet,
-		b.Etcd, b.Kwok, b.Kwokctl, b.Fortio, b.Netperf, b.Netserver}
+	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Kubectl, b.Kubelet, b.Etcd, b.Kwok, b.Kwokctl}
 	for _, p := range CNIPlugins {
 		paths = append(paths, filepath.Join(b.CNIDir, p))
 	}
@@ -200,13 +138,10 @@ func (b Binaries) Check() error {
 	return nil
 }
 
-// NodeRuntime are the paths of the real nodes' container runtime: containerd,
-// its runc shim and client, and runc.
+// NodeRuntime are the paths of the nodes' container runtime: containerd, its
+// runc shim and client, and runc.
 type NodeRuntime struct {
 	Containerd, Shim, Ctr string
-	// ContainerdDir holds containerd-shim-runc-v2, which containerd looks up
-	// on PATH.
-	ContainerdDir string
 	// Runc is linked against the machine's libc and libseccomp (cgo, for
 	// seccomp), which the nodes see through /usr and /lib*.
 	Runc string
@@ -217,11 +152,10 @@ type NodeRuntime struct {
 func (c Cache) NodeRuntime() NodeRuntime {
 	d := filepath.Join(c.Root, "containerd", ContainerdVersion)
 	return NodeRuntime{
-		Containerd:    filepath.Join(d, "containerd"),
-		Shim:          filepath.Join(d, "containerd-shim-runc-v2"),
-		Ctr:           filepath.Join(d, "ctr"),
-		ContainerdDir: d,
-		Runc:          filepath.Join(c.Root, "runc", RuncVersion, "runc"),
+		Containerd: filepath.Join(d, "containerd"),
+		Shim:       filepath.Join(d, "containerd-shim-runc-v2"),
+		Ctr:        filepath.Join(d, "ctr"),
+		Runc:       filepath.Join(c.Root, "runc", RuncVersion, "runc"),
 	}
 }
 

@@ -49,27 +49,28 @@ func TestCheckNamesMissingBinaries(t *testing.T) {
 	require.ErrorContains(t, err, "make lab-bins")
 }
 
-func TestNetperfPaths(t *testing.T) {
-	b := Cache{Root: "/c"}.Binaries()
-	require.Equal(t, "/c/netperf/2.7.0-0.1/netperf", b.Netperf)
-	require.Equal(t, "/c/netperf/2.7.0-0.1/netserver", b.Netserver)
-}
-
-// TestCheckNeedsNetperf: a cache with everything but netserver is not complete.
-func TestCheckNeedsNetperf(t *testing.T) {
+// TestCheckNeedsCNIPlugins: a cache with everything but one CNI plugin is not
+// complete.
+func TestCheckNeedsCNIPlugins(t *testing.T) {
 	b := Cache{Root: t.TempDir()}.Binaries()
-	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.KubeProxy, b.Kubectl, b.Kubelet,
-		b.Etcd, b.Kwok, b.Kwokctl, b.Fortio, b.Netperf}
-	for _, p := range CNIPlugins {
-		paths = append(paths, filepath.Join(b.CNIDir, p))
-	}
+	paths := []string{b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Kubectl, b.Kubelet, b.Etcd, b.Kwok, b.Kwokctl,
+		filepath.Join(b.CNIDir, "ptp"), filepath.Join(b.CNIDir, "host-local")}
 	for _, p := range paths {
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		require.NoError(t, os.WriteFile(p, nil, 0o755))
 	}
-	require.ErrorContains(t, b.Check(), "("+b.Netserver+")", "netserver, and only it, is missing")
-	require.NoError(t, os.WriteFile(b.Netserver, nil, 0o755))
+	loopback := filepath.Join(b.CNIDir, "loopback")
+	require.ErrorContains(t, b.Check(), "("+loopback+")", "loopback, and only it, is missing")
+	require.NoError(t, os.WriteFile(loopback, nil, 0o755))
 	require.NoError(t, b.Check())
+}
+
+func TestCheckCiliumCRDs(t *testing.T) {
+	c := Cache{Root: t.TempDir()}
+	require.Equal(t, filepath.Join(c.Root, "cilium/v1.19.4/crds"), c.CiliumCRDs())
+	require.ErrorContains(t, c.CheckCiliumCRDs(), "make lab-bins-cilium")
+	require.NoError(t, os.MkdirAll(filepath.Join(c.CiliumCRDs(), "v2"), 0o755))
+	require.NoError(t, c.CheckCiliumCRDs())
 }
 
 func TestKubeletPath(t *testing.T) {
@@ -85,11 +86,10 @@ func TestCheckNeedsKubelet(t *testing.T) {
 
 func TestNodeRuntimePaths(t *testing.T) {
 	require.Equal(t, NodeRuntime{
-		Containerd:    "/c/containerd/v2.4.2/containerd",
-		Shim:          "/c/containerd/v2.4.2/containerd-shim-runc-v2",
-		Ctr:           "/c/containerd/v2.4.2/ctr",
-		ContainerdDir: "/c/containerd/v2.4.2",
-		Runc:          "/c/runc/v1.5.3/runc",
+		Containerd: "/c/containerd/v2.4.2/containerd",
+		Shim:       "/c/containerd/v2.4.2/containerd-shim-runc-v2",
+		Ctr:        "/c/containerd/v2.4.2/ctr",
+		Runc:       "/c/runc/v1.5.3/runc",
 	}, Cache{Root: "/c"}.NodeRuntime())
 }
 
@@ -101,7 +101,7 @@ func TestNodeRuntimeCheckNamesEveryMissing(t *testing.T) {
 	require.ErrorContains(t, err, "("+strings.Join([]string{r.Containerd, r.Shim, r.Ctr, r.Runc}, ", ")+")")
 	require.ErrorContains(t, err, "scripts/lab-build.sh containerd runc")
 
-	require.NoError(t, os.MkdirAll(r.ContainerdDir, 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Dir(r.Containerd), 0o755))
 	require.NoError(t, os.WriteFile(r.Containerd, nil, 0o755))
 	require.NoError(t, os.WriteFile(r.Shim, nil, 0o644)) // not executable
 	require.NoError(t, os.MkdirAll(r.Runc, 0o755))       // a directory
