@@ -32,7 +32,7 @@ type smoke struct {
 
 // TestDataplaneSmoke proves the cluster's dataplane end to end: a client pod
 // on one node reaches a server pod on another by pod IP and through a
-// ClusterIP Service with every response a 200, and the node agent that
+// ClusterIP Service with every response a 200, and the per-node agent that
 // carries Services (kube-proxy, or Cilium replacing it) has programmed the
 // Service on every node.
 func TestDataplaneSmoke(t *testing.T) {

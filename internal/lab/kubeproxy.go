@@ -81,7 +81,7 @@ func installKubeProxy(ctx context.Context, c kubernetes.Interface, mode Dataplan
 		kubeProxyDaemonSet(labels))
 }
 
-// installAgent creates a node agent's objects in kube-system: a
+// installAgent creates a dataplane agent's objects in kube-system: a
 // ServiceAccount named after the DaemonSet, bound to clusterRole by a
 // ClusterRoleBinding named binding, its ConfigMap and its DaemonSet. Objects
 // that exist already are kept.
@@ -150,7 +150,7 @@ func kubeProxyDaemonSet(labels map[string]string) *appsv1.DaemonSet {
 	})
 }
 
-// agentDaemonSet is a node agent's DaemonSet in kube-system: host network,
+// agentDaemonSet is a dataplane agent's DaemonSet in kube-system: host network,
 // node-critical, on every node whatever its taints, with a ServiceAccount
 // of its own name.
 func agentDaemonSet(name string, selector, labels map[string]string, c corev1.Container, vols []corev1.Volume) *appsv1.DaemonSet {
