@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"kube-netbench/internal/kube"
 	"kube-netbench/internal/lab/netlab"
 	"kube-netbench/internal/lab/netplan"
 )
@@ -101,9 +102,9 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	}
 	server := nodesCfg.Clusters[nodesCfg.Contexts[nodesCfg.CurrentContext].Cluster].Server
 	if o.Dataplane.Cilium() {
-		err = installCilium(ctx, client, o.Cache.Binaries().Kubectl, admin, o.Cache.CiliumCRDs(), o.Dataplane, o.Plan.PodCIDR.String(), server)
+		err = installCilium(ctx, o.Cache.Binaries().Kubectl, admin, o.Cache.CiliumCRDs(), o.Dataplane, o.Plan.PodCIDR.String(), server)
 	} else {
-		err = installKubeProxy(ctx, client, o.Dataplane, o.Plan.PodCIDR.String(), server)
+		err = installKubeProxy(ctx, o.Cache.Binaries().Kubectl, admin, o.Dataplane, o.Plan.PodCIDR.String(), server)
 	}
 	if err != nil {
 		return nil, err
@@ -114,11 +115,12 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	if err := o.step("nodes"); err != nil {
 		return nil, err
 	}
-	t = time.Now()
-	if err := waitReady(ctx, client, o.Plan.Nodes, o.Dataplane.agentLabel(), 3*time.Minute); err != nil {
+	took, err := kube.WaitEvery(ctx, "the lab's nodes and their "+o.Dataplane.agentLabel()+" Ready", 3*time.Minute, 200*time.Millisecond,
+		labReady(client, o.Plan.Nodes, o.Dataplane.agentLabel()))
+	if err != nil {
 		return nil, fmt.Errorf("%w (node logs: %s)", err, filepath.Join(o.Dir, "logs"))
 	}
-	log.Info("lab: nodes Ready and the dataplane agent Ready on every node", "agent", o.Dataplane.agentLabel(), "took", time.Since(t).Round(time.Millisecond))
+	log.Info("lab: nodes Ready and the dataplane agent Ready on every node", "agent", o.Dataplane.agentLabel(), "took", took.Round(time.Millisecond))
 	st.Ready = true
 	if err := st.save(o.Dir); err != nil {
 		return nil, err
@@ -143,95 +145,45 @@ func (d Dataplane) agentLabel() string {
 	return "kube-proxy"
 }
 
-// waitReady waits until every lab node is Ready and the dataplane agent's pod
-// (label k8s-app=<app>) of every node is Ready: kube-proxy's readiness probe
-// is its healthz, which answers 200 only after it programmed the node;
-// cilium-agent's is its own status.
-func waitReady(ctx context.Context, c kubernetes.Interface, nodes int, app string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last string
-	for {
-		ready, why := labReady(ctx, c, nodes, app)
-		if ready {
-			return nil
+// labReady is a kube.Condition: every lab node is Ready, and so is the
+// dataplane agent's pod (label k8s-app=<app>) on each of them: kube-proxy's
+// readiness probe is its healthz, which answers 200 only after it programmed
+// the node; cilium-agent's is its own status.
+func labReady(c kubernetes.Interface, nodes int, app string) kube.Condition {
+	return func(ctx context.Context) (bool, string, error) {
+		nl, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error(), nil
 		}
-		if ctx.Err() == nil && !strings.Contains(why, "would exceed context deadline") {
-			// A poll cut short by the deadline says nothing; keep the last
-			// real observation.
-			last = why
-		}
-		select {
-		case <-ctx.Done():
-			if ctx.Err() == context.Canceled {
-				return fmt.Errorf("interrupted while waiting for the lab to be ready (%s)", last)
-			}
-			return fmt.Errorf("lab not ready after %s: %s", timeout, last)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func labReady(ctx context.Context, c kubernetes.Interface, nodes int, app string) (bool, string) {
-	nl, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return false, err.Error()
-	}
-	readyNodes := 0
-	for _, n := range nl.Items {
-		for _, cond := range n.Status.Conditions {
-			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
-				readyNodes++
+		ready := 0
+		for _, n := range nl.Items {
+			for _, cond := range n.Status.Conditions {
+				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+					ready++
+				}
 			}
 		}
-	}
-	if readyNodes < nodes {
-		return false, fmt.Sprintf("%d of %d nodes Ready", readyNodes, nodes)
-	}
-	pl, err := c.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=" + app})
-	if err != nil {
-		return false, err.Error()
-	}
-	readyPods := map[string]bool{}
-	var notReady []string
-	for _, p := range pl.Items {
-		if podReady(&p) {
-			readyPods[p.Spec.NodeName] = true
-			continue
+		if ready < nodes {
+			return false, fmt.Sprintf("%d of %d nodes Ready", ready, nodes), nil
 		}
-		notReady = append(notReady, describePod(&p))
-	}
-	if len(readyPods) < nodes {
-		return false, fmt.Sprintf("%s Ready on %d of %d nodes; not ready: %s", app, len(readyPods), nodes, strings.Join(notReady, "; "))
-	}
-	return true, ""
-}
-
-// describePod summarizes a pod's state for a wait's error.
-func describePod(p *corev1.Pod) string {
-	parts := []string{fmt.Sprintf("%s on %q phase %s", p.Name, p.Spec.NodeName, p.Status.Phase)}
-	for _, cs := range p.Status.ContainerStatuses {
-		state := "unknown"
-		switch {
-		case cs.State.Running != nil:
-			state = "running"
-		case cs.State.Waiting != nil:
-			state = "waiting " + cs.State.Waiting.Reason + " " + cs.State.Waiting.Message
-		case cs.State.Terminated != nil:
-			state = fmt.Sprintf("terminated exit %d", cs.State.Terminated.ExitCode)
+		pl, err := c.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=" + app})
+		if err != nil {
+			return false, err.Error(), nil
 		}
-		parts = append(parts, fmt.Sprintf("%s %s ready=%t restarts=%d", cs.Name, state, cs.Ready, cs.RestartCount))
-	}
-	return strings.Join(parts, " ")
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
+		readyOn := map[string]bool{}
+		var why []string
+		for i := range pl.Items {
+			if ok, w := kube.PodReady(&pl.Items[i]); ok {
+				readyOn[pl.Items[i].Spec.NodeName] = true
+			} else {
+				why = append(why, w)
+			}
 		}
+		if len(readyOn) < nodes {
+			return false, fmt.Sprintf("%s Ready on %d of %d nodes; %s", app, len(readyOn), nodes, strings.Join(why, "; ")), nil
+		}
+		return true, "", nil
 	}
-	return false
 }
 
 // Down removes everything a lab made, in order: the nodes (each node's PID
