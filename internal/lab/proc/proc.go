@@ -9,11 +9,10 @@ package proc
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // Ident names one process for the lifetime of the machine.
@@ -26,35 +25,19 @@ func (id Ident) String() string { return fmt.Sprintf("pid %d (start %d)", id.PID
 
 // Of returns the identity of a running process.
 func Of(pid int) (Ident, error) {
-	start, err := startTime(pid)
+	st, err := stat(pid)
 	if err != nil {
-		return Ident{}, err
+		return Ident{}, fmt.Errorf("read stat of pid %d: %w", pid, err)
 	}
-	return Ident{PID: pid, Start: start}, nil
+	return Ident{PID: pid, Start: st.Starttime}, nil
 }
 
-// startTime reads field 22 of /proc/<pid>/stat. The command name (field 2) may
-// contain spaces and parentheses, so fields are counted after its last ')'.
-func startTime(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+func stat(pid int) (procfs.ProcStat, error) {
+	p, err := procfs.NewProc(pid)
 	if err != nil {
-		return 0, fmt.Errorf("read stat of pid %d: %w", pid, err)
+		return procfs.ProcStat{}, err
 	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat: no command field", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	// f[0] is field 3 (state); field 22 is f[19].
-	if len(f) < 20 {
-		return 0, fmt.Errorf("parse /proc/%d/stat: %d fields after the command, want at least 20", pid, len(f))
-	}
-	v, err := strconv.ParseUint(f[19], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parse start time of pid %d: %w", pid, err)
-	}
-	return v, nil
+	return p.Stat()
 }
 
 // Alive reports whether the identified process still runs (a zombie counts as
@@ -63,28 +46,17 @@ func (id Ident) Alive() bool {
 	if id.PID <= 0 {
 		return false
 	}
-	start, err := startTime(id.PID)
-	if err != nil || start != id.Start {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", id.PID))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) && s[i+2] == 'Z' {
-		return false
-	}
-	return true
+	st, err := stat(id.PID)
+	return err == nil && st.Starttime == id.Start && st.State != "Z"
 }
 
 // Comm returns the command name of the process, or "" when it is gone.
 func (id Ident) Comm() string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", id.PID))
+	st, err := stat(id.PID)
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(string(b))
+	return st.Comm
 }
 
 // Terminate sends SIGTERM, waits up to grace for the process to end, then
