@@ -59,21 +59,46 @@ func Start(c Config, hierarchies []string, logPath string) (proc.Ident, error) {
 	return id, nil
 }
 
-// Stop ends the nodes started by Start (each one's unshare: the kernel then
-// kills that node's PID namespace) and waits until root's cgroup subtree,
-// which holds every node's, is empty. The cgroups themselves are removed by
-// RemoveCgroup.
+// Stop ends the nodes started by Start and waits until root's cgroup
+// subtree, which holds every node's, is empty. The cgroups themselves are
+// removed by RemoveCgroup.
 func Stop(ids []proc.Ident, hierarchies []string, root string, timeout time.Duration) error {
 	var errs []error
 	for _, id := range ids {
-		// unshare ignores SIGTERM while it waits for its child, and nothing in
-		// a node needs a graceful end (its state is thrown away): no grace.
-		if err := id.Terminate(0); err != nil {
-			errs = append(errs, fmt.Errorf("stop node process %s: %w", id, err))
+		if err := stop(id); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := waitCgroupEmpty(hierarchies, root, time.Now().Add(timeout)); err != nil {
 		errs = append(errs, fmt.Errorf("the nodes' PID namespaces ended but %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// stop ends one node: its unshare is stopped first, so that it can no longer
+// fork, then its child, PID 1 of the node's PID namespace (the kernel ends
+// every process of the namespace with it), and unshare are killed. Killing
+// unshare alone (--kill-child) is racy: a child that has not yet set its
+// parent-death signal outlives it, and with it the whole node. Nothing in a
+// node needs a graceful end (its state is thrown away).
+func stop(id proc.Ident) error {
+	if err := id.Signal(syscall.SIGSTOP); err != nil {
+		return fmt.Errorf("stop node process: %w", err)
+	}
+	children, err := id.Children()
+	if err != nil {
+		return fmt.Errorf("stop node process %s: %w", id, err)
+	}
+	var errs []error
+	for _, c := range append(children, id) {
+		if err := c.Signal(syscall.SIGKILL); err != nil {
+			errs = append(errs, fmt.Errorf("stop node process: %w", err))
+		}
+	}
+	for _, c := range append(children, id) {
+		if err := c.Terminate(0); err != nil {
+			errs = append(errs, fmt.Errorf("stop node process: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

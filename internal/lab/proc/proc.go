@@ -83,6 +83,37 @@ func (id Ident) Terminate(grace time.Duration) error {
 	return fmt.Errorf("%s (%s) still runs after SIGKILL", id, id.Comm())
 }
 
+// Children returns the live children of the identified process (none when
+// it is gone).
+func (id Ident) Children() ([]Ident, error) {
+	if !id.Alive() {
+		return nil, nil
+	}
+	procs, err := procfs.AllProcs()
+	if err != nil {
+		return nil, fmt.Errorf("children of %s: %w", id, err)
+	}
+	var out []Ident
+	for _, p := range procs {
+		// A process that exits meanwhile has no stat: it is no child.
+		if st, err := p.Stat(); err == nil && st.PPID == id.PID && st.State != "Z" {
+			out = append(out, Ident{PID: p.PID, Start: st.Starttime})
+		}
+	}
+	return out, nil
+}
+
+// Signal sends sig to the identified process if it still runs.
+func (id Ident) Signal(sig syscall.Signal) error {
+	if !id.Alive() {
+		return nil
+	}
+	if err := syscall.Kill(id.PID, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("%s %s: %w", sig, id, err)
+	}
+	return nil
+}
+
 // waitGone polls until the process is gone or the timeout passes. Polling is
 // the only way to wait for a process that is not our child.
 func (id Ident) waitGone(timeout time.Duration) bool {
