@@ -18,6 +18,7 @@ import (
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/lab/netlab"
 	"kube-netbench/internal/lab/netplan"
+	"kube-netbench/internal/lab/node"
 )
 
 // Lab is a running lab.
@@ -204,6 +205,15 @@ func Down(ctx context.Context, dir string, log *slog.Logger) error {
 		}
 		st = &state{Name: ClusterName, Plan: plan}
 	}
+	if st.CgroupRoot == "" {
+		// No record of the nodes' cgroups (no record at all, or a start that
+		// failed before its nodes): remove the lab's cgroups if any are left,
+		// once empty.
+		if st.Cgroups, err = node.Hierarchies(); err != nil {
+			return err
+		}
+		st.CgroupRoot = LabCgroup
+	}
 	var errs []error
 	// Keep the logs before anything stops: a failed or flaky run is
 	// diagnosed from them after the lab is gone.
@@ -241,13 +251,18 @@ func Down(ctx context.Context, dir string, log *slog.Logger) error {
 }
 
 // Leftovers lists what of a lab is present on the machine: network
-// namespaces, links and routes of the plan, live processes a lab started, and
-// the state directory.
+// namespaces, links and routes of the plan, the lab's cgroups, live
+// processes a lab started, and the state directory.
 func Leftovers(o Options) ([]string, error) {
 	left, err := netlab.Leftovers(o.Plan)
 	if err != nil {
 		return nil, err
 	}
+	cgroups, err := cgroupLeftovers()
+	if err != nil {
+		return nil, err
+	}
+	left = append(left, cgroups...)
 	if st, err := loadState(o.Dir); err != nil {
 		left = append(left, err.Error())
 	} else if st != nil {

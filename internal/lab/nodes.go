@@ -153,18 +153,13 @@ func stopNodes(st *state, logf func(msg string, args ...any)) error {
 	return errors.Join(errs...)
 }
 
-// nodeLeftovers lists what of the real nodes is still on the machine:
-// a node process, the lab's cgroups, a kernel tunable not as recorded.
+// nodeLeftovers lists what of a recorded lab's nodes is still on the
+// machine: a node process, a kernel tunable not as recorded.
 func nodeLeftovers(st *state) []string {
 	var left []string
 	for _, id := range st.Nodes {
 		if id.Alive() {
 			left = append(left, fmt.Sprintf("node process %s (%s) still runs", id, id.Comm()))
-		}
-	}
-	for _, h := range st.Cgroups {
-		if _, err := os.Stat(filepath.Join(h, st.CgroupRoot)); err == nil && st.CgroupRoot != "" {
-			left = append(left, "cgroup "+filepath.Join(h, st.CgroupRoot))
 		}
 	}
 	if now, err := node.ReadTunables(); err == nil {
@@ -175,6 +170,22 @@ func nodeLeftovers(st *state) []string {
 		}
 	}
 	return left
+}
+
+// cgroupLeftovers lists the lab's cgroup in every hierarchy where it exists,
+// whether or not a lab is recorded.
+func cgroupLeftovers() ([]string, error) {
+	hier, err := node.Hierarchies()
+	if err != nil {
+		return nil, err
+	}
+	var left []string
+	for _, h := range hier {
+		if _, err := os.Stat(filepath.Join(h, LabCgroup)); err == nil {
+			left = append(left, "cgroup "+filepath.Join(h, LabCgroup))
+		}
+	}
+	return left, nil
 }
 
 // KernelTunables describes the kernel tunables the kubelet writes: each
