@@ -14,7 +14,7 @@ GOTESTSUM := $(GO) tool gotestsum
 # The lab's end-to-end suites can take minutes (kube-proxy programming on 2 cores).
 E2E_TIMEOUT ?= 30m
 
-.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet unit lab-tests e2e test bench compare lab-up lab-down lab-status clean
+.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet cross unit lab-tests e2e test bench compare lab-up lab-down lab-status clean
 
 all: build
 
@@ -57,6 +57,16 @@ vet:
 	$(GO) test -c -o /dev/null ./e2e
 	$(IMAGES_MOD) vet $(IMAGES_DIR) ./...
 
+# The suite and the CLI build wherever users run them against their clusters (laptops included);
+# the lab is Linux-only, behind build tags, never imported elsewhere.
+CROSS ?= darwin/arm64 darwin/amd64 windows/amd64 linux/arm64
+cross:
+	for t in $(CROSS); do \
+	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) vet ./... && \
+	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) test -c -o /dev/null ./e2e && \
+	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/netbench; \
+	done
+
 # Tests that need no lab, in parallel.
 unit: vet
 	mkdir -p $(RESULTS)
@@ -95,7 +105,7 @@ e2e: deps lab-bins lab-bins-cilium lab-images-cilium
 	    -count=1 -timeout $(E2E_TIMEOUT) -run '$(E2E_TESTS)' ./e2e -args "$${skip[@]}" || exit 1; \
 	done
 
-test: deps lab-bins unit lab-tests e2e
+test: deps lab-bins cross unit lab-tests e2e
 
 # The whole suite. On the lab (no KUBECONFIG) once per dataplane, side by side on this machine.
 BENCH_DATAPLANES ?= iptables nftables cilium-overlay cilium-native

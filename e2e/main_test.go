@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
@@ -23,14 +22,14 @@ import (
 	"sigs.k8s.io/e2e-framework/support/kind"
 
 	"kube-netbench/internal/cluster"
-	"kube-netbench/internal/lab"
 )
 
 var (
 	testEnv env.Environment
-	// onLab is set when the suite runs on a lab it started itself.
-	onLab   bool
-	labOpts lab.Options
+	// onLab is set when the suite runs on a lab it started itself, and
+	// labKubectl is then the lab's version-matched kubectl.
+	onLab      bool
+	labKubectl string
 )
 
 func TestMain(m *testing.M) {
@@ -87,43 +86,10 @@ func runSuite(m *testing.M) int {
 		})
 	}
 	if provider == cluster.Lab {
-		// Validate all lab input before anything is created.
-		labOpts, err = lab.OptionsFromEnv(os.Getenv, lab.DefaultDir())
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: lab configuration: %v\n", err)
+		if err := useLab(ctx, log, &teardownFailed, &finished); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 			return 2
 		}
-		onLab = true
-		testEnv.Setup(func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-			l, err := lab.Up(ctx, labOpts, log)
-			if err != nil {
-				return ctx, err
-			}
-			cfg.WithKubeconfigFile(l.Kubeconfig)
-			return ctx, nil
-		})
-		down := func() {
-			if err := lab.Down(context.Background(), labOpts.Dir, log); err != nil {
-				fmt.Fprintf(os.Stderr, "e2e: lab teardown failed: %v\n", err)
-				teardownFailed.Store(true)
-			}
-		}
-		testEnv.Finish(func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
-			down()
-			return ctx, nil
-		})
-		// An interrupt cancels the suite's context; tests then fail fast
-		// and Finish removes the lab. If they do not return in time, the lab
-		// is removed here and the process exits.
-		go func() {
-			<-ctx.Done()
-			time.Sleep(90 * time.Second)
-			if !finished.Load() {
-				fmt.Fprintln(os.Stderr, "e2e: interrupted and the tests did not stop; removing the lab")
-				down()
-				os.Exit(130)
-			}
-		}()
 	}
 	code := testEnv.Run(m)
 	finished.Store(true)

@@ -77,7 +77,7 @@ func kubectlPath() (string, error) {
 		return k, nil
 	}
 	if onLab {
-		return labOpts.Cache.Binaries().Kubectl, nil
+		return labKubectl, nil
 	}
 	if c, err := components.DefaultCache(os.Getenv); err == nil {
 		if k := c.Binaries().Kubectl; fileExists(k) {

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package lab is the embedded lab: a real Kubernetes cluster on one Linux
 // machine with no Docker and no cloud. It starts a real control plane through
 // e2e-framework's kwok provider, makes worker nodes out of network namespaces
