@@ -2,7 +2,7 @@ package dataplane
 
 // Where a kube-proxy's mode can be read on real clusters, besides the
 // "Using <mode> Proxier" start-up line (gone after log rotation): its
-// command line (GKE, RKE2, k3s, kops set --proxy-mode or nothing), the
+// command line (GKE, RKE2 and k3s set --proxy-mode or nothing), the
 // config file it mounts from a ConfigMap (kubeadm, EKS, OpenShift), and its
 // /proxyMode endpoint. All pure: callers fetch the text.
 
