@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package proc identifies processes the lab started, so that teardown signals
 // exactly those processes and never a later process that reused the PID.
 //
