@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"mvdan.cc/sh/v3/syntax"
 )
 
 // EvidenceSource says what kind of evidence decided a kube-proxy's mode.
@@ -194,80 +195,47 @@ func isShell(exe string) bool {
 	return false
 }
 
-// shellCommands splits a POSIX shell script into its simple commands' words:
-// quotes and backslashes as sh reads them, commands ended by newline, ';',
-// '&', '|', '(' and ')', "#" comments dropped. Expansions are not performed
-// ($VAR stays as written) and redirections stay words ("2>&1"): kube-
-// proxy's flags are all that is read from the result.
+// shellCommands parses a POSIX shell script (mvdan.cc/sh, shfmt's parser)
+// and returns its simple commands' words, quotes removed as sh reads them.
+// Nothing is expanded: a parameter stays as written ("$VAR", "${VAR}"), so a
+// flag value the shell would fill in is seen as one, not as empty.
+// Redirections ("1>>/var/log/kube-proxy.log 2>&1") are not words.
 func shellCommands(s string) ([][]string, error) {
+	f, err := syntax.NewParser().Parse(strings.NewReader(s), "")
+	if err != nil {
+		return nil, err
+	}
 	var cmds [][]string
-	var words []string
-	var w strings.Builder
-	inWord := false
-	endWord := func() {
-		if inWord {
-			words = append(words, w.String())
-			w.Reset()
-			inWord = false
-		}
-	}
-	endCmd := func() {
-		endWord()
-		if len(words) > 0 {
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if call, ok := n.(*syntax.CallExpr); ok && len(call.Args) > 0 {
+			words := make([]string, len(call.Args))
+			for i, w := range call.Args {
+				words[i] = unquoted(s, w.Parts)
+			}
 			cmds = append(cmds, words)
-			words = nil
 		}
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return nil, errors.New("unterminated '")
-			}
-			w.WriteString(s[i+1 : i+1+j])
-			inWord, i = true, i+1+j
-		case c == '"':
-			inWord = true
-			for i++; ; i++ {
-				if i >= len(s) {
-					return nil, errors.New(`unterminated "`)
-				}
-				if s[i] == '"' {
-					break
-				}
-				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`\n", s[i+1]) >= 0 {
-					if i++; s[i] == '\n' {
-						continue // line continuation
-					}
-				}
-				w.WriteByte(s[i])
-			}
-		case c == '\\':
-			if i+1 < len(s) {
-				if i++; s[i] != '\n' {
-					w.WriteByte(s[i])
-					inWord = true
-				}
-			}
-		case c == ' ' || c == '\t':
-			endWord()
-		case c == '&' && inWord && (s[i-1] == '>' || s[i-1] == '<'):
-			w.WriteByte(c) // 2>&1
-		case strings.IndexByte("\n;&|()", c) >= 0:
-			endCmd()
-		case c == '#' && !inWord:
-			for i+1 < len(s) && s[i+1] != '\n' {
-				i++
-			}
-		default:
-			w.WriteByte(c)
-			inWord = true
-		}
-	}
-	endCmd()
+		return true
+	})
 	return cmds, nil
+}
+
+// unquoted is a word's text with its quotes removed; any other part
+// (parameter, command substitution, ...) as written in src.
+func unquoted(src string, parts []syntax.WordPart) string {
+	var b strings.Builder
+	for _, p := range parts {
+		switch p := p.(type) {
+		case *syntax.Lit:
+			b.WriteString(p.Value)
+		case *syntax.SglQuoted:
+			b.WriteString(p.Value)
+		case *syntax.DblQuoted:
+			b.WriteString(unquoted(src, p.Parts))
+		default:
+			b.WriteString(src[p.Pos().Offset():p.End().Offset()])
+		}
+	}
+	return b.String()
 }
 
 // KubeProxyArgsFromSupervisorLog returns the kube-proxy arguments that k3s

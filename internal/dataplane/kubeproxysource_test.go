@@ -88,7 +88,7 @@ func TestKubeProxyModeFromArgs(t *testing.T) {
 		{name: "empty", argv: nil, err: "kube-proxy command: empty"},
 		{name: "not kube-proxy", argv: []string{"/bin/sh", "-c", "sleep infinity"}, err: `no kube-proxy executable in it`},
 		{name: "old hyperkube proxy", argv: []string{"/hyperkube", "proxy", "--proxy-mode=iptables"}, err: `no kube-proxy executable in it`},
-		{name: "unterminated quote", argv: []string{"/bin/sh", "-c", `kube-proxy --proxy-mode="ipvs`}, err: `unterminated "`},
+		{name: "unterminated quote", argv: []string{"/bin/sh", "-c", `kube-proxy --proxy-mode="ipvs`}, err: "without closing quote"},
 		{name: "no value", argv: []string{"kube-proxy", "--proxy-mode"}, err: "--proxy-mode without a value"},
 		{name: "kubelet variable", argv: []string{"kube-proxy", "--proxy-mode=$(MODE)"}, err: "--proxy-mode=$(MODE) depends on the environment"},
 		{name: "shell variable", argv: []string{"sh", "-c", "kube-proxy --config $CONF"}, err: "--config=$CONF depends on the environment"},
