@@ -163,7 +163,6 @@ func (p *policy) setPolicy(ctx context.Context, t *testing.T, k policyKind, on b
 		}
 		how = fmt.Sprintf("in every agent's datapath after %s (policy revisions %v)", took.Round(time.Millisecond), revs)
 	}
-	var lastSeen string
 	canary, err := kube.WaitFor(ctx, fmt.Sprintf("deny canary %s", map[bool]string{true: "refused", false: "answered"}[on]), canaryTimeout,
 		func(ctx context.Context) (bool, string, error) {
 			err := p.reach(ctx, deniedClient)
@@ -171,10 +170,9 @@ func (p *policy) setPolicy(ctx context.Context, t *testing.T, k policyKind, on b
 			switch {
 			case ctx.Err() != nil:
 				// The wait's own deadline cut the request short: that is
-				// not a refusal, and the wait reports what it saw before.
-				return false, lastSeen, nil
+				// not a refusal (the wait reports what it saw before).
+				return false, "", nil
 			case on && err == nil:
-				lastSeen = notEnforced
 				return false, notEnforced, nil
 			case on && !errors.As(err, &exit):
 				// Refused means fortio ran and got no answer; an exec that

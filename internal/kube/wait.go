@@ -45,7 +45,11 @@ func WaitEvery(ctx context.Context, what string, timeout, poll time.Duration, co
 		if done {
 			return time.Since(start), nil
 		}
-		last = observed
+		// A poll cut short by the wait's deadline says nothing: keep the
+		// last observation it completed.
+		if ctx.Err() == nil || last == "" {
+			last = observed
+		}
 		select {
 		case <-ctx.Done():
 			return time.Since(start), fmt.Errorf("wait for %s: not reached after %s; last observed: %s", what, timeout, last)

@@ -49,3 +49,17 @@ func TestWaitForReportsLastObservedState(t *testing.T) {
 	require.NoError(t, err)
 	require.Less(t, took, 50*time.Millisecond, "a condition already met must not wait a poll")
 }
+
+// A poll that the wait's deadline cuts short observes nothing: the timeout
+// error keeps the last observation a poll completed.
+func TestWaitForKeepsTheLastCompletedObservation(t *testing.T) {
+	_, err := WaitFor(context.Background(), "the thing", 300*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		select {
+		case <-ctx.Done():
+			return false, "Get ...: context deadline exceeded", nil
+		case <-time.After(250 * time.Millisecond):
+			return false, "seen 3 of 4", nil
+		}
+	})
+	require.ErrorContains(t, err, "last observed: seen 3 of 4")
+}
