@@ -16,6 +16,7 @@ import (
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/dataplane"
+	"kube-netbench/internal/kube"
 	"kube-netbench/internal/progress"
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/scaleresult"
@@ -89,6 +90,23 @@ func (d *dimension) start(ctx context.Context, t *testing.T, cfg *envconf.Config
 	}
 	d.det = det
 	t.Logf("dataplane %s; server node %s, client node %s", det.Kind, d.nodes[0].Name, d.nodes[1].Name)
+	logDetection(t, det)
+}
+
+// logDetection says what decided the dataplane: which source gave
+// kube-proxy's mode on each node, and a managed Cilium's limits.
+func logDetection(t *testing.T, det dataplane.Detection) {
+	t.Helper()
+	if kp := det.KubeProxy; kp != nil {
+		where := "kube-proxy pods in " + kp.Namespace
+		if kp.Embedded {
+			where = "kube-proxy embedded in the node's agent (no pod)"
+		}
+		t.Logf("kube-proxy mode %s (%s): %s", kp.Mode, where, kp.Decided())
+	}
+	if c := det.Cilium; c != nil && c.Managed != "" {
+		t.Logf("%s (Cilium agents in %s, managed by the provider): %v", c.Managed, c.Namespace, c.Readable())
+	}
 }
 
 // bound returns the profile's bound named name ("datapath.…"), nil when it
@@ -128,7 +146,18 @@ func dataplaneKey(det dataplane.Detection) string {
 func detect(ctx context.Context, r *run) (dataplane.Detection, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	return dataplane.Detect(ctx, r.client, r.exec)
+	nodes := make([]string, len(r.nodes))
+	for i, n := range r.nodes {
+		nodes[i] = n.Name
+	}
+	return dataplane.Detect(ctx, r.client, r.exec, dataplane.Options{Nodes: nodes, Probe: r.proxyMode})
+}
+
+// proxyMode reads kube-proxy's /proxyMode on node with a one-shot
+// hostNetwork busybox: kube-proxy's metrics port listens on the node's
+// loopback, and its own image has no HTTP client.
+func (r *run) proxyMode(ctx context.Context, node, url string) (string, error) {
+	return kube.RunPod(ctx, r.client, fixtures.ProxyModeProbe(r.ns, "proxymode-"+node, r.id, node, url, r.res))
 }
 
 // write puts the results in the benchmark format (benchstat-ready) and as
@@ -182,6 +211,7 @@ func fingerprint(r *run, det dataplane.Detection, cfg config.Config, tools []rep
 	fp := report.Fingerprint{Dataplane: string(det.Kind), Config: configMap(cfg), Tools: tools}
 	if kp := det.KubeProxy; kp != nil {
 		fp.KubeProxyMode = kp.Mode
+		fp.Extra = map[string]string{"kube-proxy-mode-evidence": kp.Decided()}
 		fp.Tools = append(fp.Tools, report.Tool{Name: "kube-proxy", Image: kp.Image})
 		if i := strings.LastIndexByte(kp.Image, ':'); i > 0 {
 			fp.DataplaneVersion = kp.Image[i+1:]
@@ -190,10 +220,17 @@ func fingerprint(r *run, det dataplane.Detection, cfg config.Config, tools []rep
 	if c := det.Cilium; c != nil {
 		fp.DataplaneVersion = c.Version
 		fp.Tools = append(fp.Tools, report.Tool{Name: "cilium-agent", Image: c.Image, Version: c.Version})
-		fp.Extra = map[string]string{
+		if fp.Extra == nil {
+			fp.Extra = map[string]string{}
+		}
+		maps.Copy(fp.Extra, map[string]string{
 			"cilium-routing":                c.Routing,
 			"cilium-tunnel-protocol":        c.TunnelProtocol,
 			"cilium-kube-proxy-replacement": c.KubeProxyReplacement,
+			"cilium-namespace":              c.Namespace,
+		})
+		if c.Managed != "" {
+			fp.Extra["cilium-managed"] = c.Managed
 		}
 		for _, k := range []string{"bpf-lb-map-max", "preallocate-bpf-maps", "bpf-lb-sock", "enable-hubble", "enable-l7-proxy"} {
 			if v, ok := c.Config[k]; ok {

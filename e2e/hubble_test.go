@@ -58,14 +58,17 @@ func (h *hubble) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) c
 	if h.det.Cilium == nil {
 		t.Skipf("dataplane %s runs no Cilium: Hubble is Cilium's", h.det.Kind)
 	}
+	if err := h.det.Cilium.Readable(); err != nil {
+		t.Skipf("dataplane %s: Hubble is toggled and verified through the agents: %v", h.det.Kind, err)
+	}
 	defer h.progress.To(t).Phase("setup: fortio server and client, Service")()
 	_, h.svcIP = fortioPair(ctx, t, h.run)
 	prev, had := h.det.Cilium.Config["enable-hubble"]
 	h.restore = func(ctx context.Context) error {
-		if err := dataplane.RestoreCiliumConfig(ctx, h.client, "enable-hubble", prev, had); err != nil {
+		if err := dataplane.RestoreCiliumConfig(ctx, h.client, h.det.Cilium.Namespace, "enable-hubble", prev, had); err != nil {
 			return err
 		}
-		if _, err := dataplane.RestartCilium(ctx, h.client, rolloutTimeout); err != nil {
+		if _, err := dataplane.RestartCilium(ctx, h.client, h.det.Cilium.Namespace, rolloutTimeout); err != nil {
 			return err
 		}
 		// Verified: the agents run with the restored setting (absent means
@@ -106,10 +109,10 @@ func (h *hubble) setHubble(ctx context.Context, t *testing.T, on bool) error {
 	t.Helper()
 	done := h.progress.To(t).Phase("hubble %s: cilium-config, rollout, verify on every agent", onOff(on))
 	defer done()
-	if _, _, err := dataplane.SetCiliumConfig(ctx, h.client, "enable-hubble", strconv.FormatBool(on)); err != nil {
+	if _, _, err := dataplane.SetCiliumConfig(ctx, h.client, h.det.Cilium.Namespace, "enable-hubble", strconv.FormatBool(on)); err != nil {
 		return err
 	}
-	took, err := dataplane.RestartCilium(ctx, h.client, rolloutTimeout)
+	took, err := dataplane.RestartCilium(ctx, h.client, h.det.Cilium.Namespace, rolloutTimeout)
 	if err != nil {
 		return err
 	}
@@ -189,14 +192,14 @@ func (h *hubble) sabotagedToggleIsCaught(ctx context.Context, t *testing.T, _ *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev, had, err := dataplane.SetCiliumConfig(ctx, h.client, "enable-hubble", strconv.FormatBool(!current))
+	prev, had, err := dataplane.SetCiliumConfig(ctx, h.client, h.det.Cilium.Namespace, "enable-hubble", strconv.FormatBool(!current))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A real toggle shows within seconds (a rollout takes about 3 s here);
 	// 15 s without one is a no-op.
 	verr := h.verify(ctx, !current, 15*time.Second)
-	if err := dataplane.RestoreCiliumConfig(ctx, h.client, "enable-hubble", prev, had); err != nil {
+	if err := dataplane.RestoreCiliumConfig(ctx, h.client, h.det.Cilium.Namespace, "enable-hubble", prev, had); err != nil {
 		t.Fatal(err)
 	}
 	if verr == nil {

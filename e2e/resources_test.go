@@ -68,12 +68,18 @@ func (r *agentResources) setup(ctx context.Context, t *testing.T, cfg *envconf.C
 	defer r.progress.To(t).Phase("setup: fortio server and client, Service")()
 	_, r.svcIP = fortioPair(ctx, t, r.run)
 	var pods map[string]string
-	container := ""
+	container, ns := "", ""
 	switch {
 	case r.det.Cilium != nil:
-		pods, container = r.det.Cilium.Pods, "cilium-agent"
+		if err := r.det.Cilium.Readable(); err != nil {
+			t.Skipf("dataplane %s: the agents' cgroups are read through them: %v", r.det.Kind, err)
+		}
+		pods, container, ns = r.det.Cilium.Pods, "cilium-agent", r.det.Cilium.Namespace
 	case r.det.KubeProxy != nil:
-		pods, container = r.det.KubeProxy.Pods, "kube-proxy"
+		if r.det.KubeProxy.Embedded {
+			t.Skipf("dataplane %s: kube-proxy runs inside the node's agent (k3s), no pod of its own to measure", r.det.Kind)
+		}
+		pods, container, ns = r.det.KubeProxy.Pods, "kube-proxy", r.det.KubeProxy.Namespace
 	}
 	nodes := make([]string, 0, len(pods))
 	for n := range pods {
@@ -81,7 +87,7 @@ func (r *agentResources) setup(ctx context.Context, t *testing.T, cfg *envconf.C
 	}
 	sort.Strings(nodes)
 	for _, n := range nodes {
-		a := agentProc{node: n, name: container, target: podexec.Target{Namespace: "kube-system", Pod: pods[n], Container: container}}
+		a := agentProc{node: n, name: container, target: podexec.Target{Namespace: ns, Pod: pods[n], Container: container}}
 		if _, err := r.cgroupSample(ctx, a); err != nil {
 			t.Fatalf("node %s: read the %s container's cgroup through the kubelet: %v", n, container, err)
 		}

@@ -113,6 +113,11 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 		t.Fatalf("detect the dataplane: %v", err)
 	}
 	s.det, s.kind = det, det.Kind
+	logDetection(t, det)
+	// Service-scale results stand on each node's programmed state.
+	if err := det.ProgrammedReadable(); err != nil {
+		t.Skipf("dataplane %s: %v", det.Kind, err)
+	}
 	cidr, err := serviceCIDR(ctx, s.client)
 	if err != nil {
 		t.Fatal(err)
@@ -266,23 +271,23 @@ func (s *serviceScale) preflightLBMap(ctx context.Context, t *testing.T, maxSvc 
 			"and roll the agents out before its baseline (restored afterwards), or raise it yourself", maxSvc, config.EnvAutoFixLBMap, need)
 	}
 	done := s.progress.To(t).Phase("bpf-lb-map-max to %d and roll the Cilium agents out, before the baseline", need)
-	prev, had, err := dataplane.SetCiliumConfig(ctx, s.client, "bpf-lb-map-max", strconv.Itoa(need))
+	prev, had, err := dataplane.SetCiliumConfig(ctx, s.client, s.det.Cilium.Namespace, "bpf-lb-map-max", strconv.Itoa(need))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		ctx := context.WithoutCancel(ctx)
-		if err := dataplane.RestoreCiliumConfig(ctx, s.client, "bpf-lb-map-max", prev, had); err != nil {
+		if err := dataplane.RestoreCiliumConfig(ctx, s.client, s.det.Cilium.Namespace, "bpf-lb-map-max", prev, had); err != nil {
 			t.Errorf("restore bpf-lb-map-max: %v", err)
 			return
 		}
-		if _, err := dataplane.RestartCilium(ctx, s.client, rolloutTimeout); err != nil {
+		if _, err := dataplane.RestartCilium(ctx, s.client, s.det.Cilium.Namespace, rolloutTimeout); err != nil {
 			t.Errorf("roll the Cilium agents out with bpf-lb-map-max restored: %v", err)
 			return
 		}
 		t.Logf("bpf-lb-map-max restored (%q) and the agents rolled out", prev)
 	})
-	if _, err := dataplane.RestartCilium(ctx, s.client, rolloutTimeout); err != nil {
+	if _, err := dataplane.RestartCilium(ctx, s.client, s.det.Cilium.Namespace, rolloutTimeout); err != nil {
 		t.Fatal(err)
 	}
 	if s.det, err = detect(ctx, s.run); err != nil {
@@ -314,7 +319,7 @@ func (s *serviceScale) lbMapPlans(ctx context.Context, add int) (map[string]data
 	}
 	plans := map[string]dataplane.LBMapPlan{}
 	for node, pod := range s.det.Cilium.Pods {
-		b, err := podexec.Output(ctx, s.exec, podexec.Target{Namespace: "kube-system", Pod: pod, Container: "cilium-agent"},
+		b, err := podexec.Output(ctx, s.exec, podexec.Target{Namespace: s.det.Cilium.Namespace, Pod: pod, Container: "cilium-agent"},
 			"cilium-dbg", "service", "list", "-o", "json")
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", node, err)

@@ -128,12 +128,17 @@ func (s *smoke) assessProgrammed(ctx context.Context, t *testing.T, _ *envconf.C
 	if err != nil {
 		t.Fatalf("detect the dataplane: %v", err)
 	}
+	logDetection(t, d)
+	if err := d.ProgrammedReadable(); err != nil {
+		t.Skipf("dataplane %s: %v", d.Kind, err)
+	}
 	var argv []string
 	var position func(string) (int, int, error)
 	var pods map[string]string
-	container := ""
+	container, ns := "", ""
 	if d.ServiceAgent() == "cilium" {
 		c := d.Cilium
+		ns = c.Namespace
 		t.Logf("dataplane %s (cilium %s, routing %s %s, kube-proxy replacement %s), image %s",
 			d.Kind, c.Version, c.Routing, c.TunnelProtocol, c.KubeProxyReplacement, c.Image)
 		argv, pods, container = []string{"cilium-dbg", "service", "list", "-o", "json"}, c.Pods, "cilium-agent"
@@ -153,8 +158,8 @@ func (s *smoke) assessProgrammed(ctx context.Context, t *testing.T, _ *envconf.C
 		}
 	} else {
 		kp := d.KubeProxy
-		t.Logf("dataplane %s (running kube-proxy logs; ConfigMap mode %q), image %s", d.Kind, kp.ConfigMode, kp.Image)
-		pods = kp.Pods
+		t.Logf("dataplane %s (configured mode %q), image %s", d.Kind, kp.ConfigMode, kp.Image)
+		pods, ns = kp.Pods, kp.Namespace
 		switch kp.Mode {
 		case "iptables":
 			argv = []string{"iptables-save", "-t", "nat"}
@@ -192,7 +197,7 @@ func (s *smoke) assessProgrammed(ctx context.Context, t *testing.T, _ *envconf.C
 	// Service on every node and record how long each took (never a
 	// one-shot read that races the sync).
 	for _, node := range nodes {
-		target := podexec.Target{Namespace: "kube-system", Pod: pods[node], Container: container}
+		target := podexec.Target{Namespace: ns, Pod: pods[node], Container: container}
 		var idx, total int
 		took, err := kube.WaitFor(ctx, fmt.Sprintf("node %s programs %s", node, s.serviceIP), time.Minute,
 			func(ctx context.Context) (bool, string, error) {

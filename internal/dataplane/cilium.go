@@ -19,7 +19,13 @@ import (
 const (
 	CiliumNative  Kind = "cilium-native"
 	CiliumOverlay Kind = "cilium-overlay"
+
+	// GKEDataplaneV2 is Google's managed Cilium (anetd).
+	GKEDataplaneV2 Kind = "gke-dataplane-v2"
 )
+
+// GKEDataplaneV2Name is how reports name it.
+const GKEDataplaneV2Name = "GKE Dataplane V2"
 
 // Cilium is what detection found about the Cilium agents, read from every
 // running agent.
@@ -34,12 +40,26 @@ type Cilium struct {
 	KubeProxyReplacement string
 	// Hubble maps each node to its agent's Hubble state ("Ok", "Disabled").
 	Hubble map[string]string
-	// Pods maps each node to its agent pod.
-	Pods map[string]string
+	// Namespace holds the agents; Pods maps each node to its agent pod.
+	Namespace string
+	Pods      map[string]string
+	// Managed names a provider-managed Cilium ("GKE Dataplane V2"), and
+	// Unreadable why its agents could not be read (the agent's state, BPF
+	// maps and Hubble are then not measured; the datapath is).
+	Managed, Unreadable string
 	// Image is the agent image (from the first pod).
 	Image string
 	// Config is the cilium-config ConfigMap (nil when absent).
 	Config map[string]string
+}
+
+// Readable is nil when the agents' own state can be read by exec, else why
+// not: a dimension that needs it skips with that reason.
+func (c *Cilium) Readable() error {
+	if c.Unreadable != "" {
+		return fmt.Errorf("%s: the agent cannot be read (%s)", c.Managed, c.Unreadable)
+	}
+	return nil
 }
 
 // ReplacesKubeProxy reports whether Cilium carries the Services.
@@ -199,20 +219,22 @@ var CiliumServiceMaps = []string{"cilium_lb4_services_v2", "cilium_lb4_backends_
 // holds its bpffs) and counts the entries of CiliumServiceMaps (`bpftool
 // map dump pinned`). ctx must carry the exec deadline.
 func ReadCiliumBPFMaps(ctx context.Context, e podexec.Executor, cil *Cilium) (map[string][]bpfmaps.Map, error) {
-	out := map[string][]bpfmaps.Map{}
-	for node, pod := range cil.Pods {
-		target := podexec.Target{Namespace: "kube-system", Pod: pod, Container: "cilium-agent"}
+	if err := cil.Readable(); err != nil {
+		return nil, err
+	}
+	out, err := perNode(ctx, cil.Pods, func(ctx context.Context, node, pod string) ([]bpfmaps.Map, error) {
+		target := podexec.Target{Namespace: cil.Namespace, Pod: pod, Container: "cilium-agent"}
 		b, err := podexec.Output(ctx, e, target, "bpftool", "-j", "-f", "map", "show")
 		if err != nil {
-			return nil, fmt.Errorf("node %s: %w", node, err)
+			return nil, err
 		}
 		all, err := bpfmaps.ParseShow(b)
 		if err != nil {
-			return nil, fmt.Errorf("node %s: %w", node, err)
+			return nil, err
 		}
 		maps := bpfmaps.Cilium(all)
 		if len(maps) == 0 {
-			return nil, fmt.Errorf("node %s: bpftool shows no map pinned by the cilium agent %s", node, pod)
+			return nil, fmt.Errorf("bpftool shows no map pinned by the cilium agent %s", pod)
 		}
 		for i, m := range maps {
 			if !slices.Contains(CiliumServiceMaps, m.Name) {
@@ -220,13 +242,16 @@ func ReadCiliumBPFMaps(ctx context.Context, e podexec.Executor, cil *Cilium) (ma
 			}
 			d, err := podexec.Output(ctx, e, target, "bpftool", "map", "dump", "pinned", m.Pinned[0])
 			if err != nil {
-				return nil, fmt.Errorf("node %s: %w", node, err)
+				return nil, err
 			}
 			if maps[i].Entries, err = bpfmaps.ParseDumpCount(string(d)); err != nil {
-				return nil, fmt.Errorf("node %s: %s: %w", node, m.Name, err)
+				return nil, fmt.Errorf("%s: %w", m.Name, err)
 			}
 		}
-		out[node] = maps
+		return maps, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -19,36 +19,36 @@ import (
 // from (Helm's name).
 const CiliumConfigMap = "cilium-config"
 
-// SetCiliumConfig sets key to value in cilium-config and returns what to
+// SetCiliumConfig sets key to value in cilium-config (in the agents' namespace ns) and returns what to
 // restore: the previous value and whether the key was there. Agents read it
 // at start: the change takes effect only after RestartCilium.
-func SetCiliumConfig(ctx context.Context, c kubernetes.Interface, key, value string) (prev string, had bool, err error) {
-	cm, err := c.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, CiliumConfigMap, metav1.GetOptions{})
+func SetCiliumConfig(ctx context.Context, c kubernetes.Interface, ns, key, value string) (prev string, had bool, err error) {
+	cm, err := c.CoreV1().ConfigMaps(ns).Get(ctx, CiliumConfigMap, metav1.GetOptions{})
 	if err != nil {
 		return "", false, fmt.Errorf("read %s: %w", CiliumConfigMap, err)
 	}
 	prev, had = cm.Data[key]
-	if err := patchCiliumConfig(ctx, c, key, &value); err != nil {
+	if err := patchCiliumConfig(ctx, c, ns, key, &value); err != nil {
 		return "", false, err
 	}
 	return prev, had, nil
 }
 
 // RestoreCiliumConfig puts key back as SetCiliumConfig found it.
-func RestoreCiliumConfig(ctx context.Context, c kubernetes.Interface, key, prev string, had bool) error {
+func RestoreCiliumConfig(ctx context.Context, c kubernetes.Interface, ns, key, prev string, had bool) error {
 	if !had {
-		return patchCiliumConfig(ctx, c, key, nil)
+		return patchCiliumConfig(ctx, c, ns, key, nil)
 	}
-	return patchCiliumConfig(ctx, c, key, &prev)
+	return patchCiliumConfig(ctx, c, ns, key, &prev)
 }
 
 // patchCiliumConfig sets key (value nil: removes it) with a merge patch.
-func patchCiliumConfig(ctx context.Context, c kubernetes.Interface, key string, value *string) error {
+func patchCiliumConfig(ctx context.Context, c kubernetes.Interface, ns, key string, value *string) error {
 	patch, err := json.Marshal(map[string]any{"data": map[string]*string{key: value}})
 	if err != nil {
 		return err
 	}
-	if _, err := c.CoreV1().ConfigMaps(metav1.NamespaceSystem).Patch(ctx, CiliumConfigMap, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+	if _, err := c.CoreV1().ConfigMaps(ns).Patch(ctx, CiliumConfigMap, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("set %s in %s: %w", key, CiliumConfigMap, err)
 	}
 	return nil
@@ -59,8 +59,8 @@ func patchCiliumConfig(ctx context.Context, c kubernetes.Interface, key string, 
 // rollout completed: the DaemonSet observed the change, every scheduled
 // agent is of the new template and Ready, and no agent pod of the old one
 // is left. It returns how long that took.
-func RestartCilium(ctx context.Context, c kubernetes.Interface, timeout time.Duration) (time.Duration, error) {
-	dsc := c.AppsV1().DaemonSets(metav1.NamespaceSystem)
+func RestartCilium(ctx context.Context, c kubernetes.Interface, ns string, timeout time.Duration) (time.Duration, error) {
+	dsc := c.AppsV1().DaemonSets(ns)
 	stamp := time.Now().UTC().Format(time.RFC3339Nano)
 	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"netbench.io/restartedAt":%q}}}}}`, stamp)
 	ds, err := dsc.Patch(ctx, "cilium", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
@@ -79,7 +79,7 @@ func RestartCilium(ctx context.Context, c kubernetes.Interface, timeout time.Dur
 			return false, fmt.Sprintf("generation %d observed %d; desired %d, updated %d, ready %d, unavailable %d",
 				gen, st.ObservedGeneration, st.DesiredNumberScheduled, st.UpdatedNumberScheduled, st.NumberReady, st.NumberUnavailable), nil
 		}
-		pods, err := c.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=cilium"})
+		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=cilium"})
 		if err != nil {
 			return false, err.Error(), nil
 		}

@@ -4,7 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,8 +137,8 @@ func WaitCiliumPolicy(ctx context.Context, e podexec.Executor, cil *Cilium, ns, 
 	took, err := kube.WaitEvery(ctx, fmt.Sprintf("policy %s/%s %s on every agent", ns, name, map[bool]string{true: "realized", false: "removed"}[present]),
 		timeout, 250*time.Millisecond, func(ctx context.Context) (bool, string, error) {
 			var waiting []string
-			for _, node := range sortedNodes(cil.Pods) {
-				target := podexec.Target{Namespace: "kube-system", Pod: cil.Pods[node], Container: "cilium-agent"}
+			for _, node := range slices.Sorted(maps.Keys(cil.Pods)) {
+				target := podexec.Target{Namespace: cil.Namespace, Pod: cil.Pods[node], Container: "cilium-agent"}
 				b, err := podexec.Output(ctx, e, target, "cilium-dbg", "policy", "get", "-o", "json")
 				if err != nil {
 					return false, fmt.Sprintf("node %s: %v", node, err), nil
@@ -168,13 +169,4 @@ func WaitCiliumPolicy(ctx context.Context, e podexec.Executor, cil *Cilium, ns, 
 			return len(waiting) == 0, strings.Join(waiting, "; "), nil
 		})
 	return took, revs, err
-}
-
-func sortedNodes(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -2,7 +2,6 @@ package dataplane
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -27,15 +26,30 @@ const (
 
 // KubeProxy is what detection found about kube-proxy.
 type KubeProxy struct {
-	// Mode is the proxier every running kube-proxy logged it uses.
+	// Mode is the proxier kube-proxy runs on every node asked.
 	Mode string
-	// ConfigMode is the mode in the kube-proxy ConfigMap ("" when the
-	// ConfigMap does not set it or does not exist), for the fingerprint.
+	// Evidence says, per node asked, what decided its mode.
+	Evidence []ModeEvidence
+	// ConfigMode is the mode kube-proxy's configuration sets ("" when it
+	// sets none and kube-proxy runs its default), for the fingerprint.
 	ConfigMode string
-	// Pods maps each node to its kube-proxy pod.
-	Pods map[string]string
+	// Namespace holds the kube-proxy pods; Pods maps each node to its
+	// pod. Both empty when kube-proxy is Embedded in another process (k3s),
+	// found only through /proxyMode.
+	Namespace string
+	Pods      map[string]string
+	Embedded  bool
 	// Image is the kube-proxy image (from the first pod).
 	Image string
+}
+
+// Decided says which source decided the mode on each node asked.
+func (k *KubeProxy) Decided() string {
+	var s []string
+	for _, e := range k.Evidence {
+		s = append(s, e.String())
+	}
+	return strings.Join(s, "; ")
 }
 
 // Detection is the dataplane of a cluster, read from what runs.
@@ -59,13 +73,13 @@ func (d Detection) ServiceAgent() string {
 
 // Detect reads the dataplane from what really runs (W-BUG-6): with Cilium,
 // every running agent's own status (routing mode, kube-proxy replacement,
-// Hubble) and version, by exec into its pod; with kube-proxy, the proxier
-// each running kube-proxy pod logged it uses, on every node that runs one,
-// cross-checked with the kube-proxy ConfigMap. Anything it cannot read, any
+// Hubble) and version, by exec into its pod; with kube-proxy, the mode it
+// answers on each node of opts.Nodes (detectKubeProxy), cross-checked with
+// every kube-proxy pod's configuration. Anything it cannot read, any
 // disagreement between nodes, and no dataplane at all are errors: "unknown"
-// is never a default. ctx must carry the exec deadline.
-func Detect(ctx context.Context, c kubernetes.Interface, e podexec.Executor) (Detection, error) {
-	return detect(ctx, c, apiLogs(c), e)
+// is never a default. ctx must carry the deadline.
+func Detect(ctx context.Context, c kubernetes.Interface, e podexec.Executor, opts Options) (Detection, error) {
+	return detect(ctx, c, apiLogs(c), e, opts)
 }
 
 // logFunc returns a pod's log.
@@ -79,27 +93,29 @@ func apiLogs(c kubernetes.Interface) logFunc {
 	}
 }
 
-func detect(ctx context.Context, c kubernetes.Interface, logs logFunc, e podexec.Executor) (Detection, error) {
-	cil, err := detectCilium(ctx, c, e)
+func detect(ctx context.Context, c kubernetes.Interface, logs logFunc, e podexec.Executor, opts Options) (Detection, error) {
+	cil, err := detectCilium(ctx, c, e, opts)
 	if err != nil {
 		return Detection{}, err
 	}
 	if cil != nil {
-		st := CiliumStatus{Routing: cil.Routing}
-		kind, err := st.Kind()
-		if err != nil {
-			return Detection{}, err
+		kind := GKEDataplaneV2
+		if cil.Managed == "" {
+			st := CiliumStatus{Routing: cil.Routing}
+			if kind, err = st.Kind(); err != nil {
+				return Detection{}, err
+			}
 		}
 		det := Detection{Kind: kind, Cilium: cil}
 		if !cil.ReplacesKubeProxy() {
 			// Services are kube-proxy's: it must run, and its mode is recorded.
-			if det.KubeProxy, err = detectKubeProxy(ctx, c, logs); err != nil {
+			if det.KubeProxy, err = detectKubeProxy(ctx, c, logs, opts); err != nil {
 				return Detection{}, fmt.Errorf("cilium runs without kube-proxy replacement (%q), so kube-proxy carries Services: %w", cil.KubeProxyReplacement, err)
 			}
 		}
 		return det, nil
 	}
-	kp, err := detectKubeProxy(ctx, c, logs)
+	kp, err := detectKubeProxy(ctx, c, logs, opts)
 	if err != nil {
 		return Detection{}, err
 	}
@@ -107,114 +123,112 @@ func detect(ctx context.Context, c kubernetes.Interface, logs logFunc, e podexec
 	return Detection{Kind: kind, KubeProxy: kp}, nil
 }
 
-func detectKubeProxy(ctx context.Context, c kubernetes.Interface, logs logFunc) (*KubeProxy, error) {
-	pods, err := c.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-proxy"})
-	if err != nil {
-		return nil, fmt.Errorf("list kube-proxy pods: %w", err)
-	}
-	kp := &KubeProxy{Pods: map[string]string{}}
-	modes := map[string][]string{}
-	for _, p := range pods.Items {
-		if p.Status.Phase != corev1.PodRunning {
-			continue
-		}
-		log, err := logs(ctx, &p)
-		if err != nil {
-			return nil, fmt.Errorf("read the log of kube-proxy pod %s: %w", p.Name, err)
-		}
-		mode, err := KubeProxyModeFromLog(log)
-		if err != nil {
-			return nil, fmt.Errorf("kube-proxy pod %s on %s: %w", p.Name, p.Spec.NodeName, err)
-		}
-		modes[mode] = append(modes[mode], p.Spec.NodeName)
-		kp.Pods[p.Spec.NodeName] = p.Name
-		if kp.Image == "" {
-			kp.Image = p.Spec.Containers[0].Image
+// ciliumSelector finds Cilium agents, in whatever namespace a Helm release
+// put them; GKE Dataplane V2's anetd carries it too.
+const ciliumSelector = "k8s-app=cilium"
+
+// gkeAnetd reports whether p is GKE Dataplane V2's agent: a pod of
+// kube-system's DaemonSet anetd (cloud.google.com/kubernetes-engine/docs/
+// concepts/dataplane-v2).
+func gkeAnetd(p *corev1.Pod) bool {
+	for _, o := range p.OwnerReferences {
+		if o.Kind == "DaemonSet" && o.Name == "anetd" {
+			return true
 		}
 	}
-	if len(modes) == 0 {
-		return nil, errors.New("no running kube-proxy pod (label k8s-app=kube-proxy in kube-system) and no Cilium: the dataplane is unknown")
-	}
-	if len(modes) > 1 {
-		return nil, fmt.Errorf("kube-proxy runs in different modes on different nodes (%s): results would mix dataplanes", byNodes(modes))
-	}
-	for m := range modes {
-		kp.Mode = m
-	}
-	cm, err := c.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, "kube-proxy", metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-	case err != nil:
-		return nil, fmt.Errorf("read the kube-proxy ConfigMap: %w", err)
-	default:
-		mode, explicit, err := KubeProxyModeFromConfig(cm.Data["config.conf"])
-		if err != nil {
-			return nil, fmt.Errorf("kube-proxy ConfigMap: %w", err)
-		}
-		if explicit && mode != kp.Mode {
-			return nil, fmt.Errorf("the kube-proxy ConfigMap says mode %q but the running kube-proxy uses %q: restart kube-proxy or fix the ConfigMap before benchmarking", mode, kp.Mode)
-		}
-		kp.ConfigMode = mode
-	}
-	return kp, nil
+	return strings.HasPrefix(p.Name, "anetd-")
 }
 
-// detectCilium reads every running Cilium agent (pods k8s-app=cilium in
-// kube-system); nil when none runs. The agents must agree on routing, kube-
-// proxy replacement and version.
-func detectCilium(ctx context.Context, c kubernetes.Interface, e podexec.Executor) (*Cilium, error) {
-	pods, err := c.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=cilium"})
+// detectCilium reads every running Cilium agent (pods k8s-app=cilium in any
+// namespace), in parallel; nil when none runs. The agents must agree on
+// routing, kube-proxy replacement and version. GKE Dataplane V2 is named
+// as such; when its managed agent cannot be read, detection still succeeds
+// and says why in Cilium.Unreadable.
+func detectCilium(ctx context.Context, c kubernetes.Interface, e podexec.Executor, opts Options) (*Cilium, error) {
+	list, err := c.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: ciliumSelector})
 	if err != nil {
-		return nil, fmt.Errorf("list cilium pods: %w", err)
+		return nil, fmt.Errorf("list cilium pods (%s, any namespace): %w", ciliumSelector, err)
 	}
+	var pods []*corev1.Pod
 	cil := &Cilium{Pods: map[string]string{}, Hubble: map[string]string{}}
-	seen := map[string][]string{}
-	for _, p := range pods.Items {
+	for i := range list.Items {
+		p := &list.Items[i]
 		if p.Status.Phase != corev1.PodRunning {
 			continue
 		}
-		node := p.Spec.NodeName
-		target := podexec.Target{Namespace: p.Namespace, Pod: p.Name, Container: p.Spec.Containers[0].Name}
-		out, err := podexec.Output(ctx, e, target, "cilium-dbg", "status", "-o", "json")
-		if err != nil {
-			return nil, fmt.Errorf("cilium agent %s on %s: %w", p.Name, node, err)
+		if gkeAnetd(p) {
+			cil.Managed = GKEDataplaneV2Name
 		}
-		st, err := ParseCiliumStatus(out)
-		if err != nil {
-			return nil, fmt.Errorf("cilium agent %s on %s: %w", p.Name, node, err)
-		}
-		vout, err := podexec.Output(ctx, e, target, "cilium-dbg", "version")
-		if err != nil {
-			return nil, fmt.Errorf("cilium agent %s on %s: %w", p.Name, node, err)
-		}
-		version, err := ParseCiliumVersion(string(vout))
-		if err != nil {
-			return nil, fmt.Errorf("cilium agent %s on %s: %w", p.Name, node, err)
-		}
-		key := fmt.Sprintf("version %s, routing %s %s, kube-proxy replacement %s", version, st.Routing, st.TunnelProtocol, st.KubeProxyReplacement)
-		seen[key] = append(seen[key], node)
-		cil.Version, cil.Routing, cil.TunnelProtocol, cil.KubeProxyReplacement = version, st.Routing, st.TunnelProtocol, st.KubeProxyReplacement
-		cil.Hubble[node] = st.Hubble
-		cil.Pods[node] = p.Name
+		pods = append(pods, p)
+		cil.Pods[p.Spec.NodeName] = p.Name
+		cil.Namespace = p.Namespace
 		if cil.Image == "" {
 			cil.Image = p.Spec.Containers[0].Image
 		}
 	}
-	if len(seen) == 0 {
+	if len(pods) == 0 {
 		return nil, nil
+	}
+	type agent struct {
+		st      CiliumStatus
+		version string
+	}
+	byNode := map[string]*corev1.Pod{}
+	for _, p := range pods {
+		byNode[p.Spec.NodeName] = p
+	}
+	agents, err := perNode(ctx, cil.Pods, func(ctx context.Context, node, _ string) (agent, error) {
+		st, version, err := readAgent(ctx, e, byNode[node])
+		return agent{st, version}, err
+	})
+	if err != nil {
+		err = fmt.Errorf("cilium agents in %s: %w", cil.Namespace, err)
+		if cil.Managed == "" {
+			return nil, err
+		}
+		// Google manages anetd: its image need not carry cilium-dbg.
+		cil.Unreadable = err.Error()
+		cil.KubeProxyReplacement = "True" // Dataplane V2 runs without kube-proxy (see gkeAnetd)
+		return cil, nil
+	}
+	seen := map[string][]string{}
+	for node, a := range agents {
+		key := fmt.Sprintf("version %s, routing %s %s, kube-proxy replacement %s", a.version, a.st.Routing, a.st.TunnelProtocol, a.st.KubeProxyReplacement)
+		seen[key] = append(seen[key], node)
+		cil.Version, cil.Routing, cil.TunnelProtocol, cil.KubeProxyReplacement = a.version, a.st.Routing, a.st.TunnelProtocol, a.st.KubeProxyReplacement
+		cil.Hubble[node] = a.st.Hubble
 	}
 	if len(seen) > 1 {
 		return nil, fmt.Errorf("the cilium agents disagree (%s): results would mix dataplanes", byNodes(seen))
 	}
-	cm, err := c.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, "cilium-config", metav1.GetOptions{})
+	cm, err := c.CoreV1().ConfigMaps(cil.Namespace).Get(ctx, "cilium-config", metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return nil, fmt.Errorf("read the cilium-config ConfigMap: %w", err)
+		return nil, fmt.Errorf("read the cilium-config ConfigMap in %s: %w", cil.Namespace, err)
 	default:
 		cil.Config = cm.Data
 	}
 	return cil, nil
+}
+
+// readAgent asks one Cilium agent its status and version.
+func readAgent(ctx context.Context, e podexec.Executor, p *corev1.Pod) (CiliumStatus, string, error) {
+	target := podexec.Target{Namespace: p.Namespace, Pod: p.Name, Container: p.Spec.Containers[0].Name}
+	out, err := podexec.Output(ctx, e, target, "cilium-dbg", "status", "-o", "json")
+	if err != nil {
+		return CiliumStatus{}, "", err
+	}
+	st, err := ParseCiliumStatus(out)
+	if err != nil {
+		return CiliumStatus{}, "", err
+	}
+	vout, err := podexec.Output(ctx, e, target, "cilium-dbg", "version")
+	if err != nil {
+		return CiliumStatus{}, "", err
+	}
+	version, err := ParseCiliumVersion(string(vout))
+	return st, version, err
 }
 
 // byNodes describes which nodes saw which value: "a on n1,n2; b on n3".

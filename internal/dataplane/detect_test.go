@@ -17,12 +17,13 @@ import (
 	"kube-netbench/internal/podexec"
 )
 
-func kubeProxyPod(name, node string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "kube-system", Labels: map[string]string{"k8s-app": "kube-proxy"}},
-		Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "kube-proxy", Image: "registry.k8s.io/kube-proxy:v1.37.2"}}},
-		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
-	}
+// kubeProxyPod is a running pod of kubeadm's kube-proxy DaemonSet
+// (captured, testdata/kube-proxy/kubeadm-v1.34.daemonset.yaml) on node.
+func kubeProxyPod(t *testing.T, name, node string) *corev1.Pod {
+	p, _ := daemonSetPod(t, "kubeadm-v1.34.daemonset.yaml")
+	p.Name, p.Labels, p.Spec.NodeName, p.Status.Phase = name, map[string]string{"k8s-app": "kube-proxy"}, node, corev1.PodRunning
+	p.Spec.Containers[0].Image = "registry.k8s.io/kube-proxy:v1.37.2"
+	return p
 }
 
 func configMap(mode string) *corev1.ConfigMap {
@@ -47,25 +48,25 @@ func TestDetect(t *testing.T) {
 		want Kind
 		err  string
 	}{
-		{"iptables on every node", []runtime.Object{kubeProxyPod("a", "n1"), kubeProxyPod("b", "n2"), configMap("iptables")},
+		{"iptables on every node", []runtime.Object{kubeProxyPod(t, "a", "n1"), kubeProxyPod(t, "b", "n2"), configMap("iptables")},
 			map[string]string{"a": "v1.37.2-iptables.log", "b": "v1.37.2-iptables.log"}, KubeProxyIptables, ""},
 		// The seed script read the ConfigMap only and called everything but
 		// ipvs "iptables" (W-BUG-6); what runs decides.
-		{"nftables, ConfigMap without a mode", []runtime.Object{kubeProxyPod("a", "n1"), configMap(`""`)},
+		{"nftables, ConfigMap without a mode", []runtime.Object{kubeProxyPod(t, "a", "n1"), configMap(`""`)},
 			map[string]string{"a": "v1.37.2-nftables.log"}, KubeProxyNftables, ""},
-		{"ipvs without a ConfigMap", []runtime.Object{kubeProxyPod("a", "n1")},
+		{"ipvs without a ConfigMap", []runtime.Object{kubeProxyPod(t, "a", "n1")},
 			map[string]string{"a": "v1.37.2-ipvs.log"}, KubeProxyIPVS, ""},
-		{"modes differ between nodes", []runtime.Object{kubeProxyPod("a", "n1"), kubeProxyPod("b", "n2")},
+		{"modes differ between nodes", []runtime.Object{kubeProxyPod(t, "a", "n1"), kubeProxyPod(t, "b", "n2")},
 			map[string]string{"a": "v1.37.2-iptables.log", "b": "v1.37.2-nftables.log"}, "", "different modes on different nodes (iptables on n1; nftables on n2)"},
-		{"ConfigMap disagrees with what runs", []runtime.Object{kubeProxyPod("a", "n1"), configMap("nftables")},
-			map[string]string{"a": "v1.37.2-iptables.log"}, "", `ConfigMap says mode "nftables" but the running kube-proxy uses "iptables"`},
-		{"nothing runs", nil, nil, "", "no running kube-proxy pod"},
-		{"log without a proxier line", []runtime.Object{kubeProxyPod("a", "n1")},
-			map[string]string{"a": "iptables-save-nat-empty.txt"}, "", "kube-proxy pod a on n1"},
+		{"ConfigMap disagrees with what runs", []runtime.Object{kubeProxyPod(t, "a", "n1"), configMap("nftables")},
+			map[string]string{"a": "v1.37.2-iptables.log"}, "", `ConfigMap kube-system/kube-proxy key config.conf (kube-proxy on node n1) says mode "nftables" but the running kube-proxy uses "iptables" (iptables from the log of pod kube-system/a)`},
+		{"nothing runs", nil, nil, "", "no running kube-proxy pod (labels k8s-app=kube-proxy or component=kube-proxy, any namespace), no Cilium"},
+		{"log without a proxier line", []runtime.Object{kubeProxyPod(t, "a", "n1")},
+			map[string]string{"a": "iptables-save-nat-empty.txt"}, "", "log of kube-system/a: kube-proxy log: no \"Using <mode> Proxier\" line"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := detect(context.Background(), fake.NewClientset(tc.objs...), logsFrom(t, tc.logs), agentExec(t, nil))
+			d, err := detect(context.Background(), fake.NewClientset(tc.objs...), logsFrom(t, tc.logs), agentExec(t, nil), Options{})
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				return
@@ -130,7 +131,7 @@ func TestDetectCilium(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := detect(context.Background(), fake.NewClientset(tc.objs...), logsFrom(t, nil), agentExec(t, tc.suffix))
+			d, err := detect(context.Background(), fake.NewClientset(tc.objs...), logsFrom(t, nil), agentExec(t, tc.suffix), Options{})
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				return
@@ -158,8 +159,8 @@ func TestDetectCilium(t *testing.T) {
 				require.NoError(t, err)
 				_, err = stdout.Write(b)
 				return err
-			}))
-		require.ErrorContains(t, err, "cilium agent a on n1: cilium-dbg version: the agent gave no version")
+			}), Options{})
+		require.ErrorContains(t, err, "cilium agents in kube-system: node n1: cilium-dbg version: the agent gave no version")
 	})
 }
 

@@ -93,9 +93,10 @@ func KubeProxyModeFromLog(log string) (string, error) {
 // kubeProxyConfigFile is the part of kube-proxy's KubeProxyConfiguration
 // (k8s.io/kube-proxy/config/v1alpha1) that says which mode to run.
 type kubeProxyConfigFile struct {
-	APIVersion string          `json:"apiVersion"`
-	Kind       string          `json:"kind"`
-	Mode       json.RawMessage `json:"mode"`
+	APIVersion         string          `json:"apiVersion"`
+	Kind               string          `json:"kind"`
+	Mode               json.RawMessage `json:"mode"`
+	MetricsBindAddress string          `json:"metricsBindAddress"`
 }
 
 // KubeProxyConfiguration identification, as kube-proxy v1.37 decodes it.
@@ -117,20 +118,9 @@ const (
 // ("Mode:" is not "mode:"). Errors: not YAML, not a KubeProxyConfiguration,
 // a mode that is not a string, or a mode kube-proxy on Linux rejects.
 func KubeProxyModeFromConfig(configConf string) (mode string, explicit bool, err error) {
-	if strings.TrimSpace(configConf) == "" {
-		return "", false, errors.New("kube-proxy config: empty")
-	}
-	js, err := yaml.YAMLToJSON([]byte(configConf))
+	c, err := parseKubeProxyConfig(configConf)
 	if err != nil {
-		return "", false, fmt.Errorf("kube-proxy config: not valid YAML: %w", err)
-	}
-	var c kubeProxyConfigFile
-	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &c); err != nil {
-		return "", false, fmt.Errorf("kube-proxy config: not a YAML mapping of a KubeProxyConfiguration: %w", err)
-	}
-	if c.APIVersion != kubeProxyConfigAPIVersion || c.Kind != kubeProxyConfigKind {
-		return "", false, fmt.Errorf("kube-proxy config: apiVersion %q, kind %q: want %s, %s",
-			c.APIVersion, c.Kind, kubeProxyConfigAPIVersion, kubeProxyConfigKind)
+		return "", false, err
 	}
 	if len(c.Mode) == 0 || string(c.Mode) == "null" {
 		return "", false, nil
@@ -146,4 +136,30 @@ func KubeProxyModeFromConfig(configConf string) (mode string, explicit bool, err
 			mode, strings.Join(knownModes, ", "))
 	}
 	return mode, true, nil
+}
+
+func parseKubeProxyConfig(configConf string) (kubeProxyConfigFile, error) {
+	var c kubeProxyConfigFile
+	if strings.TrimSpace(configConf) == "" {
+		return c, errors.New("kube-proxy config: empty")
+	}
+	js, err := yaml.YAMLToJSON([]byte(configConf))
+	if err != nil {
+		return c, fmt.Errorf("kube-proxy config: not valid YAML: %w", err)
+	}
+	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &c); err != nil {
+		return c, fmt.Errorf("kube-proxy config: not a YAML mapping of a KubeProxyConfiguration: %w", err)
+	}
+	if c.APIVersion != kubeProxyConfigAPIVersion || c.Kind != kubeProxyConfigKind {
+		return c, fmt.Errorf("kube-proxy config: apiVersion %q, kind %q: want %s, %s",
+			c.APIVersion, c.Kind, kubeProxyConfigAPIVersion, kubeProxyConfigKind)
+	}
+	return c, nil
+}
+
+// KubeProxyMetricsFromConfig returns the metricsBindAddress of a kube-proxy
+// config file ("" when unset: kube-proxy then listens on 127.0.0.1:10249).
+func KubeProxyMetricsFromConfig(configConf string) (string, error) {
+	c, err := parseKubeProxyConfig(configConf)
+	return c.MetricsBindAddress, err
 }

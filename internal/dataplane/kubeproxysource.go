@@ -9,6 +9,7 @@ package dataplane
 import (
 	"errors"
 	"fmt"
+	"net"
 	"path"
 	"strconv"
 	"strings"
@@ -398,4 +399,36 @@ func volumeKind(v corev1.Volume) string {
 		return "projected"
 	}
 	return "another kind"
+}
+
+// DefaultMetricsBindAddress is where kube-proxy v1.37.2 serves metrics and
+// /proxyMode when its configuration names no address (v1alpha1 defaults,
+// pkg/proxy/apis/config/v1alpha1/defaults.go).
+const DefaultMetricsBindAddress = "127.0.0.1:10249"
+
+// ProxyModeURL is the URL of kube-proxy's /proxyMode as seen from its node's
+// network namespace, for a metricsBindAddress: blank means the default; an
+// unspecified host (0.0.0.0, ::) is reached on loopback. Errors: port 0
+// (kube-proxy then serves no metrics), or not host:port.
+func ProxyModeURL(metricsBindAddress string) (string, error) {
+	addr := metricsBindAddress
+	if addr == "" {
+		addr = DefaultMetricsBindAddress
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("kube-proxy metricsBindAddress %q: %w", metricsBindAddress, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+		return "", fmt.Errorf("kube-proxy metricsBindAddress %q: port %q: kube-proxy serves no /proxyMode there (0 turns metrics off)", metricsBindAddress, port)
+	}
+	switch ip := net.ParseIP(host); {
+	case host == "" || (ip != nil && ip.IsUnspecified() && ip.To4() != nil):
+		host = "127.0.0.1"
+	case ip != nil && ip.IsUnspecified():
+		host = "::1"
+	case ip == nil:
+		return "", fmt.Errorf("kube-proxy metricsBindAddress %q: host %q is not an IP address", metricsBindAddress, host)
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/proxyMode", nil
 }

@@ -2,7 +2,10 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"kube-netbench/internal/podexec"
@@ -22,6 +25,27 @@ type Programmed struct {
 	Position map[string]int
 	// Source names the command the count came from.
 	Source string
+}
+
+// ProgrammedReadable is nil when ReadProgrammed can read this dataplane's
+// Service entries on every node, else why not: a dimension that needs them
+// skips with that reason.
+func (d Detection) ProgrammedReadable() error {
+	if d.Cilium != nil && d.Cilium.ReplacesKubeProxy() {
+		return d.Cilium.Readable()
+	}
+	switch kp := d.KubeProxy; {
+	case kp == nil:
+		return fmt.Errorf("dataplane %s: neither Cilium with kube-proxy replacement nor kube-proxy found", d.Kind)
+	case kp.Embedded:
+		return errors.New("kube-proxy runs inside the node's agent (k3s), not in a pod: its rules cannot be read by exec")
+	case kp.Mode == ModeIPVS:
+		// IPVS virtual servers are per network namespace (/proc/net/ip_vs,
+		// ipvsadm -Ln); kube-proxy's image has no ipvsadm and this project's
+		// lab kernel has no IPVS to verify a reader against.
+		return errors.New("kube-proxy ipvs: reading the programmed IPVS virtual servers is not implemented (not verifiable on the lab: its kernel has no IPVS)")
+	}
+	return nil
 }
 
 // ReadProgrammed reads the Service entries every node's Service agent
@@ -44,15 +68,17 @@ func ReadProgrammed(ctx context.Context, e podexec.Executor, det Detection, watc
 // Position, present but meaningless.
 func ReadCiliumProgrammed(ctx context.Context, e podexec.Executor, cil *Cilium, watch []string) ([]Programmed, error) {
 	argv := []string{"cilium-dbg", "service", "list", "-o", "json"}
-	var out []Programmed
-	for node, pod := range cil.Pods {
-		b, err := podexec.Output(ctx, e, podexec.Target{Namespace: "kube-system", Pod: pod, Container: "cilium-agent"}, argv...)
+	if err := cil.Readable(); err != nil {
+		return nil, err
+	}
+	got, err := perNode(ctx, cil.Pods, func(ctx context.Context, node, pod string) (Programmed, error) {
+		b, err := podexec.Output(ctx, e, podexec.Target{Namespace: cil.Namespace, Pod: pod, Container: "cilium-agent"}, argv...)
 		if err != nil {
-			return nil, fmt.Errorf("node %s: %w", node, err)
+			return Programmed{}, err
 		}
 		fes, err := CiliumServices(b)
 		if err != nil {
-			return nil, fmt.Errorf("node %s: %w", node, err)
+			return Programmed{}, err
 		}
 		p := Programmed{Node: node, Position: map[string]int{}, Source: strings.Join(argv, " ")}
 		want := set(watch)
@@ -65,7 +91,19 @@ func ReadCiliumProgrammed(ctx context.Context, e podexec.Executor, cil *Cilium, 
 				p.Position[fe.IP.String()] = 0
 			}
 		}
-		out = append(out, p)
+		return p, nil
+	})
+	return values(got, err)
+}
+
+// values returns a per-node map's values in node order, nil with err.
+func values[T any](m map[string]T, err error) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[k])
 	}
 	return out, nil
 }
@@ -84,11 +122,13 @@ func ReadKubeProxyProgrammed(ctx context.Context, e podexec.Executor, kp *KubePr
 	default:
 		return nil, fmt.Errorf("reading programmed Services is not implemented for kube-proxy %s mode", kp.Mode)
 	}
-	var out []Programmed
-	for node, pod := range kp.Pods {
-		b, err := podexec.Output(ctx, e, podexec.Target{Namespace: "kube-system", Pod: pod}, argv...)
+	if kp.Embedded {
+		return nil, (Detection{KubeProxy: kp}).ProgrammedReadable()
+	}
+	got, err := perNode(ctx, kp.Pods, func(ctx context.Context, node, pod string) (Programmed, error) {
+		b, err := podexec.Output(ctx, e, podexec.Target{Namespace: kp.Namespace, Pod: pod}, argv...)
 		if err != nil {
-			return nil, fmt.Errorf("node %s: %w", node, err)
+			return Programmed{}, err
 		}
 		p := Programmed{Node: node, Position: map[string]int{}, Source: strings.Join(argv, " ")}
 		want := set(watch)
@@ -96,7 +136,7 @@ func ReadKubeProxyProgrammed(ctx context.Context, e podexec.Executor, kp *KubePr
 		case "iptables":
 			rules, err := KubeServicesRules(string(b))
 			if err != nil {
-				return nil, fmt.Errorf("node %s: %w", node, err)
+				return Programmed{}, err
 			}
 			for _, r := range rules {
 				if r.Kind != RuleClusterIP {
@@ -112,7 +152,7 @@ func ReadKubeProxyProgrammed(ctx context.Context, e podexec.Executor, kp *KubePr
 		case "nftables":
 			elems, err := NftServiceIPs(string(b))
 			if err != nil {
-				return nil, fmt.Errorf("node %s: %w", node, err)
+				return Programmed{}, err
 			}
 			for _, el := range elems {
 				if el.External {
@@ -126,9 +166,9 @@ func ReadKubeProxyProgrammed(ctx context.Context, e podexec.Executor, kp *KubePr
 				}
 			}
 		}
-		out = append(out, p)
-	}
-	return out, nil
+		return p, nil
+	})
+	return values(got, err)
 }
 
 func set(keys []string) map[string]bool {
