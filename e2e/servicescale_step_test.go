@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,21 +82,24 @@ func (s *serviceScale) measureStep(ctx context.Context, t *testing.T, st *scaler
 		// Programming: every node holds every ClusterIP (W-SYNC-1). On two
 		// cores iptables mode needs minutes for 10,000 Services: the timeout
 		// grows with the step.
-		want := s.baseClusterIPs + n + s.canaries
+		own, err := s.ownClusterIPs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone := slices.DeleteFunc(slices.Clone(s.own), func(ip string) bool { return slices.Contains(own, ip) })
+		s.own = own
 		timeout := 2*time.Minute + time.Duration(max(n, s.peak))*40*time.Millisecond
 		var last []dataplane.Programmed
-		done := p.Phase("%d Services: waiting until every node programmed %d ClusterIPs (timeout %s)", n, want, timeout)
-		took, err := kube.WaitEvery(ctx, fmt.Sprintf("every node programmed %d ClusterIPs", want), timeout, 2*time.Second,
+		done := p.Phase("%d Services: waiting until every node programmed the run's %d ClusterIPs and removed %d deleted ones (timeout %s)", n, len(own), len(gone), timeout)
+		took, err := kube.WaitEvery(ctx, fmt.Sprintf("every node programmed the run's %d ClusterIPs, none of %d deleted", len(own), len(gone)), timeout, 2*time.Second,
 			func(ctx context.Context) (bool, string, error) {
-				prog, err := s.programmed(ctx)
+				prog, err := s.programmed(ctx, append(slices.Clone(own), gone...))
 				if err != nil {
 					return false, err.Error(), nil
 				}
 				last = prog
-				lo, hi := minCount(prog), maxCount(prog)
-				// Exactly: fewer is not yet programmed; more is objects this run
-				// does not know about, or deleted ones not yet removed.
-				return lo == want && hi == want, fmt.Sprintf("programmed per node: fewest %d, most %d", lo, hi), nil
+				ok, status := dataplane.Converged(prog, own, gone)
+				return ok, status, nil
 			})
 		if err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"os"
 	"slices"
 	"sort"
@@ -40,11 +39,11 @@ type serviceScale struct {
 	plan     scale.Plan
 	creator  scale.Creator
 	fortioIP string
-	// baseClusterIPs is what each node programmed before any dummy Service
-	// (the kubernetes Service, the fortio Service, ...).
-	baseClusterIPs int
-	canaries       int
-	prev           int
+	// own are the ClusterIPs of the run's Services as last listed: what
+	// the programming waits count (dataplane.Converged).
+	own      []string
+	canaries int
+	prev     int
 	// peak is the most dummy Services present so far (deleting them takes
 	// the dataplane about as long as adding them)
 	peak  int
@@ -118,10 +117,11 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	if err := det.ProgrammedReadable(); err != nil {
 		t.Skipf("dataplane %s: %v", det.Kind, err)
 	}
-	cidr, err := serviceCIDR(ctx, s.client)
+	rng, err := scale.DiscoverServiceRange(ctx, s.client, s.ns)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cidr := rng.Prefix
 	maxSvc := s.cfg.SvcScaleSteps[len(s.cfg.SvcScaleSteps)-1]
 	// The dummies' own run ID, so that deleting them (closing baseline,
 	// cleanup) leaves the run's namespace and workloads alone.
@@ -154,15 +154,22 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	if _, err := kube.WaitFor(ctx, "node probe Ready", 2*time.Minute, kube.PodsReady(s.client, s.ns, nodeProbePod)); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("dataplane %s; server on %s, client on %s; Service range %s", s.kind, s.nodes[0].Name, s.nodes[1].Name, cidr)
+	t.Logf("dataplane %s; server on %s, client on %s; Service range %s (from %s)", s.kind, s.nodes[0].Name, s.nodes[1].Name, cidr, rng.Source)
 	if s.det.ServiceAgent() == "cilium" {
 		s.preflightLBMap(ctx, t, maxSvc)
 	}
-	prog, err := s.programmed(ctx)
+	if s.own, err = s.ownClusterIPs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The baseline snapshot: what the nodes hold before any dummy Service,
+	// the run's own and the cluster's others (which may change meanwhile:
+	// the waits count the run's own).
+	prog, err := s.programmed(ctx, s.own)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.baseClusterIPs = minCount(prog)
+	_, status := dataplane.Converged(prog, s.own, nil)
+	t.Logf("before the dummy Services: %s", status)
 	s.sysctls = s.readSysctls(ctx, t)
 	return ctx
 }
@@ -170,23 +177,6 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 // nodeProbePod is the hostNetwork busybox on the client's node that reads
 // its conntrack count.
 const nodeProbePod = "node-probe"
-
-// serviceCIDR reads the cluster's Service range from its ServiceCIDR objects
-// and checks there is room for the largest step (W-BUG-5).
-func serviceCIDR(ctx context.Context, c kubernetes.Interface) (netip.Prefix, error) {
-	list, err := c.NetworkingV1().ServiceCIDRs().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("read the Service range (ServiceCIDR objects): %w", err)
-	}
-	for _, sc := range list.Items {
-		for _, cidr := range sc.Spec.CIDRs {
-			if p, err := netip.ParsePrefix(cidr); err == nil && p.Addr().Is4() {
-				return p, nil
-			}
-		}
-	}
-	return netip.Prefix{}, fmt.Errorf("no IPv4 ServiceCIDR in the cluster")
-}
 
 // readSysctls records the client pod's settings that decide how short
 // connections reuse ports (lab-recipe §5); unreadable ones are logged.
@@ -211,28 +201,17 @@ func (s *serviceScale) target(pod, container string) podexec.Target {
 	return podexec.Target{Namespace: s.ns, Pod: pod, Container: container}
 }
 
-func (s *serviceScale) programmed(ctx context.Context) ([]dataplane.Programmed, error) {
+// programmed reads every node's Service entries, with the positions of
+// watch (the fortio Service's among them).
+func (s *serviceScale) programmed(ctx context.Context, watch []string) ([]dataplane.Programmed, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	return dataplane.ReadProgrammed(ctx, s.exec, s.det, []string{s.fortioIP})
+	return dataplane.ReadProgrammed(ctx, s.exec, s.det, append([]string{s.fortioIP}, watch...))
 }
 
-func maxCount(prog []dataplane.Programmed) int {
-	m := -1
-	for _, p := range prog {
-		m = max(m, p.ClusterIPs)
-	}
-	return m
-}
-
-func minCount(prog []dataplane.Programmed) int {
-	m := -1
-	for _, p := range prog {
-		if m < 0 || p.ClusterIPs < m {
-			m = p.ClusterIPs
-		}
-	}
-	return m
+// ownClusterIPs lists the ClusterIPs of the run's Services.
+func (s *serviceScale) ownClusterIPs(ctx context.Context) ([]string, error) {
+	return scale.ClusterIPs(ctx, s.client, s.plan.RunID, s.ns)
 }
 
 // nodeNames lists the nodes of a reading in order, for stable logs.

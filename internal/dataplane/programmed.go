@@ -178,3 +178,34 @@ func set(keys []string) map[string]bool {
 	}
 	return m
 }
+
+// Converged reports whether every node of a reading (made with watch
+// holding want and gone) programmed every ClusterIP of want and none of
+// gone, and if not, how far each node is. Counting the run's own Services
+// rather than all of them keeps the wait exact on a shared cluster, where
+// other Services come and go while it runs.
+func Converged(prog []Programmed, want, gone []string) (bool, string) {
+	if len(prog) == 0 {
+		return false, "no node read"
+	}
+	ok := true
+	var status []string
+	for _, p := range prog {
+		has, stale := 0, 0
+		for _, ip := range want {
+			if _, in := p.Position[ip]; in {
+				has++
+			}
+		}
+		for _, ip := range gone {
+			if _, in := p.Position[ip]; in {
+				stale++
+			}
+		}
+		if has != len(want) || stale != 0 {
+			ok = false
+		}
+		status = append(status, fmt.Sprintf("%s %d/%d of the run's, %d deleted still there, %d others", p.Node, has, len(want), stale, p.ClusterIPs-has-stale))
+	}
+	return ok, strings.Join(status, "; ")
+}

@@ -80,3 +80,25 @@ func TestReadCiliumProgrammed(t *testing.T) {
 	_, err = ReadProgrammed(context.Background(), e, Detection{Kind: CiliumNative, Cilium: &Cilium{KubeProxyReplacement: "False"}}, nil)
 	require.ErrorContains(t, err, "neither Cilium with kube-proxy replacement nor kube-proxy found")
 }
+
+// TestConverged: the wait counts the run's own ClusterIPs, so other
+// Services created or deleted meanwhile (a shared cluster) neither stall nor
+// end it early; deleted ones must be gone.
+func TestConverged(t *testing.T) {
+	want, gone := []string{"10.96.0.20", "10.96.0.21"}, []string{"10.96.0.30"}
+	node := func(name string, others int, ips ...string) Programmed {
+		p := Programmed{Node: name, Position: map[string]int{}, ClusterIPs: others + len(ips)}
+		for i, ip := range ips {
+			p.Position[ip] = i + 1
+		}
+		return p
+	}
+	ok, why := Converged([]Programmed{node("n1", 7, want...), node("n2", 900, want...)}, want, gone)
+	require.True(t, ok, why)
+	require.Equal(t, "n1 2/2 of the run's, 0 deleted still there, 7 others; n2 2/2 of the run's, 0 deleted still there, 900 others", why)
+	ok, why = Converged([]Programmed{node("n1", 7, want...), node("n2", 3, "10.96.0.20", "10.96.0.30")}, want, gone)
+	require.False(t, ok)
+	require.Contains(t, why, "n2 1/2 of the run's, 1 deleted still there, 3 others")
+	ok, _ = Converged(nil, want, gone)
+	require.False(t, ok, "no reading is not convergence")
+}
