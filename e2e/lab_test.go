@@ -68,7 +68,7 @@ func (s *labPods) pod(name, image string, hostNetwork bool, command ...string) *
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns, Labels: fixtures.RunLabels(s.id)},
 		Spec: corev1.PodSpec{
-			NodeSelector:                  map[string]string{corev1.LabelHostname: s.node.Name},
+			Affinity:                      fixtures.OnNode(s.node.Name),
 			HostNetwork:                   hostNetwork,
 			TerminationGracePeriodSeconds: ptr.To(int64(1)),
 			Containers:                    []corev1.Container{{Name: "c", Image: image, Command: command}},
