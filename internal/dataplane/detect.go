@@ -47,6 +47,10 @@ type KubeProxy struct {
 func (k *KubeProxy) Decided() string {
 	var s []string
 	for _, e := range k.Evidence {
+		if len(e.Unanswered) > 0 {
+			s = append(s, fmt.Sprintf("%s (unanswered: %s)", e, strings.Join(e.Unanswered, "; ")))
+			continue
+		}
 		s = append(s, e.String())
 	}
 	return strings.Join(s, "; ")

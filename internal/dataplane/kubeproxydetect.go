@@ -175,7 +175,7 @@ func nodeMode(ctx context.Context, node string, pod *corev1.Pod, cfg configured,
 	if err == nil {
 		var mode string
 		if mode, err = KubeProxyModeFromLog(log); err == nil {
-			return ModeEvidence{Mode: mode, Source: SourceLog, Of: of}, nil
+			return ModeEvidence{Mode: mode, Source: SourceLog, Of: of, Unanswered: why}, nil
 		}
 	}
 	why = append(why, fmt.Sprintf("log of %s: %v", of, err))
@@ -183,7 +183,9 @@ func nodeMode(ctx context.Context, node string, pod *corev1.Pod, cfg configured,
 	case cfg.err != nil:
 		why = append(why, fmt.Sprintf("configuration of %s: %v", of, cfg.err))
 	case cfg.explicit:
-		return cfg.ModeEvidence, nil
+		e := cfg.ModeEvidence
+		e.Unanswered = why
+		return e, nil
 	default:
 		why = append(why, fmt.Sprintf("configuration of %s: no mode set (%s), so kube-proxy runs its version's default, which only it can tell", of, cfg.Source))
 	}

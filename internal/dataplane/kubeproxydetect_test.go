@@ -124,7 +124,15 @@ func TestDetectKubeProxyShapes(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			require.Equal(t, tc.want, d.KubeProxy.Decided())
+			var decided []string
+			for _, e := range d.KubeProxy.Evidence {
+				decided = append(decided, e.String())
+				if e.Source != SourceProxyMode {
+					// What a weaker source decided says why the stronger did not.
+					require.Contains(t, d.KubeProxy.Decided(), "(unanswered: /proxyMode: pods \"proxymode-n1\" is forbidden")
+				}
+			}
+			require.Equal(t, tc.want, strings.Join(decided, "; "))
 			require.Equal(t, Kind("kube-proxy-"+d.KubeProxy.Mode), d.Kind)
 			require.Equal(t, len(tc.objs) == 0, d.KubeProxy.Embedded)
 			if tc.url != "" {

@@ -46,6 +46,9 @@ type ModeEvidence struct {
 	// Of names what was read: a node for /proxyMode, "namespace/pod" for
 	// flags and logs, ConfigMapKey.String() for a ConfigMap.
 	Of string
+
+	// Unanswered says why each stronger source did not decide.
+	Unanswered []string
 }
 
 // String reads "iptables from /proxyMode on node nb-node-1", "ipvs from the

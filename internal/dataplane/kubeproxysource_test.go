@@ -230,10 +230,10 @@ func TestModeEvidence(t *testing.T) {
 		e    ModeEvidence
 		want string
 	}{
-		{ModeEvidence{ModeIPTables, SourceProxyMode, "nb-node-1"}, "iptables from /proxyMode on node nb-node-1"},
-		{ModeEvidence{ModeIPVS, SourceFlags, "kube-system/kube-proxy-gke-x"}, "ipvs from the flags of pod kube-system/kube-proxy-gke-x"},
-		{ModeEvidence{ModeNFTables, SourceLog, "kube-system/kube-proxy-abc"}, "nftables from the log of pod kube-system/kube-proxy-abc"},
-		{ModeEvidence{ModeIPTables, SourceConfigMap, ConfigMapKey{"kube-system", "kube-proxy-config", "config"}.String()},
+		{ModeEvidence{Mode: ModeIPTables, Source: SourceProxyMode, Of: "nb-node-1"}, "iptables from /proxyMode on node nb-node-1"},
+		{ModeEvidence{Mode: ModeIPVS, Source: SourceFlags, Of: "kube-system/kube-proxy-gke-x"}, "ipvs from the flags of pod kube-system/kube-proxy-gke-x"},
+		{ModeEvidence{Mode: ModeNFTables, Source: SourceLog, Of: "kube-system/kube-proxy-abc"}, "nftables from the log of pod kube-system/kube-proxy-abc"},
+		{ModeEvidence{Mode: ModeIPTables, Source: SourceConfigMap, Of: ConfigMapKey{"kube-system", "kube-proxy-config", "config"}.String()},
 			"iptables from ConfigMap kube-system/kube-proxy-config key config"},
 	} {
 		require.Equal(t, tc.want, tc.e.String())
