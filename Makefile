@@ -64,7 +64,7 @@ cross:
 	for t in $(CROSS); do \
 	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) vet ./... && \
 	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) test -c -o /dev/null ./e2e && \
-	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/netbench; \
+	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/netbench || exit 1; \
 	done
 
 # Tests that need no lab, in parallel.
