@@ -42,8 +42,9 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: flags: %v\n", err)
 		return 2
 	}
-	if cfg.KubeconfigFile() == "" {
-		cfg.WithKubeconfigFile(os.Getenv("KUBECONFIG"))
+	kubeconfig := cfg.KubeconfigFile()
+	if kubeconfig == "" {
+		kubeconfig = os.Getenv("KUBECONFIG")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -54,10 +55,24 @@ func runSuite(m *testing.M) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	var teardownFailed, finished atomic.Bool
-	provider, err := cluster.Select(os.Getenv(cluster.ProviderEnv), cfg.KubeconfigFile())
+	provider, err := cluster.Select(os.Getenv(cluster.ProviderEnv), kubeconfig)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 2
+	}
+	if provider == cluster.Existing {
+		// A KUBECONFIG list (a:b) is merged into one file, as kubectl reads it.
+		path, remove, err := cluster.KubeconfigFile(kubeconfig)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+			return 2
+		}
+		defer func() {
+			if err := remove(); err != nil {
+				fmt.Fprintf(os.Stderr, "e2e: remove the merged kubeconfig: %v\n", err)
+			}
+		}()
+		cfg.WithKubeconfigFile(path)
 	}
 	if provider == cluster.Kind {
 		if err := cluster.CheckDocker(ctx); err != nil {

@@ -23,23 +23,25 @@ const (
 // ProviderEnv names the variable that picks the provider.
 const ProviderEnv = "PROVIDER"
 
-// Select returns the provider for a PROVIDER value and a kubeconfig path
-// (from --kubeconfig or KUBECONFIG): unset means the existing cluster when a
-// kubeconfig is given, else the lab. Contradictions are errors.
+// Select returns the provider for a PROVIDER value and a kubeconfig (from
+// --kubeconfig, or KUBECONFIG, which may list several files separated by
+// os.PathListSeparator): unset means the existing cluster when a kubeconfig
+// is given, else the lab. Contradictions are errors.
 func Select(value, kubeconfig string) (Provider, error) {
+	given := len(KubeconfigPaths(kubeconfig)) > 0
 	switch Provider(value) {
 	case "":
-		if kubeconfig != "" {
+		if given {
 			return Existing, nil
 		}
 		return Lab, nil
 	case Existing:
-		if kubeconfig == "" {
+		if !given {
 			return "", fmt.Errorf("%s=existing needs a kubeconfig: set KUBECONFIG or pass --kubeconfig", ProviderEnv)
 		}
 		return Existing, nil
 	case Lab, Kind:
-		if kubeconfig != "" {
+		if given {
 			return "", fmt.Errorf("%s=%s creates its own cluster, but a kubeconfig (%s) names another: unset one of them", ProviderEnv, value, kubeconfig)
 		}
 		return Provider(value), nil
