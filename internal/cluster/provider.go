@@ -49,24 +49,19 @@ func Select(value, kubeconfig string) (Provider, error) {
 	return "", fmt.Errorf("%s=%q: unknown provider; allowed: lab, kind, existing (or unset)", ProviderEnv, value)
 }
 
-// KindConfig is the kind cluster the suite creates: one control plane and two
-// workers, so workloads land on two distinct schedulable workers.
-const KindConfig = `kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-nodes:
-- role: control-plane
-- role: worker
-- role: worker
-`
-
-// CheckDocker fails with a clear message when no Docker engine answers (kind
-// runs its nodes as Docker containers).
-func CheckDocker(ctx context.Context) error {
+// CheckContainerEngine fails with a clear message when the engine kind runs
+// its nodes in does not answer: Docker, or Podman when
+// KIND_EXPERIMENTAL_PROVIDER=podman (kind's own switch).
+func CheckContainerEngine(ctx context.Context, getenv func(string) string) error {
+	engine := "docker"
+	if getenv("KIND_EXPERIMENTAL_PROVIDER") == "podman" {
+		engine = "podman"
+	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput()
+	out, err := exec.CommandContext(ctx, engine, "info").CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s=kind needs a running Docker engine: `docker info` failed: %v: %s", ProviderEnv, err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("%s=kind needs a running %s engine: `%s info` failed: %v: %s", ProviderEnv, engine, engine, err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
