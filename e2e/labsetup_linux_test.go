@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"sync/atomic"
-	"time"
 
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
@@ -40,17 +39,6 @@ func useLab(ctx context.Context, log *slog.Logger, teardownFailed, finished *ato
 		down()
 		return ctx, nil
 	})
-	// An interrupt cancels the suite's context; tests then fail fast and
-	// Finish removes the lab. If they do not return in time, the lab is
-	// removed here and the process exits.
-	go func() {
-		<-ctx.Done()
-		time.Sleep(90 * time.Second)
-		if !finished.Load() {
-			fmt.Fprintln(os.Stderr, "e2e: interrupted and the tests did not stop; removing the lab")
-			down()
-			os.Exit(130)
-		}
-	}()
+	removeAfterInterrupt(ctx, finished, "the lab", down)
 	return nil
 }

@@ -1,9 +1,10 @@
 // Package e2e is the benchmark suite: one file per dimension, each an
 // e2e-framework feature. TestMain picks the cluster (PROVIDER): an existing
-// one when a kubeconfig is given (--kubeconfig or KUBECONFIG), a kind
-// cluster with one control plane and two workers (PROVIDER=kind, needs
-// Docker), else the embedded lab, started here and removed when the suite
-// ends, fails or is interrupted.
+// one when a kubeconfig is given (--kubeconfig or KUBECONFIG, a list merged
+// as kubectl does), a kind cluster of KIND_DATAPLANE with one control plane
+// and two workers (PROVIDER=kind, needs Docker or Podman), else the embedded
+// lab; a cluster the suite creates is removed when the suite ends, fails or
+// is interrupted.
 package e2e
 
 import (
@@ -15,11 +16,10 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
-	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
-	"sigs.k8s.io/e2e-framework/support/kind"
 
 	"kube-netbench/internal/cluster"
 )
@@ -42,8 +42,9 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: flags: %v\n", err)
 		return 2
 	}
-	if cfg.KubeconfigFile() == "" {
-		cfg.WithKubeconfigFile(os.Getenv("KUBECONFIG"))
+	kubeconfig := cfg.KubeconfigFile()
+	if kubeconfig == "" {
+		kubeconfig = os.Getenv("KUBECONFIG")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -54,42 +55,33 @@ func runSuite(m *testing.M) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	var teardownFailed, finished atomic.Bool
-	provider, err := cluster.Select(os.Getenv(cluster.ProviderEnv), cfg.KubeconfigFile())
+	provider, err := cluster.Select(os.Getenv(cluster.ProviderEnv), kubeconfig)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 2
 	}
-	if provider == cluster.Kind {
-		if err := cluster.CheckDocker(ctx); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-			return 2
-		}
-		cfgFile, err := os.CreateTemp("", "netbench-kind-*.yaml")
-		if err == nil {
-			_, err = cfgFile.WriteString(cluster.KindConfig)
-			cfgFile.Close()
-		}
+	switch provider {
+	case cluster.Existing:
+		// A KUBECONFIG list (a:b) is merged into one file, as kubectl reads it.
+		path, remove, err := cluster.KubeconfigFile(kubeconfig)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: kind config: %v\n", err)
-			return 2
-		}
-		defer os.Remove(cfgFile.Name())
-		const name = "netbench"
-		testEnv.Setup(envfuncs.CreateClusterWithConfig(kind.NewProvider(), name, cfgFile.Name()))
-		testEnv.Finish(func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
-			ctx, err := envfuncs.DestroyCluster(name)(ctx, cfg)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "e2e: delete the kind cluster %s: %v\n", name, err)
-				teardownFailed.Store(true)
-			}
-			return ctx, nil
-		})
-	}
-	if provider == cluster.Lab {
-		if err := useLab(ctx, log, &teardownFailed, &finished); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 			return 2
 		}
+		defer func() {
+			if err := remove(); err != nil {
+				fmt.Fprintf(os.Stderr, "e2e: remove the merged kubeconfig: %v\n", err)
+			}
+		}()
+		cfg.WithKubeconfigFile(path)
+	case cluster.Kind:
+		err = useKind(ctx, log, &teardownFailed, &finished)
+	case cluster.Lab:
+		err = useLab(ctx, log, &teardownFailed, &finished)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 2
 	}
 	code := testEnv.Run(m)
 	finished.Store(true)
@@ -100,4 +92,19 @@ func runSuite(m *testing.M) int {
 		code = 130
 	}
 	return code
+}
+
+// removeAfterInterrupt removes what the suite created if, after an interrupt
+// (which cancels ctx: tests then fail fast and Finish removes it), the tests
+// have not returned within 90 s; the process then exits.
+func removeAfterInterrupt(ctx context.Context, finished *atomic.Bool, what string, remove func()) {
+	go func() {
+		<-ctx.Done()
+		time.Sleep(90 * time.Second)
+		if !finished.Load() {
+			fmt.Fprintf(os.Stderr, "e2e: interrupted and the tests did not stop; removing %s\n", what)
+			remove()
+			os.Exit(130)
+		}
+	}()
 }

@@ -23,23 +23,25 @@ const (
 // ProviderEnv names the variable that picks the provider.
 const ProviderEnv = "PROVIDER"
 
-// Select returns the provider for a PROVIDER value and a kubeconfig path
-// (from --kubeconfig or KUBECONFIG): unset means the existing cluster when a
-// kubeconfig is given, else the lab. Contradictions are errors.
+// Select returns the provider for a PROVIDER value and a kubeconfig (from
+// --kubeconfig, or KUBECONFIG, which may list several files separated by
+// os.PathListSeparator): unset means the existing cluster when a kubeconfig
+// is given, else the lab. Contradictions are errors.
 func Select(value, kubeconfig string) (Provider, error) {
+	given := len(KubeconfigPaths(kubeconfig)) > 0
 	switch Provider(value) {
 	case "":
-		if kubeconfig != "" {
+		if given {
 			return Existing, nil
 		}
 		return Lab, nil
 	case Existing:
-		if kubeconfig == "" {
+		if !given {
 			return "", fmt.Errorf("%s=existing needs a kubeconfig: set KUBECONFIG or pass --kubeconfig", ProviderEnv)
 		}
 		return Existing, nil
 	case Lab, Kind:
-		if kubeconfig != "" {
+		if given {
 			return "", fmt.Errorf("%s=%s creates its own cluster, but a kubeconfig (%s) names another: unset one of them", ProviderEnv, value, kubeconfig)
 		}
 		return Provider(value), nil
@@ -47,24 +49,19 @@ func Select(value, kubeconfig string) (Provider, error) {
 	return "", fmt.Errorf("%s=%q: unknown provider; allowed: lab, kind, existing (or unset)", ProviderEnv, value)
 }
 
-// KindConfig is the kind cluster the suite creates: one control plane and two
-// workers, so workloads land on two distinct schedulable workers.
-const KindConfig = `kind: Cluster
-apiVersion: kind.x-k8s.io/v1alpha4
-nodes:
-- role: control-plane
-- role: worker
-- role: worker
-`
-
-// CheckDocker fails with a clear message when no Docker engine answers (kind
-// runs its nodes as Docker containers).
-func CheckDocker(ctx context.Context) error {
+// CheckContainerEngine fails with a clear message when the engine kind runs
+// its nodes in does not answer: Docker, or Podman when
+// KIND_EXPERIMENTAL_PROVIDER=podman (kind's own switch).
+func CheckContainerEngine(ctx context.Context, getenv func(string) string) error {
+	engine := "docker"
+	if getenv("KIND_EXPERIMENTAL_PROVIDER") == "podman" {
+		engine = "podman"
+	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput()
+	out, err := exec.CommandContext(ctx, engine, "info").CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s=kind needs a running Docker engine: `docker info` failed: %v: %s", ProviderEnv, err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("%s=kind needs a running %s engine: `%s info` failed: %v: %s", ProviderEnv, engine, engine, err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

@@ -1,12 +1,14 @@
 package cluster
 
 import (
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
 func TestSelect(t *testing.T) {
+	sep := string(os.PathListSeparator)
 	cases := []struct {
 		value, kubeconfig string
 		want              Provider
@@ -18,6 +20,11 @@ func TestSelect(t *testing.T) {
 		{"existing", "", "", "PROVIDER=existing needs a kubeconfig"},
 		{"kind", "", Kind, ""},
 		{"lab", "/k", "", "PROVIDER=lab creates its own cluster, but a kubeconfig (/k) names another"},
+		{"", "/a" + sep + "/b", Existing, ""},
+		{"existing", sep + "/b" + sep, Existing, ""},
+		{"", sep + sep, Lab, ""},
+		{"existing", sep, "", "PROVIDER=existing needs a kubeconfig"},
+		{"kind", "/a" + sep + "/b", "", "PROVIDER=kind creates its own cluster, but a kubeconfig (/a" + sep + "/b) names another"},
 		{"minikube", "", "", `PROVIDER="minikube": unknown provider; allowed: lab, kind, existing`},
 	}
 	for _, tc := range cases {
