@@ -30,7 +30,7 @@ func RunPod(ctx context.Context, c kubernetes.Interface, p *corev1.Pod) (out str
 			err = errors.Join(err, fmt.Errorf("delete pod %s/%s: %w", p.Namespace, p.Name, derr))
 		}
 	}()
-	var phase corev1.PodPhase
+	var last *corev1.Pod
 	if _, err := WaitEvery(ctx, "pod "+p.Name+" done", time.Until(deadlineOr(ctx, 2*time.Minute)), 250*time.Millisecond, func(ctx context.Context) (bool, string, error) {
 		got, err := pods.Get(ctx, p.Name, metav1.GetOptions{})
 		if err != nil {
@@ -39,7 +39,8 @@ func RunPod(ctx context.Context, c kubernetes.Interface, p *corev1.Pod) (out str
 		if msg := PodFailedImage(got); msg != "" {
 			return false, msg, fmt.Errorf("%s", msg)
 		}
-		phase = got.Status.Phase
+		last = got
+		phase := got.Status.Phase
 		return phase == corev1.PodSucceeded || phase == corev1.PodFailed, "phase " + string(phase), nil
 	}); err != nil {
 		return "", err
@@ -48,8 +49,14 @@ func RunPod(ctx context.Context, c kubernetes.Interface, p *corev1.Pod) (out str
 	if err != nil {
 		return "", fmt.Errorf("log of pod %s/%s: %w", p.Namespace, p.Name, err)
 	}
-	if phase == corev1.PodFailed {
-		return "", fmt.Errorf("pod %s/%s failed: %s", p.Namespace, p.Name, strings.TrimSpace(string(b)))
+	if last.Status.Phase == corev1.PodFailed {
+		why := []string{}
+		for _, cs := range last.Status.ContainerStatuses {
+			if t := cs.State.Terminated; t != nil {
+				why = append(why, fmt.Sprintf("exit %d %s", t.ExitCode, strings.TrimSpace(t.Reason+" "+t.Message)))
+			}
+		}
+		return "", fmt.Errorf("pod %s/%s failed (%s): %q", p.Namespace, p.Name, strings.Join(why, ", "), strings.TrimSpace(string(b)))
 	}
 	return string(b), nil
 }
