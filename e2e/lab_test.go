@@ -48,6 +48,7 @@ func TestLabPods(t *testing.T) {
 		Assess("images run with their own entrypoint: iperf3 -s from args alone, pause", s.entrypoints).
 		Assess("a pod's address is its CNI address, in its own network namespace", s.podNetns).
 		Assess("a hostNetwork pod runs in its node's network namespace", s.hostNetwork).
+		Assess("Pod Security is enforced: baseline where a namespace sets no level, restricted in the run's", s.podSecurity).
 		Assess("exec through the API keeps stdout, stderr and the exit code", s.execStreams).
 		Assess("logs are readable through the API", s.logs).
 		Assess("deleting a pod ends every process in its network namespace", s.deletion).
@@ -64,9 +65,15 @@ func (s *labPods) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) 
 	return ctx
 }
 
+// pod is a hardened pod on the lab's node: in the run's restricted
+// namespace, or its privileged host namespace when hostNetwork.
 func (s *labPods) pod(name, image string, hostNetwork bool, command ...string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.ns, Labels: fixtures.RunLabels(s.id)},
+	ns := s.ns
+	if hostNetwork {
+		ns = s.hostNS
+	}
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: fixtures.RunLabels(s.id)},
 		Spec: corev1.PodSpec{
 			Affinity:                      fixtures.OnNode(s.node.Name),
 			HostNetwork:                   hostNetwork,
@@ -74,29 +81,31 @@ func (s *labPods) pod(name, image string, hostNetwork bool, command ...string) *
 			Containers:                    []corev1.Container{{Name: "c", Image: image, Command: command}},
 		},
 	}
+	fixtures.Harden(&p.Spec)
+	return p
 }
 
 // startPod creates a pod and waits until it is Ready.
 func (s *labPods) startPod(ctx context.Context, t *testing.T, p *corev1.Pod) *corev1.Pod {
 	t.Helper()
-	if _, err := s.client.CoreV1().Pods(s.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+	if _, err := s.client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kube.WaitFor(ctx, "pod "+p.Name+" Ready", time.Minute, kube.PodsReady(s.client, s.ns, p.Name)); err != nil {
+	if _, err := kube.WaitFor(ctx, "pod "+p.Name+" Ready", time.Minute, kube.PodsReady(s.client, p.Namespace, p.Name)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.client.CoreV1().Pods(s.ns).Get(ctx, p.Name, metav1.GetOptions{})
+	got, err := s.client.CoreV1().Pods(p.Namespace).Get(ctx, p.Name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return got
 }
 
-func (s *labPods) execIn(ctx context.Context, pod string, argv ...string) (string, string, error) {
+func (s *labPods) execIn(ctx context.Context, ns, pod string, argv ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
-	err := s.exec.Exec(ctx, podexec.Target{Namespace: s.ns, Pod: pod, Container: "c"}, argv, nil, &out, &errb)
+	err := s.exec.Exec(ctx, podexec.Target{Namespace: ns, Pod: pod, Container: "c"}, argv, nil, &out, &errb)
 	return out.String(), errb.String(), err
 }
 
@@ -139,7 +148,7 @@ func (s *labPods) entrypoints(ctx context.Context, t *testing.T, _ *envconf.Conf
 	iperf.Spec.Containers[0].Args = []string{"-s", "-p", "5201"}
 	iperf.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 5201, Protocol: corev1.ProtocolTCP}}
 	p := s.startPod(ctx, t, iperf)
-	out, _, err := s.execIn(ctx, p.Name, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '")
+	out, _, err := s.execIn(ctx, p.Namespace, p.Name, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +162,7 @@ func (s *labPods) entrypoints(ctx context.Context, t *testing.T, _ *envconf.Conf
 
 func (s *labPods) podNetns(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	p := s.startPod(ctx, t, s.pod("netns", busybox, false, "sh", "-c", "echo hello from the lab; exec sleep 3600"))
-	out, _, err := s.execIn(ctx, p.Name, "ip", "-4", "-o", "addr", "show", "dev", "eth0")
+	out, _, err := s.execIn(ctx, p.Namespace, p.Name, "ip", "-4", "-o", "addr", "show", "dev", "eth0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +172,7 @@ func (s *labPods) podNetns(ctx context.Context, t *testing.T, _ *envconf.Config)
 	if p.Status.PodIP == p.Status.HostIP {
 		t.Fatalf("pod IP equals the node IP %s: not a pod network namespace", p.Status.HostIP)
 	}
-	out, _, err = s.execIn(ctx, p.Name, "ip", "-4", "route", "show", "default")
+	out, _, err = s.execIn(ctx, p.Namespace, p.Name, "ip", "-4", "route", "show", "default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +188,7 @@ func (s *labPods) hostNetwork(ctx context.Context, t *testing.T, _ *envconf.Conf
 			nodeIP = a.Address
 		}
 	}
-	out, _, err := s.execIn(ctx, p.Name, "ip", "-4", "-o", "addr", "show")
+	out, _, err := s.execIn(ctx, p.Namespace, p.Name, "ip", "-4", "-o", "addr", "show")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,8 +199,41 @@ func (s *labPods) hostNetwork(ctx context.Context, t *testing.T, _ *envconf.Conf
 	return ctx
 }
 
+// podSecurity proves the lab's apiserver enforces Pod Security, so that a
+// pod a level refuses fails the lab run as it would on a hardened cluster:
+// a hostNetwork pod is refused in a namespace without labels (the
+// apiserver's default, baseline) and in the run's restricted namespace; a
+// root pod passes baseline but not restricted.
+func (s *labPods) podSecurity(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	unlabelled := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.ns + "-unlabelled", Labels: fixtures.RunLabels(s.id)}}
+	if _, err := s.client.CoreV1().Namespaces().Create(ctx, unlabelled, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteNamespace(t, s.client, unlabelled.Name) })
+	refused := func(ns string, p *corev1.Pod, want string) {
+		t.Helper()
+		p.Namespace = ns
+		_, err := s.client.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("pod %s in namespace %s: want Forbidden by Pod Security naming %q, got %v", p.Name, ns, want, err)
+		}
+		t.Logf("refused in %s: %v", ns, err)
+	}
+	hostNet := s.pod("psa-hostnet", busybox, true, "sleep", "3600")
+	refused(unlabelled.Name, hostNet.DeepCopy(), `violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true)`)
+	refused(s.ns, hostNet.DeepCopy(), `violates PodSecurity "restricted:latest": host namespaces (hostNetwork=true)`)
+	root := s.pod("psa-root", busybox, false, "sleep", "3600")
+	root.Spec.SecurityContext, root.Spec.Containers[0].SecurityContext = nil, nil
+	refused(s.ns, root.DeepCopy(), `violates PodSecurity "restricted:latest"`)
+	root.Namespace = unlabelled.Name
+	if _, err := s.client.CoreV1().Pods(unlabelled.Name).Create(ctx, root, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Fatalf("a pod baseline allows is refused in namespace %s: %v", unlabelled.Name, err)
+	}
+	return ctx
+}
+
 func (s *labPods) execStreams(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	out, errOut, err := s.execIn(ctx, "netns", "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 7")
+	out, errOut, err := s.execIn(ctx, s.ns, "netns", "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 7")
 	var ee *podexec.ExitError
 	if !errors.As(err, &ee) || ee.Code != 7 {
 		t.Fatalf("want exit code 7 as *podexec.ExitError, got %v", err)
@@ -223,7 +265,7 @@ func (s *labPods) deletion(ctx context.Context, t *testing.T, _ *envconf.Config)
 	}
 	// The pod's network namespace as its container sees it ("net:[<inode>]"):
 	// the runtime names and mounts it where the node sees it, not the suite.
-	out, _, err := s.execIn(ctx, p.Name, "readlink", "/proc/self/ns/net")
+	out, _, err := s.execIn(ctx, p.Namespace, p.Name, "readlink", "/proc/self/ns/net")
 	if err != nil {
 		t.Fatal(err)
 	}

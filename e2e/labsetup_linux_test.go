@@ -2,21 +2,34 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
+	"kube-netbench/deploy"
+	"kube-netbench/internal/cluster"
+	"kube-netbench/internal/kube"
 	"kube-netbench/internal/lab"
 )
 
 // useLab makes the suite start the embedded lab in its Setup and remove it
 // in its Finish, also after an interrupt. All lab input is validated here,
-// before anything is created.
+// before anything is created. Unless LAB_AS=admin, the suite then acts as
+// deploy/rbac.yaml's ServiceAccount, so that every lab run proves the file
+// grants all a run needs (a missing rule fails as Forbidden).
 func useLab(ctx context.Context, log *slog.Logger, teardownFailed, finished *atomic.Bool) error {
 	opts, err := lab.OptionsFromEnv(os.Getenv, lab.DefaultDir())
+	if err != nil {
+		return fmt.Errorf("lab configuration: %w", err)
+	}
+	as, err := cluster.SelectIdentity(os.Getenv(cluster.IdentityEnv))
 	if err != nil {
 		return fmt.Errorf("lab configuration: %w", err)
 	}
@@ -26,7 +39,14 @@ func useLab(ctx context.Context, log *slog.Logger, teardownFailed, finished *ato
 		if err != nil {
 			return ctx, err
 		}
-		cfg.WithKubeconfigFile(l.Kubeconfig)
+		kubeconfig := l.Kubeconfig
+		if as == cluster.AsServiceAccount {
+			if kubeconfig, err = serviceAccountKubeconfig(ctx, l.Kubeconfig, opts.Dir); err != nil {
+				return ctx, err
+			}
+		}
+		log.Info("the suite acts as", "identity", string(as), "kubeconfig", kubeconfig)
+		cfg.WithKubeconfigFile(kubeconfig)
 		return ctx, nil
 	})
 	down := func() {
@@ -41,4 +61,53 @@ func useLab(ctx context.Context, log *slog.Logger, teardownFailed, finished *ato
 	})
 	removeAfterInterrupt(ctx, finished, "the lab", down)
 	return nil
+}
+
+// serviceAccountKubeconfig applies deploy/rbac.yaml as the lab's admin,
+// requests a token of its ServiceAccount that outlives the suite, and
+// writes a kubeconfig with that token and the admin's server and CA into
+// the lab's directory (removed with the lab).
+func serviceAccountKubeconfig(ctx context.Context, admin, dir string) (string, error) {
+	if err := lab.Apply(ctx, labKubectl, admin, deploy.RBAC); err != nil {
+		return "", fmt.Errorf("apply deploy/rbac.yaml: %w", err)
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", admin)
+	if err != nil {
+		return "", err
+	}
+	c, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return "", err
+	}
+	token, _, err := kube.RequestToken(ctx, c, deploy.ServiceAccountNamespace, deploy.ServiceAccountName, tokenLifetime())
+	if err != nil {
+		return "", err
+	}
+	adminCfg, err := clientcmd.LoadFromFile(admin)
+	if err != nil {
+		return "", err
+	}
+	saCfg, err := kube.TokenKubeconfig(adminCfg, deploy.ServiceAccountName, token)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "kubeconfig-"+deploy.ServiceAccountName)
+	if err := clientcmd.WriteToFile(*saCfg, path); err != nil {
+		return "", fmt.Errorf("write the ServiceAccount's kubeconfig: %w", err)
+	}
+	return path, nil
+}
+
+// tokenLifetime covers the suite's -timeout (a day when it has none) plus
+// the lab's teardown.
+func tokenLifetime() time.Duration {
+	d := 24 * time.Hour
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if g, ok := f.Value.(flag.Getter); ok {
+			if t, ok := g.Get().(time.Duration); ok && t > 0 {
+				d = t
+			}
+		}
+	}
+	return max(d, time.Hour) + 10*time.Minute
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,13 +21,16 @@ import (
 )
 
 // run is what every feature's setup acquires: clients, a run ID, the
-// workers it places workloads on, and a namespace of its own that t.Cleanup
-// deletes and waits for (it survives t.Fatal, unlike a Teardown step).
+// workers it places workloads on, and two namespaces of its own that
+// t.Cleanup deletes and waits for (it survives t.Fatal, unlike a Teardown
+// step): ns, which enforces Pod Security's restricted level and holds every
+// workload, and hostNS, privileged, which holds only the pods that must run
+// in their node's network namespace (hostNetwork, refused by baseline too).
 type run struct {
-	id, ns string
-	client kubernetes.Interface
-	exec   podexec.Client
-	nodes  []corev1.Node
+	id, ns, hostNS string
+	client         kubernetes.Interface
+	exec           podexec.Client
+	nodes          []corev1.Node
 	// res sizes the workload pods, from the validated configuration.
 	res fixtures.Resources
 }
@@ -43,13 +47,29 @@ func startRun(ctx context.Context, t *testing.T, cfg *envconf.Config, name strin
 	r := &run{client: c, exec: podexec.Client{Config: rc, Client: c}}
 	r.id = fmt.Sprintf("%s-%d", name, time.Now().UnixNano()%1e9)
 	r.ns = "nb-" + r.id
+	r.hostNS = r.ns + "-host"
 	if r.nodes, err = kube.Workers(ctx, c, workers); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CoreV1().Namespaces().Create(ctx, fixtures.Namespace(r.ns, r.id), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	var created []string
+	// One cleanup deletes whichever of the run's namespaces were created, in
+	// parallel: each deletion waits for its pods to end.
+	t.Cleanup(func() {
+		var wg sync.WaitGroup
+		for _, ns := range created {
+			wg.Go(func() { deleteNamespace(t, c, ns) })
+		}
+		wg.Wait()
+	})
+	for _, ns := range []*corev1.Namespace{
+		fixtures.Namespace(r.ns, r.id, fixtures.PodSecurityRestricted),
+		fixtures.Namespace(r.hostNS, r.id, fixtures.PodSecurityPrivileged),
+	} {
+		if _, err := c.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		created = append(created, ns.Name)
 	}
-	t.Cleanup(func() { deleteNamespace(t, c, r.ns) })
 	return r
 }
 

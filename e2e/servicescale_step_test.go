@@ -200,7 +200,7 @@ func (s *serviceScale) conntrackCount(ctx context.Context) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	out, err := podexec.Output(ctx, s.exec, podTarget(s.ns, nodeProbePod, fixtures.NodeProbeContainer), "cat", fixtures.ConntrackCountPath)
+	out, err := podexec.Output(ctx, s.exec, podTarget(s.hostNS, nodeProbePod, fixtures.NodeProbeContainer), "cat", fixtures.ConntrackCountPath)
 	if err != nil {
 		return -1
 	}

@@ -147,11 +147,11 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 		}
 		t.Logf("dummy Services deleted: %d namespaces in %s", st.Namespaces, st.Wall.Round(time.Millisecond))
 	})
-	if _, err := s.client.CoreV1().Pods(s.ns).Create(ctx, fixtures.NodeProbe(s.ns, nodeProbePod, s.id, s.nodes[1].Name, s.workload(t)), metav1.CreateOptions{}); err != nil {
+	if _, err := s.client.CoreV1().Pods(s.hostNS).Create(ctx, fixtures.NodeProbe(s.hostNS, nodeProbePod, s.id, s.nodes[1].Name, s.workload(t)), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	_, s.fortioIP = fortioPair(ctx, t, s.run)
-	if _, err := kube.WaitFor(ctx, "node probe Ready", 2*time.Minute, kube.PodsReady(s.client, s.ns, nodeProbePod)); err != nil {
+	if _, err := kube.WaitFor(ctx, "node probe Ready", 2*time.Minute, kube.PodsReady(s.client, s.hostNS, nodeProbePod)); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("dataplane %s; server on %s, client on %s; Service range %s (from %s)", s.kind, s.nodes[0].Name, s.nodes[1].Name, cidr, rng.Source)

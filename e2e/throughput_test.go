@@ -93,17 +93,17 @@ func (th *throughput) setup(ctx context.Context, t *testing.T, cfg *envconf.Conf
 	server, client := th.nodes[0].Name, th.nodes[1].Name
 	pods := []*corev1.Pod{
 		fixtures.IperfServer(th.ns, "iperf-server", th.id, server, false, fixtures.IperfPort, th.workload(t)),
-		fixtures.IperfServer(th.ns, "iperf-server-host", th.id, server, true, fixtures.IperfHostPort, th.workload(t)),
+		fixtures.IperfServer(th.hostNS, "iperf-server-host", th.id, server, true, fixtures.IperfHostPort, th.workload(t)),
 		fixtures.IperfClient(th.ns, "iperf-client", th.id, client, false, th.workload(t)),
-		fixtures.IperfClient(th.ns, "iperf-client-host", th.id, client, true, th.workload(t)),
+		fixtures.IperfClient(th.hostNS, "iperf-client-host", th.id, client, true, th.workload(t)),
 		fixtures.IperfClient(th.ns, "iperf-client-local", th.id, server, false, th.workload(t)),
 	}
-	var names []string
+	names := map[string][]string{}
 	for _, p := range pods {
-		if _, err := th.client.CoreV1().Pods(th.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		if _, err := th.client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		names = append(names, p.Name)
+		names[p.Namespace] = append(names[p.Namespace], p.Name)
 	}
 	svc, err := th.client.CoreV1().Services(th.ns).Create(ctx,
 		fixtures.ClusterIPService(th.ns, "iperf", th.id, "iperf-server", fixtures.IperfPort), metav1.CreateOptions{})
@@ -112,8 +112,10 @@ func (th *throughput) setup(ctx context.Context, t *testing.T, cfg *envconf.Conf
 	}
 	th.svcIP = svc.Spec.ClusterIP
 	t.Cleanup(func() { th.writeResults(t) })
-	if _, err := kube.WaitFor(ctx, "iperf3 pods Ready", 2*time.Minute, kube.PodsReady(th.client, th.ns, names...)); err != nil {
-		t.Fatal(err)
+	for ns, pods := range names {
+		if _, err := kube.WaitFor(ctx, "iperf3 pods Ready in "+ns, 2*time.Minute, kube.PodsReady(th.client, ns, pods...)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	get := func(name string) *corev1.Pod {
 		p, err := th.client.CoreV1().Pods(th.ns).Get(ctx, name, metav1.GetOptions{})
@@ -138,6 +140,15 @@ func nodeIP(n corev1.Node) string {
 		}
 	}
 	return ""
+}
+
+// clientNS is the namespace of a case's client: the host-to-host pods are
+// in the run's privileged host namespace.
+func (th *throughput) clientNS(c throughputCase) string {
+	if c.path == "host" {
+		return th.hostNS
+	}
+	return th.ns
 }
 
 func (th *throughput) target(c throughputCase) (string, int) {
@@ -192,7 +203,7 @@ func (th *throughput) run1(ctx context.Context, c throughputCase) (iperf3.Result
 	}
 	ectx, cancel := context.WithTimeout(ctx, th.cfg.ExecTimeout(d+iperfOmit))
 	defer cancel()
-	out, err := podexec.Output(ectx, th.exec, podTarget(th.ns, c.client, "iperf3"), argv...)
+	out, err := podexec.Output(ectx, th.exec, podTarget(th.clientNS(c), c.client, "iperf3"), argv...)
 	if err != nil {
 		return iperf3.Result{}, fmt.Errorf("%v: %w", argv, err)
 	}
@@ -207,7 +218,7 @@ func (th *throughput) run1(ctx context.Context, c throughputCase) (iperf3.Result
 // opposite, so that the check itself can fail.
 func (th *throughput) assessHostToHost(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	for name, want := range map[string]string{"iperf-server-host": th.serverNodeIP, "iperf-client-host": th.clientNodeIP} {
-		p, err := th.client.CoreV1().Pods(th.ns).Get(ctx, name, metav1.GetOptions{})
+		p, err := th.client.CoreV1().Pods(th.hostNS).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

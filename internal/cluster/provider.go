@@ -65,3 +65,29 @@ func CheckContainerEngine(ctx context.Context, getenv func(string) string) error
 	}
 	return nil
 }
+
+// Identity is who the suite acts as on the lab.
+type Identity string
+
+// The identities: the lab's admin, or the ServiceAccount of deploy/rbac.yaml
+// with only the rights that file grants (the default, so that every lab
+// run proves the file complete).
+const (
+	AsAdmin          Identity = "admin"
+	AsServiceAccount Identity = "serviceaccount"
+)
+
+// IdentityEnv names the variable that picks the identity.
+const IdentityEnv = "LAB_AS"
+
+// SelectIdentity returns the identity for a LAB_AS value; unset means the
+// ServiceAccount.
+func SelectIdentity(value string) (Identity, error) {
+	switch Identity(value) {
+	case "", AsServiceAccount:
+		return AsServiceAccount, nil
+	case AsAdmin:
+		return AsAdmin, nil
+	}
+	return "", fmt.Errorf("%s=%q: unknown identity; allowed: serviceaccount (the default), admin", IdentityEnv, value)
+}

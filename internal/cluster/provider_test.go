@@ -37,3 +37,13 @@ func TestSelect(t *testing.T) {
 		require.Equal(t, tc.want, got)
 	}
 }
+
+func TestSelectIdentity(t *testing.T) {
+	for v, want := range map[string]Identity{"": AsServiceAccount, "serviceaccount": AsServiceAccount, "admin": AsAdmin} {
+		got, err := SelectIdentity(v)
+		require.NoError(t, err)
+		require.Equal(t, want, got, v)
+	}
+	_, err := SelectIdentity("root")
+	require.EqualError(t, err, `LAB_AS="root": unknown identity; allowed: serviceaccount (the default), admin`)
+}

@@ -28,8 +28,9 @@ import (
 // HTTP: it must not be reachable from a lab namespace), a Service range sized for the
 // scale steps, kubelets reached at their InternalIP (as kubeadm configures it),
 // the apiserver certificate valid for the address nodes use, no
-// client-side QPS limits in the components, and no kwok-controller (each
-// node runs a real kubelet).
+// client-side QPS limits in the components, no kwok-controller (each
+// node runs a real kubelet), and RBAC and admission on, with Pod Security
+// configured by admissionConfig.
 func kwokctlConfig(o Options) string {
 	b := o.Cache.Binaries()
 	return fmt.Sprintf(`apiVersion: config.kwok.x-k8s.io/v1alpha1
@@ -44,6 +45,8 @@ options:
   kwokControllerBinary: %s
   bindAddress: 127.0.0.1
   kubeApiserverCertSANs: [%q]
+  kubeAuthorization: true
+  kubeAdmission: true
   disableQPSLimits: true
   disable: [kwok-controller]
 componentsPatches:
@@ -60,6 +63,8 @@ componentsPatches:
     value: %s
   - key: kubelet-client-key
     value: %s
+  - key: admission-control-config-file
+    value: %s
 - name: kube-controller-manager
   extraArgs:
   - key: service-cluster-ip-range
@@ -67,7 +72,7 @@ componentsPatches:
 `, components.KubernetesVersion, b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Etcd, b.Kwok,
 		o.Plan.RootIP().String(), o.Plan.ServiceCIDR.String(),
 		filepath.Join(pkiDir(o.Dir, o.Name), "admin.crt"), filepath.Join(pkiDir(o.Dir, o.Name), "admin.key"),
-		o.Plan.ServiceCIDR.String())
+		admissionConfigPath(o.Dir), o.Plan.ServiceCIDR.String())
 }
 
 // controlPlane drives kwokctl through e2e-framework's kwok provider. The
@@ -144,6 +149,9 @@ func (cp *controlPlane) processes() []proc.Ident {
 func (cp *controlPlane) create(ctx context.Context, o Options) (admin, nodes string, err error) {
 	cfgPath := filepath.Join(cp.dir, "kwokctl.yaml")
 	if err := os.MkdirAll(filepath.Join(cp.dir, "kwok"), 0o700); err != nil {
+		return "", "", err
+	}
+	if err := writeAdmissionConfig(o.Dir); err != nil {
 		return "", "", err
 	}
 	if err := os.WriteFile(cfgPath, []byte(kwokctlConfig(o)), 0o600); err != nil {

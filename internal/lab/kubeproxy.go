@@ -74,3 +74,9 @@ func installKubeProxy(ctx context.Context, kubectl, kubeconfig string, mode Data
 	}
 	return nil
 }
+
+// Apply applies a manifest to the lab with its kubectl, server-side, as
+// the lab applies its own components.
+func Apply(ctx context.Context, kubectl, kubeconfig string, manifest []byte) error {
+	return runKubectl(ctx, kubectl, kubeconfig, manifest, "apply", "--server-side", "-f", "-")
+}

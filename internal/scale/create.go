@@ -309,7 +309,7 @@ func (g *grow) attempt(ctx context.Context, what string, call func(context.Conte
 func (g *grow) namespaces(ctx context.Context, from, to int) error {
 	for _, name := range g.p.namespaces(from, to) {
 		existed, err := g.attempt(ctx, "create namespace "+name, func(ctx context.Context) error {
-			_, err := g.c.Client.CoreV1().Namespaces().Create(ctx, fixtures.Namespace(name, g.p.RunID), metav1.CreateOptions{})
+			_, err := g.c.Client.CoreV1().Namespaces().Create(ctx, fixtures.Namespace(name, g.p.RunID, fixtures.PodSecurityRestricted), metav1.CreateOptions{})
 			return err
 		})
 		if err != nil {

@@ -58,7 +58,10 @@ func requireExactly(t *testing.T, cs kubernetes.Interface, p Plan, n int) {
 	var names []string
 	for _, ns := range nss.Items {
 		names = append(names, ns.Name)
-		require.Equal(t, map[string]string{"netbench.io/managed-by": "kube-netbench", "netbench.io/run": p.RunID}, ns.Labels)
+		require.Equal(t, map[string]string{"netbench.io/managed-by": "kube-netbench", "netbench.io/run": p.RunID,
+			// They hold Services only: the least privileged level.
+			"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted",
+			"pod-security.kubernetes.io/audit": "restricted"}, ns.Labels)
 	}
 	require.ElementsMatch(t, p.namespaces(0, n), names)
 }

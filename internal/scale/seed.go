@@ -57,7 +57,7 @@ func SeedFiles(p Plan, from, to int) (namespaces SeedFile, batches []SeedFile, e
 	}
 	var docs [][]byte
 	for _, name := range p.namespaces(from, to) {
-		ns := fixtures.Namespace(name, p.RunID)
+		ns := fixtures.Namespace(name, p.RunID, fixtures.PodSecurityRestricted)
 		ns.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}
 		b, err := yaml.Marshal(ns)
 		if err != nil {

@@ -52,7 +52,9 @@ func TestSeedFiles(t *testing.T) {
 		require.Equal(t, "Namespace", kindOf(t, d))
 		var n corev1.Namespace
 		require.NoError(t, yaml.UnmarshalStrict(d, &n))
-		require.Equal(t, map[string]string{"netbench.io/managed-by": "kube-netbench", "netbench.io/run": "r1"}, n.Labels)
+		require.Equal(t, map[string]string{"netbench.io/managed-by": "kube-netbench", "netbench.io/run": "r1",
+			"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted",
+			"pod-security.kubernetes.io/audit": "restricted"}, n.Labels)
 		nsNames = append(nsNames, n.Name)
 	}
 	require.Equal(t, []string{"nb-scale-r1-0", "nb-scale-r1-1"}, nsNames)
