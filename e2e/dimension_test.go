@@ -154,10 +154,11 @@ func detect(ctx context.Context, r *run) (dataplane.Detection, error) {
 }
 
 // proxyMode reads kube-proxy's /proxyMode on node with a one-shot
-// hostNetwork busybox: kube-proxy's metrics port listens on the node's
-// loopback, and its own image has no HTTP client.
+// hostNetwork busybox in the run's host namespace: kube-proxy's metrics
+// port listens on the node's loopback, and its own image has no HTTP
+// client.
 func (r *run) proxyMode(ctx context.Context, node, url string) (string, error) {
-	return kube.RunPod(ctx, r.client, fixtures.ProxyModeProbe(r.ns, "proxymode-"+node, r.id, node, url, r.res))
+	return kube.RunPod(ctx, r.client, fixtures.ProxyModeProbe(r.hostNS, "proxymode-"+node, r.id, node, url, r.res))
 }
 
 // write puts the results in the benchmark format (benchstat-ready) and as
