@@ -449,7 +449,7 @@ for image in "${images[@]}"; do
 		case "$image" in
 		pause) stage_pause "$tmp" "$tag" ;;
 		busybox) stage_busybox "$tmp" "$work" ;;
-		# images/tools/Dockerfile: the same packages, as user 65534 (the image's USER).
+		# images/tools/Dockerfile's packages; its USER 65534 is the spec's configuration.
 		tools) stage_debian "$tmp" "$work" main,non-free iperf3,netperf "iperf3=${iperf3_version}-*" "netperf=${NETPERF_VERSION}" ;;
 		distroless-iptables) stage_distroless_iptables "$tmp" "$work" ;;
 		cilium-runtime) stage_cilium_runtime "$tmp" "$work" ;;
