@@ -16,6 +16,7 @@ import (
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/dataplane"
+	"kube-netbench/internal/imageid"
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/progress"
 	"kube-netbench/internal/report"
@@ -206,10 +207,11 @@ func (d *dimension) write(t *testing.T) {
 
 // fingerprint records where the numbers come from: dataplane and its
 // version, Kubernetes version, kernel, the two nodes used with their roles
-// and instance types, the tools' images and versions, and the effective
-// configuration.
+// and instance types, the tools' images (with the image IDs the run's pods
+// report) and versions, and the effective configuration.
 func fingerprint(r *run, det dataplane.Detection, cfg config.Config, tools []report.Tool) report.Fingerprint {
-	fp := report.Fingerprint{Dataplane: string(det.Kind), Config: configMap(cfg), Tools: tools}
+	images, imagesErr := runImages(r)
+	fp := report.Fingerprint{Dataplane: string(det.Kind), Config: configMap(cfg), Tools: imageid.Attach(tools, images)}
 	if kp := det.KubeProxy; kp != nil {
 		fp.KubeProxyMode = kp.Mode
 		fp.Extra = map[string]string{"kube-proxy-mode-evidence": kp.Decided()}
@@ -246,6 +248,9 @@ func fingerprint(r *run, det dataplane.Detection, cfg config.Config, tools []rep
 		fp.Extra = map[string]string{}
 	}
 	maps.Copy(fp.Extra, r.res.Describe())
+	if imagesErr != nil {
+		fp.Extra["image-ids"] = "unknown: " + oneLine(imagesErr)
+	}
 	if v, err := r.client.Discovery().ServerVersion(); err == nil {
 		fp.KubernetesVersion = v.GitVersion
 	}

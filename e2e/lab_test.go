@@ -144,7 +144,7 @@ func (s *labPods) unmappedImage(ctx context.Context, t *testing.T, _ *envconf.Co
 // the image's ENTRYPOINT (iperf3) must run them, and the pod is Ready only
 // once iperf3 listens on its declared port.
 func (s *labPods) entrypoints(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	iperf := s.pod("iperf3", "networkstatic/iperf3:3.12", false)
+	iperf := s.pod("iperf3", fixtures.IperfImage, false)
 	iperf.Spec.Containers[0].Args = []string{"-s", "-p", "5201"}
 	iperf.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 5201, Protocol: corev1.ProtocolTCP}}
 	p := s.startPod(ctx, t, iperf)

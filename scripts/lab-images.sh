@@ -7,7 +7,8 @@
 #
 #   pause                static pause from k8s.io/kubernetes' build/pause/linux/pause.c (gcc -Os -static)
 #   busybox              Debian's busybox-static, every applet a hard link in /bin, buildroot's accounts
-#   iperf3, netperf      debootstrap --variant=minbase of this machine's Debian release with the package
+#   tools                the project's tools image (images/tools/Dockerfile): debootstrap --variant=minbase
+#                        of this machine's Debian release with iperf3 and non-free netperf
 #   distroless-iptables  kube-proxy's base: iptables, ipset, kmod, nft, dash and a few coreutils with
 #                        their libraries (no conntrack), and go-runner (kube-log-runner) beside it
 #   cilium-runtime       Cilium's tools (iproute2, iptables, bpftool, clang/llc); only when named
@@ -28,8 +29,11 @@ source "${script_dir}/lab-versions.env"
 # shellcheck source=labbuild/debian.sh
 source "${script_dir}/labbuild/debian.sh"
 
-all_images=(pause busybox distroless-iptables iperf3 netperf)
+all_images=(pause busybox distroless-iptables tools)
 optional_images=(cilium-runtime)
+# iperf3's upstream version in the machine's Debian release (bookworm), as images/tools/Dockerfile's
+# IPERF3_VERSION and scripts/labbuild/images IperfVersion.
+iperf3_version=3.12
 
 usage() {
 	echo "usage: $0 [IMAGE...]   images: ${all_images[*]} (default), ${optional_images[*]}" >&2
@@ -42,7 +46,7 @@ for arg in "$@"; do
 		usage
 		exit 0
 		;;
-	pause | busybox | distroless-iptables | iperf3 | netperf | cilium-runtime) images+=("$arg") ;;
+	pause | busybox | distroless-iptables | tools | cilium-runtime) images+=("$arg") ;;
 	*)
 		echo "lab-images: unknown image '$arg'" >&2
 		usage
@@ -251,15 +255,16 @@ stage_busybox() {
 	echo "lab-images: busybox $(dpkg-deb --field "${work}"/deb/busybox-static_*.deb Version): ${n} applets"
 }
 
-# ---- iperf3 and netperf: a Debian minbase with the package ----------------------------------
+# ---- tools (iperf3 and netperf): a Debian minbase with the packages -------------------------
 
-# stage_debian OUT WORK COMPONENTS PACKAGES [VERSION]: debootstrap --variant=minbase with the
-# comma-separated PACKAGES (the first must then be at VERSION, when given), in a
+# stage_debian OUT WORK COMPONENTS PACKAGES [PACKAGE=VERSION...]: debootstrap --variant=minbase
+# with the comma-separated PACKAGES (each PACKAGE then at VERSION, a glob), in a
 # private mount, network and PID namespace (its /proc mount and anything a maintainer script
 # starts end with it), then trimmed as Debian's slim images are and apt's lists and caches
-# removed, as both upstream Dockerfiles do after apt-get install.
+# removed, as a Dockerfile does after apt-get install.
 stage_debian() {
-	local out=$1 work=$2 components=$3 include=$4 want=${5:-} suite got pkg=${4%%,*}
+	local out=$1 work=$2 components=$3 include=$4 suite got pkg=${4%%,*} check
+	shift 4
 	suite=$(debian_codename)
 	local opts=(--variant=minbase --keyring="$debian_keyring" --components="$components" --include="$include")
 	# Downloading runs nothing from the packages; installing runs them without a network.
@@ -283,13 +288,17 @@ stage_debian() {
 	rm -rf "${out}"/var/lib/apt/lists/* "${out}"/var/cache/apt/*.bin "${out}"/var/cache/apt/archives/*.deb
 	find "${out}/var/log" -type f -delete
 	rm -f "${out}"/var/cache/debconf/*-old "${out}"/var/lib/dpkg/*-old "${out}/var/cache/ldconfig/aux-cache"
-	# shellcheck disable=SC2016 # dpkg-query's own ${field} syntax
-	got=$(chroot "$out" dpkg-query -W -f='${Version}' "$pkg")
-	if [[ -n "$want" && "$got" != "$want" ]]; then
-		echo "lab-images: debootstrap installed ${pkg} ${got}, expected ${want}" >&2
-		return 1
-	fi
-	echo "lab-images: $(debian_codename) minbase with ${pkg} ${got}"
+	for check in "$@"; do
+		# shellcheck disable=SC2016 # dpkg-query's own ${field} syntax
+		got=$(chroot "$out" dpkg-query -W -f='${Version}' "${check%%=*}")
+		# shellcheck disable=SC2053 # the expected version is a glob
+		if [[ "$got" != ${check#*=} ]]; then
+			echo "lab-images: debootstrap installed ${check%%=*} ${got}, expected ${check#*=}" >&2
+			return 1
+		fi
+		echo "lab-images: $(debian_codename) minbase with ${check%%=*} ${got}"
+	done
+	[[ $# -gt 0 ]] || echo "lab-images: $(debian_codename) minbase with ${include}"
 }
 
 # ---- distroless-iptables (kube-proxy's base) ------------------------------------------------
@@ -423,8 +432,8 @@ for image in "${images[@]}"; do
 	pause) tag=$(sed -nE 's/^TAG \?= (.*)$/\1/p' "$(kubernetes_dir)/build/pause/Makefile") ;;
 	busybox) tag=1.36 ;;
 	distroless-iptables) tag=v0.9.9 ;;
-	iperf3) tag=3.12 ;;
-	netperf) tag=${NETPERF_VERSION%%-*} ;;
+	# scripts/labbuild/images ToolsTag: the tool versions and the image's revision.
+	tools) tag=iperf3-${iperf3_version}-netperf-${NETPERF_VERSION%%-*}-r1 ;;
 	cilium-runtime) tag=$CILIUM_VERSION ;;
 	esac
 	dir="${cache_root}/images/${image}/${tag}"
@@ -440,8 +449,8 @@ for image in "${images[@]}"; do
 		case "$image" in
 		pause) stage_pause "$tmp" "$tag" ;;
 		busybox) stage_busybox "$tmp" "$work" ;;
-		iperf3) stage_debian "$tmp" "$work" main iperf3 ;;
-		netperf) stage_debian "$tmp" "$work" main,non-free netperf "$NETPERF_VERSION" ;;
+		# images/tools/Dockerfile's packages; its USER 65534 is the spec's configuration.
+		tools) stage_debian "$tmp" "$work" main,non-free iperf3,netperf "iperf3=${iperf3_version}-*" "netperf=${NETPERF_VERSION}" ;;
 		distroless-iptables) stage_distroless_iptables "$tmp" "$work" ;;
 		cilium-runtime) stage_cilium_runtime "$tmp" "$work" ;;
 		esac

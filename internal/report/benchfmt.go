@@ -193,7 +193,7 @@ func fileConfig(f Fingerprint) ([]benchfmt.Config, error) {
 	}
 	for _, t := range f.Tools {
 		from := "tool " + t.Name
-		value, err := attrs(from, "image", t.Image, "version", t.Version)
+		value, err := attrs(from, "image", t.Image, "version", t.Version, "image-id", t.ImageID)
 		if err != nil {
 			errs = append(errs, err)
 			continue

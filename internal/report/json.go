@@ -125,6 +125,7 @@ type jsonTool struct {
 	Name    string `json:"name"`
 	Image   string `json:"image"`
 	Version string `json:"version"`
+	ImageID string `json:"imageID,omitempty"`
 }
 
 type jsonScenario struct {

@@ -90,6 +90,9 @@ type Tool struct {
 	Image string
 	// Version is what the tool reports, e.g. "1.66.5".
 	Version string
+	// ImageID is the image the cluster ran for Image, as pod status reports it
+	// (containerStatuses[].imageID); comma-separated when nodes ran different ones.
+	ImageID string
 }
 
 // KV is one ordered key=value pair of a result's configuration.

@@ -33,8 +33,7 @@ const (
 )
 
 // NetperfVersion is the Debian package version of netperf (non-free; see
-// scripts/lab-versions.env), whose netperf and netserver the lab runs for the
-// networkstatic/netperf image.
+// scripts/lab-versions.env): the package the tools image (images/tools) holds.
 const NetperfVersion = "2.7.0-0.1"
 
 // CiliumVersion is the Cilium of the study (cilium-agent, cilium-dbg,

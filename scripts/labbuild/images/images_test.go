@@ -38,6 +38,9 @@ func specByRef(t *testing.T, cache Cache, ref string) Spec {
 	return Spec{}
 }
 
+// toolsRef is fixtures.ToolsImage, the reference pods name.
+const toolsRef = "ghcr.io/kube-netbench/tools:iperf3-3.12-netperf-2.7.0-r1"
+
 func TestConfigFiles(t *testing.T) {
 	cache := testCache(t, "/cache")
 	fortio := specByRef(t, cache, "fortio/fortio:1.66.5").ConfigFile()
@@ -54,15 +57,12 @@ func TestConfigFiles(t *testing.T) {
 	require.Empty(t, busybox.Config.Entrypoint)
 	require.Equal(t, []string{"sh"}, busybox.Config.Cmd)
 
-	iperf := specByRef(t, cache, "networkstatic/iperf3:3.12").ConfigFile()
-	require.Equal(t, []string{"iperf3"}, iperf.Config.Entrypoint)
-	require.Empty(t, iperf.Config.Cmd)
-	require.Equal(t, map[string]struct{}{"5201/tcp": {}}, iperf.Config.ExposedPorts)
-
-	netperf := specByRef(t, cache, "networkstatic/netperf:2.7.0").ConfigFile()
-	require.Equal(t, []string{"netperf"}, netperf.Config.Entrypoint)
-	require.Empty(t, netperf.Config.Cmd)
-	require.Empty(t, netperf.Config.ExposedPorts)
+	tools := specByRef(t, cache, toolsRef)
+	require.Equal(t, []string{"iperf3"}, tools.ConfigFile().Config.Entrypoint)
+	require.Equal(t, []string{"-s"}, tools.ConfigFile().Config.Cmd)
+	require.Equal(t, "65534:65534", tools.ConfigFile().Config.User, "non-root, numeric: Pod Security restricted")
+	require.Equal(t, "tools_iperf3-3.12-netperf-2.7.0-r1.tar", tools.FileName())
+	require.Equal(t, []string{"/cache/images/tools/iperf3-3.12-netperf-2.7.0-r1/rootfs"}, tools.Inputs())
 
 	pause := specByRef(t, cache, "registry.k8s.io/pause:3.10.2").ConfigFile()
 	require.Equal(t, []string{"/pause"}, pause.Config.Entrypoint)
@@ -343,9 +343,7 @@ func TestRealImages(t *testing.T) {
 		"registry.k8s.io/pause:3.10.2": {has: []string{"pause"}, hasNot: []string{"bin/sh"}},
 		"busybox:1.36":                 {has: []string{"bin/busybox", "bin/sh", "bin/sleep", "bin/cat", "etc/passwd", "etc/group", "usr/bin/env"}},
 		// Usr-merged Debian: /bin is a link to usr/bin. The suite's client pods run sleep.
-		"networkstatic/iperf3:3.12": {has: []string{"usr/bin/iperf3", "usr/bin/sleep", "usr/bin/sh", "etc/passwd"},
-			hasNot: []string{"etc/resolv.conf", "etc/hostname"}},
-		"networkstatic/netperf:2.7.0": {has: []string{"usr/bin/netperf", "usr/bin/netserver", "usr/bin/sleep"},
+		toolsRef: {has: []string{"usr/bin/iperf3", "usr/bin/netperf", "usr/bin/netserver", "usr/bin/sleep", "usr/bin/sh", "etc/passwd"},
 			hasNot: []string{"etc/resolv.conf", "etc/hostname"}},
 		"quay.io/cilium/cilium:v1.19.4": {has: []string{"usr/bin/cilium-agent", "usr/bin/cilium-dbg", "usr/bin/cilium",
 			"opt/cni/bin/cilium-cni", "install-plugin.sh", "var/lib/cilium/bpf/bpf_lxc.c", "usr/local/bin/clang",

@@ -45,12 +45,22 @@ const (
 	// BusyboxTag is the fixtures' busybox tag; the lab's copy has Debian's busybox-static,
 	// whose version differs (docs/lab.md, "Images").
 	BusyboxTag = "1.36"
-	// IperfTag is networkstatic/iperf3's tag, Debian bookworm's iperf3 version.
-	IperfTag = "3.12"
+	// IperfVersion is the upstream version of Debian bookworm's iperf3, which the tools
+	// image holds (images/tools/Dockerfile's IPERF3_VERSION).
+	IperfVersion = "3.12"
+	// ToolsRepo and ToolsRevision make the tools image's reference with the tool versions:
+	// the reference fixtures.ToolsImage names and .github/workflows/images.yaml pushes.
+	ToolsRepo     = "ghcr.io/kube-netbench/tools"
+	ToolsRevision = "r1"
 	// DistrolessIptablesVersion is the kube-proxy base image of Kubernetes v1.37.2
 	// (build/common.sh __default_distroless_iptables_version).
 	DistrolessIptablesVersion = "v0.9.9"
 )
+
+// ToolsTag is the tools image's tag: the tool versions and the image's revision.
+func ToolsTag(netperfVersion string) string {
+	return "iperf3-" + IperfVersion + "-netperf-" + netperfVersion + "-" + ToolsRevision
+}
 
 // Staged is where scripts/lab-images.sh puts an image's staged root: <cache>/images/<name>/<tag>/rootfs.
 func Staged(cache Cache, name, tag string) string {
@@ -61,7 +71,8 @@ func Staged(cache Cache, name, tag string) string {
 func Specs(cache Cache) []Spec {
 	v := cache.Versions
 	fortioTag := strings.TrimPrefix(v.Fortio, "v")
-	netperfTag, _, _ := strings.Cut(v.Netperf, "-")
+	netperfVersion, _, _ := strings.Cut(v.Netperf, "-")
+	toolsTag := ToolsTag(netperfVersion)
 	return []Spec{
 		{
 			// fortio's Dockerfile (release stage): FROM scratch, the binary only (its UI is
@@ -89,23 +100,18 @@ func Specs(cache Cache) []Spec {
 			CreatedBy: "Debian bookworm busybox-static, applets as hard links in /bin (scripts/lab-images.sh)",
 		},
 		{
-			// nerdalert/iperf3: a Debian slim base with the iperf3 package, ENTRYPOINT iperf3.
-			Ref:    "networkstatic/iperf3:" + IperfTag,
-			Layers: []Layer{{Root: Staged(cache, "iperf3", IperfTag)}},
+			// images/tools/Dockerfile: Debian bookworm slim with iperf3 and non-free netperf,
+			// as nobody; arguments alone run iperf3, by default its server.
+			Ref:    ToolsRepo + ":" + toolsTag,
+			Layers: []Layer{{Root: Staged(cache, "tools", toolsTag)}},
 			Config: Config{
 				Entrypoint:   []string{"iperf3"},
+				Cmd:          []string{"-s"},
 				Env:          []string{DefaultPath},
-				ExposedPorts: []string{"5201/tcp"},
+				ExposedPorts: []string{"5201/tcp", "12865/tcp"},
+				User:         "65534:65534",
 			},
-			CreatedBy: "Debian bookworm minbase with iperf3 (scripts/lab-images.sh)",
-		},
-		{
-			// nerdalert/netperf-netserver netperf/Dockerfile: an Ubuntu base with the netperf
-			// package, ENTRYPOINT netperf, no CMD and no EXPOSE.
-			Ref:       "networkstatic/netperf:" + netperfTag,
-			Layers:    []Layer{{Root: Staged(cache, "netperf", netperfTag)}},
-			Config:    Config{Entrypoint: []string{"netperf"}, Env: []string{DefaultPath}},
-			CreatedBy: "Debian bookworm minbase with non-free netperf " + v.Netperf + " (scripts/lab-images.sh)",
+			CreatedBy: "Debian bookworm minbase with iperf3 and non-free netperf " + v.Netperf + " (scripts/lab-images.sh)",
 		},
 		{
 			// kubernetes build/pause: the static pause on scratch, as nobody.
