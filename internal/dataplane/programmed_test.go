@@ -102,3 +102,29 @@ func TestConverged(t *testing.T) {
 	ok, _ = Converged(nil, want, gone)
 	require.False(t, ok, "no reading is not convergence")
 }
+
+// TestProgrammedReadable: where the programmed state cannot be read, the
+// dimensions that need it skip with the reason instead of failing later.
+func TestProgrammedReadable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		det  Detection
+		err  string
+	}{
+		{"iptables", Detection{Kind: KubeProxyIptables, KubeProxy: &KubeProxy{Mode: ModeIPTables}}, ""},
+		{"nftables", Detection{Kind: KubeProxyNftables, KubeProxy: &KubeProxy{Mode: ModeNFTables}}, ""},
+		{"ipvs", Detection{Kind: KubeProxyIPVS, KubeProxy: &KubeProxy{Mode: ModeIPVS}}, "kube-proxy ipvs: reading the programmed IPVS virtual servers is not implemented"},
+		{"k3s", Detection{Kind: KubeProxyIptables, KubeProxy: &KubeProxy{Mode: ModeIPTables, Embedded: true}}, "not in a pod"},
+		{"cilium", Detection{Kind: CiliumOverlay, Cilium: &Cilium{KubeProxyReplacement: "True"}}, ""},
+		{"GKE Dataplane V2, agent unreadable", Detection{Kind: GKEDataplaneV2, Cilium: &Cilium{KubeProxyReplacement: "True", Managed: GKEDataplaneV2Name, Unreadable: "no cilium-dbg"}},
+			"GKE Dataplane V2: the agent cannot be read (no cilium-dbg)"},
+		{"nothing", Detection{Kind: "x"}, "neither Cilium with kube-proxy replacement nor kube-proxy found"},
+	} {
+		err := tc.det.ProgrammedReadable()
+		if tc.err == "" {
+			require.NoError(t, err, tc.name)
+		} else {
+			require.ErrorContains(t, err, tc.err, tc.name)
+		}
+	}
+}
