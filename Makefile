@@ -89,7 +89,7 @@ lab-tests: deps lab-bins lab-images
 E2E_TESTS ?= TestDataplaneSmoke|TestLabPods|TestServiceScale|TestThroughput|TestRPS|TestLatency|TestHubble|TestNetworkPolicy|TestResources
 E2E_ENV ?= SVC_SCALE_STEPS=1000 ROUNDS=2 FORTIO_DURATION=2s IPERF_DURATION=2s
 # kube-proxy iptables and nftables, and Cilium (VXLAN overlay, kube-proxy replacement), each on a
-# fresh lab; Hubble and NetworkPolicy say why they skip on the kube-proxy labs (no Cilium, no
+# fresh lab; Hubble and NetworkPolicy say why they skip on the iptables lab (no Cilium, no
 # NetworkPolicy enforcement by the ptp plugin). The nodes are real (kubelet, containerd, runc)
 # running the images lab-images builds.
 E2E_DATAPLANES ?= iptables nftables cilium-overlay
