@@ -84,7 +84,7 @@ func TestCompareRegression(t *testing.T) {
 	code, stdout, stderr := run("", "compare", "--profile", profile, "-o", out, filepath.Join(gateData, "a"), cand)
 	require.Empty(t, stderr)
 	require.Equal(t, 1, code, stdout)
-	require.Contains(t, stdout, "netbench compare: 2 regressions (exit 1)")
+	require.Contains(t, stdout, "netbench compare: 1 regression (exit 1)")
 	require.Contains(t, stdout, "REGRESSION Hubble/dataplane=cilium-overlay/hubble=off/conn=keepalive/c=64 req/s: ")
 	require.Contains(t, stdout, "beyond the tolerance 5 % (regression.defaultPct)")
 	require.FileExists(t, filepath.Join(out, "compare.md"), "-o is created")

@@ -167,11 +167,15 @@ func TestRegression(t *testing.T) {
 		names = append(names, m.Name())
 		require.Less(t, m.Change.Hi, -5.0, "the whole interval beyond the 5 %% tolerance")
 	}
-	require.Equal(t, []string{
-		"Hubble/dataplane=cilium-overlay/hubble=off/conn=keepalive/c=64 req/s",
-		"Hubble/dataplane=cilium-overlay/hubble=on/conn=keepalive/c=64 req/s",
-	}, names, "RPS req/s fell as much but has 2 rounds: inconclusive, never a guess")
-	require.Equal(t, "2 regressions", r.Headline())
+	require.Equal(t, []string{"Hubble/dataplane=cilium-overlay/hubble=off/conn=keepalive/c=64 req/s"}, names,
+		"RPS req/s fell as much but has 2 rounds: inconclusive, never a guess")
+	// Baseline a's hubble=on rounds spread from 7.3k to 12.8k req/s: the
+	// same 30 % fall leaves an interval across the tolerance.
+	on := byName(r)["Hubble/dataplane=cilium-overlay/hubble=on/conn=keepalive/c=64 req/s"]
+	require.Equal(t, Inconclusive, on.Outcome)
+	require.True(t, on.Change.Bounded())
+	require.Equal(t, "the interval straddles the tolerance: measure more rounds or reduce noise", on.Reason)
+	require.Equal(t, "1 regression", r.Headline())
 	goldens(t, "regression", r)
 }
 
@@ -191,13 +195,14 @@ func TestDirection(t *testing.T) {
 	r, err := Compare(lower(load(t, "a")), lower(scale(t, load(t, "b"), "req/s", 0.7)), defaults(t))
 	require.NoError(t, err)
 	require.Empty(t, r.With(Regression))
-	require.Len(t, r.With(Improvement), 2)
+	require.Len(t, r.With(Improvement), 1)
+	require.Equal(t, "Hubble/dataplane=cilium-overlay/hubble=off/conn=keepalive/c=64 req/s", r.With(Improvement)[0].Name())
 	require.Equal(t, ExitPass, r.ExitCode())
 
 	// And a rise beyond the tolerance of a higher-is-better metric.
 	r, err = Compare(load(t, "a"), scale(t, load(t, "b"), "req/s", 1.5), defaults(t))
 	require.NoError(t, err)
-	require.Len(t, r.With(Improvement), 2)
+	require.NotEmpty(t, r.With(Improvement))
 	require.Empty(t, r.With(Regression))
 }
 

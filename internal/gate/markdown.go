@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -80,11 +81,18 @@ func writeSides(b *strings.Builder, r Result) {
 	row := func(name string, f func(Input) string) {
 		fmt.Fprintf(b, "| %s | %s | %s |\n", name, cell(f(r.Baseline)), cell(f(r.Candidate)))
 	}
-	first := func(in Input) report.Fingerprint {
-		if len(in.Runs) == 0 {
-			return report.Fingerprint{}
+	// each lists the distinct values of the side's runs, e.g. two
+	// dataplanes of one CI run.
+	each := func(f func(report.Fingerprint) string) func(Input) string {
+		return func(in Input) string {
+			var vals []string
+			for _, s := range in.Runs {
+				if v := f(s.Run.Fingerprint); !slices.Contains(vals, v) {
+					vals = append(vals, v)
+				}
+			}
+			return strings.Join(vals, ", ")
 		}
-		return in.Runs[0].Run.Fingerprint
 	}
 	row("input", func(in Input) string { return "`" + in.Arg + "`" })
 	row("runs", func(in Input) string {
@@ -94,10 +102,10 @@ func writeSides(b *strings.Builder, r Result) {
 		}
 		return strings.Join(ids, ", ")
 	})
-	row("dataplane", func(in Input) string { fp := first(in); return fp.Dataplane + " " + fp.DataplaneVersion })
-	row("Kubernetes", func(in Input) string { return first(in).KubernetesVersion })
-	row("kernel", func(in Input) string { return first(in).Kernel })
-	row("rounds", func(in Input) string { return first(in).Config["ROUNDS"] })
+	row("dataplane", each(func(fp report.Fingerprint) string { return fp.Dataplane + " " + fp.DataplaneVersion }))
+	row("Kubernetes", each(func(fp report.Fingerprint) string { return fp.KubernetesVersion }))
+	row("kernel", each(func(fp report.Fingerprint) string { return fp.Kernel }))
+	row("rounds", each(func(fp report.Fingerprint) string { return fp.Config["ROUNDS"] }))
 	b.WriteString("\n")
 }
 
