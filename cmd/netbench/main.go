@@ -1,5 +1,5 @@
-// Command netbench runs the embedded lab and, later, parses and compares
-// benchmark results. See internal/cli.
+// Command netbench runs the embedded lab, parses raw tool outputs and
+// compares two runs (the regression gate). See internal/cli.
 package main
 
 import (

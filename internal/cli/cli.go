@@ -17,6 +17,13 @@ commands:
                print one raw tool output as normalized JSON; FILE - reads standard input.
                TOOL is fortio (fortio load -json), iperf3 (iperf3 -J) or netperf (netperf -o with
                the selectors of internal/tools/netperf). Bad or truncated input exits 1.
+  compare [--profile P] [--allow-env-change] [-o DIR] BASELINE CANDIDATE
+               the regression gate: compares every metric of two runs (each a results JSON file
+               or a directory of them) against the tolerances of profile P's regression section
+               (default profiles/default.yaml); writes DIR/compare.md and DIR/compare.junit.xml
+               (DIR defaults to .). Exits 0 without a regression, 1 with one, 2 when the runs are
+               incomparable (no shared metric; fingerprints that differ in kernel, nodes or load
+               tools, unless --allow-env-change) or the input is bad.
 `
 
 // Run executes the command line and returns the process exit code. It
@@ -26,6 +33,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "parse":
 			return runParse(args[1:], stdin, stdout, stderr)
+		case "compare":
+			return runCompare(args[1:], stdout, stderr)
 		case "lab":
 			if len(args) >= 2 {
 				return runLab(args[1], stdout, stderr)

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	goldenfile "kube-netbench/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/cli")
@@ -18,23 +20,10 @@ var (
 	goldenDir = filepath.Join(testdata, "cli")
 )
 
-// golden compares got with the golden file name. With -update it rewrites
-// the golden; on a mismatch it writes got next to it as name.got.
+// golden compares got with the golden file name (goldenfile.Check).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(goldenDir, name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, got, 0o644), "update golden")
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "read golden (go test ./internal/cli -update creates it)")
-	if bytes.Equal(got, want) {
-		_ = os.Remove(path + ".got") // a stale .got from an earlier failure
-		return
-	}
-	require.NoError(t, os.WriteFile(path+".got", got, 0o644))
-	t.Errorf("output differs from %s; compare with: diff %s %s.got (go test -update accepts it)", path, path, path)
+	goldenfile.Check(t, filepath.Join(goldenDir, name), got, *update)
 }
 
 // run runs the command line with stdin and returns its exit code and output.

@@ -49,6 +49,9 @@ type Profile struct {
 	// across rounds of a percentile, with its interval, in the unit its name
 	// ends with.
 	Latency LatencyThresholds `json:"latency"`
+	// Regression holds the regression gate's tolerances: how much a
+	// candidate run may differ from a baseline run (netbench compare).
+	Regression RegressionTolerances `json:"regression"`
 }
 
 // LatencyThresholds are the latency test's thresholds. Unlike the others
@@ -210,8 +213,9 @@ func LoadProfile(path string) (Profile, error) {
 
 // ParseProfile decodes a profile strictly: unknown or duplicate fields are
 // errors (a misspelt threshold must not silently become "report only"), as
-// are a wrong apiVersion or kind and bounds that disagree with their rule or
-// with each other. A threshold left out becomes RuleReport; bounds without a
+// are a wrong apiVersion or kind, bounds that disagree with their rule or
+// with each other, and a regression tolerance that is negative or names a
+// unit its dimension does not record. A threshold left out becomes RuleReport; bounds without a
 // rule get RuleInterval. All problems are returned together.
 func ParseProfile(data []byte) (Profile, error) {
 	js, err := yaml.YAMLToJSONStrict(data)
@@ -238,6 +242,9 @@ func ParseProfile(data []byte) (Profile, error) {
 		if err := t.th.normalize(t.name); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := p.Regression.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return Profile{}, errors.Join(errs...)

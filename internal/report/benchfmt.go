@@ -75,7 +75,7 @@ func WriteBenchfmt(w io.Writer, run Run) error {
 	}
 	for _, res := range run.Results {
 		if err := writeResult(out, config, res); err != nil {
-			return fmt.Errorf("write benchmark format: %s: %w", res.benchmarkName(), err)
+			return fmt.Errorf("write benchmark format: %s: %w", res.BenchmarkName(), err)
 		}
 	}
 	if len(run.Results) == 0 {
@@ -138,7 +138,7 @@ func writeResult(out *benchfmt.Writer, config []benchfmt.Config, res Result) err
 		lines = max(lines, len(m.Samples))
 	}
 	for i := range lines {
-		r := &benchfmt.Result{Config: config, Name: benchfmt.Name(res.benchmarkName()), Iters: 1}
+		r := &benchfmt.Result{Config: config, Name: benchfmt.Name(res.BenchmarkName()), Iters: 1}
 		for _, m := range res.Metrics {
 			if i < len(m.Samples) {
 				r.Values = append(r.Values, benchfmt.Value{Value: m.Samples[i], Unit: m.Unit})

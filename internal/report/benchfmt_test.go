@@ -46,7 +46,7 @@ func TestBenchfmtRoundTrip(t *testing.T) {
 			for _, m := range res.Metrics {
 				vs = append(vs, fmt.Sprintf("%v %s", m.Samples[i], m.Unit))
 			}
-			want = append(want, line{res.benchmarkName(), strings.Join(vs, " ")})
+			want = append(want, line{res.BenchmarkName(), strings.Join(vs, " ")})
 		}
 	}
 

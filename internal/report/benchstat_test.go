@@ -94,7 +94,7 @@ func TestBenchstatCompares(t *testing.T) {
 	for label, run := range map[string]Run{"old": oldRun, "new": newRun} {
 		for _, res := range run.Results {
 			for _, m := range res.Metrics {
-				c := cell{res.benchmarkName(), label, m.Unit}
+				c := cell{res.BenchmarkName(), label, m.Unit}
 				if !slices.Equal(samples[c], m.Samples) {
 					t.Errorf("%v: benchstat sees %v, the run has %v", c, samples[c], m.Samples)
 				}

@@ -1,13 +1,12 @@
 package report
 
 import (
-	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	goldenfile "kube-netbench/internal/golden"
 	"kube-netbench/internal/stats"
 )
 
@@ -16,29 +15,10 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // goldenDir holds this package's goldens, at the repository's testdata.
 var goldenDir = filepath.Join("..", "..", "testdata", "report")
 
-// golden compares got with the golden file name. With -update it rewrites
-// the golden; on a mismatch it writes got next to it as name.got.
+// golden compares got with the golden file name (goldenfile.Check).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(goldenDir, name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatalf("update golden: %v", err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run go test ./internal/report -update to create it): %v", err)
-	}
-	if bytes.Equal(got, want) {
-		_ = os.Remove(path + ".got") // a stale .got from an earlier failure
-		return
-	}
-	if err := os.WriteFile(path+".got", got, 0o644); err != nil {
-		t.Fatalf("write %s.got: %v", path, err)
-	}
-	t.Errorf("output differs from %s; compare with: diff %s %s.got (go test -update accepts it)", path, path, path)
+	goldenfile.Check(t, filepath.Join(goldenDir, name), got, *update)
 }
 
 // metric builds a metric from samples, failing the test on bad input.

@@ -42,7 +42,7 @@ func (r Run) Validate() error {
 	names := map[string]bool{}
 	better := map[string]string{} // unit -> Better, across the run
 	for i, res := range r.Results {
-		name := res.benchmarkName()
+		name := res.BenchmarkName()
 		if err := res.validate(better); err != nil {
 			errs = append(errs, fmt.Errorf("result %d (%s): %w", i, name, err))
 		}
@@ -73,9 +73,9 @@ func (r Run) Validate() error {
 	return nil
 }
 
-// benchmarkName is the result's full benchmark name without the
+// BenchmarkName is the result's full benchmark name without the
 // "Benchmark" prefix: ServiceScale/dataplane=iptables/svc=10000/conn=short.
-func (res Result) benchmarkName() string {
+func (res Result) BenchmarkName() string {
 	var b strings.Builder
 	b.WriteString(res.Name)
 	for _, kv := range res.Keys {
@@ -102,7 +102,7 @@ func (res Result) validate(better map[string]string) error {
 		}
 		keys[kv.Key] = true
 	}
-	if gomaxprocsSuffix.MatchString(res.benchmarkName()) {
+	if gomaxprocsSuffix.MatchString(res.BenchmarkName()) {
 		errs = append(errs, errors.New("the name ends in -<digits>, which benchstat reads as GOMAXPROCS; reorder the keys or change the last value"))
 	}
 	if len(res.Metrics) == 0 {

@@ -1,0 +1,46 @@
+package golden
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// recorder is a testing.TB that records failures instead of failing.
+type recorder struct {
+	testing.TB
+	failed bool
+}
+
+func (r *recorder) Helper()               {}
+func (r *recorder) Errorf(string, ...any) { r.failed = true }
+func (r *recorder) Fatalf(string, ...any) { r.failed = true }
+
+func TestCheck(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.txt")
+
+	r := &recorder{TB: t}
+	Check(r, path, []byte("one\n"), true)
+	require.False(t, r.failed)
+
+	Check(r, path, []byte("one\n"), false)
+	require.False(t, r.failed, "equal output passes")
+
+	Check(r, path, []byte("two\n"), false)
+	require.True(t, r.failed, "different output fails")
+	got, err := os.ReadFile(path + ".got")
+	require.NoError(t, err)
+	require.Equal(t, "two\n", string(got))
+
+	r = &recorder{TB: t}
+	Check(r, path, []byte("one\n"), false)
+	require.False(t, r.failed)
+	_, err = os.Stat(path + ".got")
+	require.ErrorIs(t, err, os.ErrNotExist, "a stale .got is removed once the output matches")
+
+	r = &recorder{TB: t}
+	Check(r, filepath.Join(t.TempDir(), "missing"), nil, false)
+	require.True(t, r.failed, "a missing golden fails")
+}
