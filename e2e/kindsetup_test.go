@@ -19,7 +19,7 @@ import (
 // interrupted. Everything that can be checked is checked before anything is
 // created.
 func useKind(ctx context.Context, log *slog.Logger, teardownFailed, finished *atomic.Bool) error {
-	dp, err := cluster.ParseKindDataplane(os.Getenv(cluster.KindDataplaneEnv))
+	dp, err := cluster.ParseDataplane(cluster.KindDataplaneEnv, os.Getenv(cluster.KindDataplaneEnv))
 	if err != nil {
 		return err
 	}

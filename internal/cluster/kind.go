@@ -42,41 +42,6 @@ const KindAPIServerPort = 6443
 // KindDataplaneEnv names the variable that picks the kind cluster's dataplane.
 const KindDataplaneEnv = "KIND_DATAPLANE"
 
-// KindDataplane is a dataplane a kind cluster is created with.
-type KindDataplane string
-
-// The kind dataplanes: kube-proxy in iptables or nftables mode over kind's
-// own CNI (kindnet), or Cilium from its chart with kube-proxy replacement
-// and no kube-proxy, across nodes through VXLAN (overlay) or direct routes
-// (native).
-const (
-	KindIptables      KindDataplane = "iptables"
-	KindNftables      KindDataplane = "nftables"
-	KindCiliumOverlay KindDataplane = "cilium-overlay"
-	KindCiliumNative  KindDataplane = "cilium-native"
-)
-
-// KindDataplanes lists every accepted KIND_DATAPLANE value.
-var KindDataplanes = []KindDataplane{KindIptables, KindNftables, KindCiliumOverlay, KindCiliumNative}
-
-// Cilium reports whether the dataplane is installed from the Cilium chart.
-func (d KindDataplane) Cilium() bool { return d == KindCiliumOverlay || d == KindCiliumNative }
-
-// ParseKindDataplane validates a KIND_DATAPLANE value ("" means iptables).
-func ParseKindDataplane(v string) (KindDataplane, error) {
-	if v == "" {
-		return KindIptables, nil
-	}
-	allowed := make([]string, len(KindDataplanes))
-	for i, d := range KindDataplanes {
-		if KindDataplane(v) == d {
-			return d, nil
-		}
-		allowed[i] = string(d)
-	}
-	return "", fmt.Errorf("%s=%q: unknown dataplane; allowed: %s", KindDataplaneEnv, v, strings.Join(allowed, ", "))
-}
-
 //go:embed kind/cluster.yaml kind/cilium-values.yaml
 var kindFiles embed.FS
 
@@ -92,8 +57,8 @@ func renderKind(file string, data any) ([]byte, error) {
 
 // KindConfig renders the kind cluster configuration for a dataplane:
 // kube-proxy in that mode, or no kube-proxy and no default CNI for Cilium.
-func KindConfig(d KindDataplane) ([]byte, error) {
-	if _, err := ParseKindDataplane(string(d)); err != nil {
+func KindConfig(d Dataplane) ([]byte, error) {
+	if _, err := ParseDataplane(KindDataplaneEnv, string(d)); err != nil {
 		return nil, err
 	}
 	mode, noCNI := string(d), false
@@ -107,8 +72,8 @@ func KindConfig(d KindDataplane) ([]byte, error) {
 
 // CiliumValues renders the Cilium chart's values for a cilium-* dataplane on
 // the kind cluster named cluster.
-func CiliumValues(d KindDataplane, cluster string) ([]byte, error) {
-	routing := map[KindDataplane]string{KindCiliumOverlay: "tunnel", KindCiliumNative: "native"}[d]
+func CiliumValues(d Dataplane, cluster string) ([]byte, error) {
+	routing := map[Dataplane]string{CiliumOverlay: "tunnel", CiliumNative: "native"}[d]
 	if routing == "" {
 		return nil, fmt.Errorf("%s=%q: not a Cilium dataplane", KindDataplaneEnv, d)
 	}

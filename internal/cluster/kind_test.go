@@ -17,14 +17,14 @@ func TestKindConfig(t *testing.T) {
 	// (pkg/internal/apis/config/validate.go at v0.33.0).
 	const noProxy = v1alpha4.ProxyMode("none")
 	cases := []struct {
-		dp    KindDataplane
+		dp    Dataplane
 		mode  v1alpha4.ProxyMode
 		noCNI bool
 	}{
-		{KindIptables, v1alpha4.IPTablesProxyMode, false},
-		{KindNftables, v1alpha4.NFTablesProxyMode, false},
-		{KindCiliumOverlay, noProxy, true},
-		{KindCiliumNative, noProxy, true},
+		{Iptables, v1alpha4.IPTablesProxyMode, false},
+		{Nftables, v1alpha4.NFTablesProxyMode, false},
+		{CiliumOverlay, noProxy, true},
+		{CiliumNative, noProxy, true},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.dp), func(t *testing.T) {
@@ -73,14 +73,14 @@ func TestCiliumValues(t *testing.T) {
 	overlay, native := common, common
 	overlay.RoutingMode, overlay.TunnelProtocol = "tunnel", "vxlan"
 	native.RoutingMode, native.IPv4NativeRoutingCIDR, native.AutoDirectNodeRoutes = "native", "10.244.0.0/16", true
-	for dp, want := range map[KindDataplane]ciliumValues{KindCiliumOverlay: overlay, KindCiliumNative: native} {
+	for dp, want := range map[Dataplane]ciliumValues{CiliumOverlay: overlay, CiliumNative: native} {
 		raw, err := CiliumValues(dp, "netbench-1")
 		require.NoError(t, err)
 		var got ciliumValues
 		require.NoError(t, yaml.UnmarshalStrict(raw, &got), "%s", raw)
 		require.Equal(t, want, got, "%s", dp)
 	}
-	_, err := CiliumValues(KindNftables, "netbench-1")
+	_, err := CiliumValues(Nftables, "netbench-1")
 	require.EqualError(t, err, `KIND_DATAPLANE="nftables": not a Cilium dataplane`)
 }
 
@@ -94,13 +94,13 @@ func TestCiliumChartMatchesLab(t *testing.T) {
 }
 
 func TestParseKindDataplane(t *testing.T) {
-	d, err := ParseKindDataplane("")
+	d, err := ParseDataplane(KindDataplaneEnv, "")
 	require.NoError(t, err)
-	require.Equal(t, KindIptables, d)
-	d, err = ParseKindDataplane("cilium-native")
+	require.Equal(t, Iptables, d)
+	d, err = ParseDataplane(KindDataplaneEnv, "cilium-native")
 	require.NoError(t, err)
 	require.True(t, d.Cilium())
-	_, err = ParseKindDataplane("Cilium")
+	_, err = ParseDataplane(KindDataplaneEnv, "Cilium")
 	require.ErrorContains(t, err, `KIND_DATAPLANE="Cilium": unknown dataplane`)
 }
 

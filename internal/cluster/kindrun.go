@@ -65,7 +65,7 @@ func KindBinDir(getenv func(string) string) (string, error) {
 // did not create is never used or removed.
 type KindCluster struct {
 	Name      string
-	Dataplane KindDataplane
+	Dataplane Dataplane
 	// Kubeconfig is the file kind writes this cluster's credentials to
 	// (the user's kubeconfig is left untouched).
 	Kubeconfig string
@@ -85,7 +85,7 @@ type KindCluster struct {
 // created: kind at KindVersion or newer (installed into binDir with `go
 // install` when not on PATH), helm for the Cilium dataplanes. It picks the
 // run's cluster name and a private directory for its files.
-func PrepareKind(ctx context.Context, r Runner, log *slog.Logger, dp KindDataplane, lookPath func(string) (string, error), binDir string) (*KindCluster, error) {
+func PrepareKind(ctx context.Context, r Runner, log *slog.Logger, dp Dataplane, lookPath func(string) (string, error), binDir string) (*KindCluster, error) {
 	kind, err := findKind(ctx, r, lookPath, binDir)
 	if err != nil {
 		return nil, err

@@ -54,7 +54,7 @@ func onPath(progs ...string) func(string) (string, error) {
 
 var quiet = slog.New(slog.DiscardHandler)
 
-func prepare(t *testing.T, f *fakeRunner, dp KindDataplane) *KindCluster {
+func prepare(t *testing.T, f *fakeRunner, dp Dataplane) *KindCluster {
 	t.Helper()
 	c, err := PrepareKind(context.Background(), f, quiet, dp, onPath("kind", "helm"), t.TempDir())
 	require.NoError(t, err)
@@ -67,7 +67,7 @@ func prepare(t *testing.T, f *fakeRunner, dp KindDataplane) *KindCluster {
 func TestPrepareKind(t *testing.T) {
 	t.Run("kind on PATH, new enough", func(t *testing.T) {
 		f := &fakeRunner{out: map[string]string{"kind version": "kind v0.33.0 go1.24.5 linux/amd64"}}
-		c, err := PrepareKind(context.Background(), f, quiet, KindCiliumNative, onPath("kind", "helm"), t.TempDir())
+		c, err := PrepareKind(context.Background(), f, quiet, CiliumNative, onPath("kind", "helm"), t.TempDir())
 		require.NoError(t, err)
 		require.Equal(t, []string{"kind version"}, f.calls)
 		require.Regexp(t, `^netbench-[0-9a-f]{8}$`, c.Name)
@@ -78,25 +78,25 @@ func TestPrepareKind(t *testing.T) {
 	})
 	t.Run("kind on PATH, too old", func(t *testing.T) {
 		f := &fakeRunner{out: map[string]string{"kind version": "kind v0.26.0 go1.23.4 linux/amd64"}}
-		_, err := PrepareKind(context.Background(), f, quiet, KindIptables, onPath("kind"), t.TempDir())
+		_, err := PrepareKind(context.Background(), f, quiet, Iptables, onPath("kind"), t.TempDir())
 		require.ErrorContains(t, err, "/usr/bin/kind is kind v0.26.0; the suite needs kind v0.33.0 or newer")
 	})
 	t.Run("no kind: installs the pinned one", func(t *testing.T) {
 		bin := t.TempDir()
 		f := &fakeRunner{out: map[string]string{"kind version": "kind v0.33.0 go1.24.5 linux/amd64"}}
-		_, err := PrepareKind(context.Background(), f, quiet, KindIptables, onPath(), bin)
+		_, err := PrepareKind(context.Background(), f, quiet, Iptables, onPath(), bin)
 		require.NoError(t, err)
 		require.Equal(t, []string{"GOBIN=" + bin + " GOFLAGS= go install sigs.k8s.io/kind@v0.33.0", "kind version"}, f.calls)
 	})
 	t.Run("no kind: install fails", func(t *testing.T) {
 		f := &fakeRunner{fail: map[string]error{"GOBIN=": errors.New("go: not found")}}
-		_, err := PrepareKind(context.Background(), f, quiet, KindIptables, onPath(), t.TempDir())
+		_, err := PrepareKind(context.Background(), f, quiet, Iptables, onPath(), t.TempDir())
 		require.ErrorContains(t, err, "kind is not on PATH and installing kind v0.33.0 into")
 		require.ErrorContains(t, err, "go: not found")
 	})
 	t.Run("Cilium without helm", func(t *testing.T) {
 		f := &fakeRunner{out: map[string]string{"kind version": "kind v0.33.0 go1.24.5 linux/amd64"}}
-		_, err := PrepareKind(context.Background(), f, quiet, KindCiliumOverlay, onPath("kind"), t.TempDir())
+		_, err := PrepareKind(context.Background(), f, quiet, CiliumOverlay, onPath("kind"), t.TempDir())
 		require.ErrorContains(t, err, "KIND_DATAPLANE=cilium-overlay installs Cilium 1.19.4 from its Helm chart, but helm is not on PATH")
 	})
 }
@@ -105,7 +105,7 @@ const kindOK = "kind v0.33.0 go1.24.5 linux/amd64"
 
 func TestKindCreateRefusesAnExistingName(t *testing.T) {
 	f := &fakeRunner{out: map[string]string{"kind version": kindOK}}
-	c := prepare(t, f, KindIptables)
+	c := prepare(t, f, Iptables)
 	f.out["kind get clusters"] = "kind\nnetbench-test\n"
 	require.ErrorContains(t, c.Create(context.Background()), "a kind cluster named netbench-test already exists")
 	require.NoError(t, c.Delete(context.Background()))
@@ -114,7 +114,7 @@ func TestKindCreateRefusesAnExistingName(t *testing.T) {
 
 func TestKindCreateAndDelete(t *testing.T) {
 	f := &fakeRunner{out: map[string]string{"kind version": kindOK}}
-	c := prepare(t, f, KindCiliumOverlay)
+	c := prepare(t, f, CiliumOverlay)
 	require.NoError(t, c.Create(context.Background()))
 	dir := filepath.Dir(c.Kubeconfig)
 	require.Equal(t, []string{
@@ -139,7 +139,7 @@ func TestKindCreateCleansUpAfterFailure(t *testing.T) {
 	for _, step := range []string{"kind create cluster", "helm install", "nodes Ready"} {
 		t.Run(step, func(t *testing.T) {
 			f := &fakeRunner{out: map[string]string{"kind version": kindOK}, fail: map[string]error{}}
-			c := prepare(t, f, KindCiliumNative)
+			c := prepare(t, f, CiliumNative)
 			ctx, cancel := context.WithCancel(context.Background())
 			if step == "nodes Ready" {
 				c.waitReady = func(context.Context, string) error { return errors.New("wait for 3 Ready nodes: not reached") }
@@ -160,7 +160,7 @@ func TestKindCreateCleansUpAfterFailure(t *testing.T) {
 
 func TestKindDeleteFailureSaysHowToClean(t *testing.T) {
 	f := &fakeRunner{out: map[string]string{"kind version": kindOK}, fail: map[string]error{}}
-	c := prepare(t, f, KindNftables)
+	c := prepare(t, f, Nftables)
 	require.NoError(t, c.Create(context.Background()))
 	f.fail["kind delete"] = errors.New("exit status 1")
 	require.ErrorContains(t, c.Delete(context.Background()), "delete kind cluster netbench-test (remove it with `kind delete cluster --name netbench-test`)")

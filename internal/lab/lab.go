@@ -118,12 +118,12 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	if err := o.step("nodes"); err != nil {
 		return nil, err
 	}
-	took, err := kube.WaitEvery(ctx, "the lab's nodes and their "+o.Dataplane.agentLabel()+" Ready", 3*time.Minute, 200*time.Millisecond,
-		labReady(client, o.Plan.Nodes, o.Dataplane.agentLabel()))
+	took, err := kube.WaitEvery(ctx, "the lab's nodes and their "+agentLabel(o.Dataplane)+" Ready", 3*time.Minute, 200*time.Millisecond,
+		labReady(client, o.Plan.Nodes, agentLabel(o.Dataplane)))
 	if err != nil {
 		return nil, fmt.Errorf("%w (node logs: %s)", err, filepath.Join(o.Dir, "logs"))
 	}
-	log.Info("lab: nodes Ready and the dataplane agent Ready on every node", "agent", o.Dataplane.agentLabel(), "took", took.Round(time.Millisecond))
+	log.Info("lab: nodes Ready and the dataplane agent Ready on every node", "agent", agentLabel(o.Dataplane), "took", took.Round(time.Millisecond))
 	st.Ready = true
 	if err := st.save(o.Dir); err != nil {
 		return nil, err
@@ -141,7 +141,7 @@ func clientFor(kubeconfig string) (kubernetes.Interface, error) {
 }
 
 // agentLabel is the k8s-app label of the dataplane's per-node agent.
-func (d Dataplane) agentLabel() string {
+func agentLabel(d Dataplane) string {
 	if d.Cilium() {
 		return "cilium"
 	}

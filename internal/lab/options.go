@@ -17,31 +17,29 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"kube-netbench/internal/cluster"
 	"kube-netbench/internal/lab/components"
 	"kube-netbench/internal/lab/netplan"
 )
 
-// Dataplane is the lab's Service dataplane.
-type Dataplane string
+// Dataplane is the lab's Service dataplane, one of cluster.Dataplanes: kube-
+// proxy in iptables or nftables mode (pods on ptp veths, routed between
+// nodes by the lab), or Cilium with kube-proxy replacement and no
+// kube-proxy, its pods attached by cilium-cni, across nodes through VXLAN
+// (overlay) or routes Cilium installs (native).
+type Dataplane = cluster.Dataplane
 
-// The dataplanes the lab can run: kube-proxy in iptables or nftables mode
-// (pods on ptp veths, routed between nodes by the lab), or Cilium with
-// kube-proxy replacement and no kube-proxy, its pods attached by cilium-cni,
-// across nodes through VXLAN (overlay) or routes Cilium installs (native).
+// The dataplanes the lab can run.
 const (
-	Iptables      Dataplane = "iptables"
-	Nftables      Dataplane = "nftables"
-	CiliumOverlay Dataplane = "cilium-overlay"
-	CiliumNative  Dataplane = "cilium-native"
+	Iptables      = cluster.Iptables
+	Nftables      = cluster.Nftables
+	CiliumOverlay = cluster.CiliumOverlay
+	CiliumNative  = cluster.CiliumNative
 )
 
 // Dataplanes lists every accepted LAB_DATAPLANE value.
-var Dataplanes = []Dataplane{Iptables, Nftables, CiliumOverlay, CiliumNative}
-
-// Cilium reports whether the dataplane is a Cilium one.
-func (d Dataplane) Cilium() bool { return d == CiliumOverlay || d == CiliumNative }
+var Dataplanes = cluster.Dataplanes
 
 // Options configure a lab.
 type Options struct {
@@ -103,21 +101,7 @@ func OptionsFromEnv(getenv func(string) string, defaultDir string) (Options, err
 }
 
 // ParseDataplane validates a LAB_DATAPLANE value ("" means iptables).
-func ParseDataplane(v string) (Dataplane, error) {
-	if v == "" {
-		return Iptables, nil
-	}
-	for _, d := range Dataplanes {
-		if Dataplane(v) == d {
-			return d, nil
-		}
-	}
-	allowed := make([]string, len(Dataplanes))
-	for i, d := range Dataplanes {
-		allowed[i] = string(d)
-	}
-	return "", fmt.Errorf("LAB_DATAPLANE=%q: unknown dataplane; allowed: %s", v, strings.Join(allowed, ", "))
-}
+func ParseDataplane(v string) (Dataplane, error) { return cluster.ParseDataplane("LAB_DATAPLANE", v) }
 
 // preflight checks everything that can be checked before the lab creates
 // anything: root, the machine's tools, the built components, the address plan
