@@ -46,15 +46,9 @@ func waitNodesReady(ctx context.Context, kubeconfig string) error {
 // what it saw.
 func NodesReady(nodes []corev1.Node, want int) (bool, string) {
 	var notReady []string
-	for _, n := range nodes {
-		ready := false
-		for _, c := range n.Status.Conditions {
-			if c.Type == corev1.NodeReady {
-				ready = c.Status == corev1.ConditionTrue
-			}
-		}
-		if !ready {
-			notReady = append(notReady, n.Name)
+	for i := range nodes {
+		if !kube.NodeReady(&nodes[i]) {
+			notReady = append(notReady, nodes[i].Name)
 		}
 	}
 	observed := fmt.Sprintf("%d of %d nodes; not Ready: [%s]", len(nodes), want, strings.Join(notReady, " "))

@@ -11,13 +11,13 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Reads across nodes: at most NodeParallel at once, each node within
-// NodeBudget (and the caller's deadline), so a large cluster takes
-// nodes/NodeParallel rounds rather than one exec after another, and one
+// Reads across nodes: at most nodeParallel at once, each node within
+// nodeBudget (and the caller's deadline), so a large cluster takes
+// nodes/nodeParallel rounds rather than one exec after another, and one
 // stuck node is named instead of eating every other node's time.
-var (
-	NodeParallel = 8
-	NodeBudget   = 90 * time.Second
+const (
+	nodeParallel = 8
+	nodeBudget   = 90 * time.Second
 )
 
 // perNode runs read for every node of pods (node -> pod) in parallel and
@@ -27,10 +27,10 @@ func perNode[T any](ctx context.Context, pods map[string]string, read func(ctx c
 	vals := make([]T, len(nodes))
 	errs := make([]error, len(nodes))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(NodeParallel)
+	g.SetLimit(nodeParallel)
 	for i, node := range nodes {
 		g.Go(func() error {
-			nctx, cancel := context.WithTimeout(gctx, NodeBudget)
+			nctx, cancel := context.WithTimeout(gctx, nodeBudget)
 			defer cancel()
 			if vals[i], errs[i] = read(nctx, node, pods[node]); errs[i] != nil {
 				errs[i] = fmt.Errorf("node %s: %w", node, errs[i])

@@ -58,6 +58,16 @@ func WaitEvery(ctx context.Context, what string, timeout, poll time.Duration, co
 	}
 }
 
+// NodeReady reports whether a node's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
 // PodReady reports whether a pod is Ready, and if not, why, from its status
 // (a pure function of the pod).
 func PodReady(p *corev1.Pod) (bool, string) {

@@ -63,3 +63,13 @@ func TestWaitForKeepsTheLastCompletedObservation(t *testing.T) {
 	})
 	require.ErrorContains(t, err, "last observed: seen 3 of 4")
 }
+
+func TestNodeReady(t *testing.T) {
+	node := func(conds ...corev1.NodeCondition) *corev1.Node {
+		return &corev1.Node{Status: corev1.NodeStatus{Conditions: conds}}
+	}
+	require.True(t, NodeReady(node(corev1.NodeCondition{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse},
+		corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue})))
+	require.False(t, NodeReady(node(corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionUnknown})))
+	require.False(t, NodeReady(node()), "no Ready condition yet")
+}

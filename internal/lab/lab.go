@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -159,11 +158,9 @@ func labReady(c kubernetes.Interface, nodes int, app string) kube.Condition {
 			return false, err.Error(), nil
 		}
 		ready := 0
-		for _, n := range nl.Items {
-			for _, cond := range n.Status.Conditions {
-				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
-					ready++
-				}
+		for i := range nl.Items {
+			if kube.NodeReady(&nl.Items[i]) {
+				ready++
 			}
 		}
 		if ready < nodes {
