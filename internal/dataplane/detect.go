@@ -153,7 +153,7 @@ func detectCilium(ctx context.Context, c kubernetes.Interface, e podexec.Executo
 	if err != nil {
 		return nil, fmt.Errorf("list cilium pods (%s, any namespace): %w", ciliumSelector, err)
 	}
-	var pods []*corev1.Pod
+	byNode := map[string]*corev1.Pod{}
 	cil := &Cilium{Pods: map[string]string{}, Hubble: map[string]string{}}
 	for i := range list.Items {
 		p := &list.Items[i]
@@ -163,23 +163,19 @@ func detectCilium(ctx context.Context, c kubernetes.Interface, e podexec.Executo
 		if gkeAnetd(p) {
 			cil.Managed = GKEDataplaneV2Name
 		}
-		pods = append(pods, p)
+		byNode[p.Spec.NodeName] = p
 		cil.Pods[p.Spec.NodeName] = p.Name
 		cil.Namespace = p.Namespace
 		if cil.Image == "" {
 			cil.Image = p.Spec.Containers[0].Image
 		}
 	}
-	if len(pods) == 0 {
+	if len(byNode) == 0 {
 		return nil, nil
 	}
 	type agent struct {
 		st      CiliumStatus
 		version string
-	}
-	byNode := map[string]*corev1.Pod{}
-	for _, p := range pods {
-		byNode[p.Spec.NodeName] = p
 	}
 	agents, err := perNode(ctx, cil.Pods, func(ctx context.Context, node, _ string) (agent, error) {
 		st, version, err := readAgent(ctx, e, byNode[node])
