@@ -174,24 +174,7 @@ func toJSON(run Run) jsonRun {
 		f := run.Finished.UTC()
 		j.Finished = &f
 	}
-	fp := run.Fingerprint
-	j.Fingerprint = jsonFingerprint{
-		Dataplane:         fp.Dataplane,
-		DataplaneVersion:  fp.DataplaneVersion,
-		KubeProxyMode:     fp.KubeProxyMode,
-		KubernetesVersion: fp.KubernetesVersion,
-		Kernel:            fp.Kernel,
-		Nodes:             []jsonNode{},
-		Tools:             []jsonTool{},
-		Config:            nonNil(fp.Config),
-		Extra:             nonNil(fp.Extra),
-	}
-	for _, n := range fp.Nodes {
-		j.Fingerprint.Nodes = append(j.Fingerprint.Nodes, jsonNode(n))
-	}
-	for _, t := range fp.Tools {
-		j.Fingerprint.Tools = append(j.Fingerprint.Tools, jsonTool(t))
-	}
+	j.Fingerprint = fingerprintToJSON(run.Fingerprint)
 	for _, s := range run.Scenarios {
 		j.Scenarios = append(j.Scenarios, jsonScenario(s))
 	}
@@ -226,22 +209,7 @@ func fromJSON(j jsonRun) Run {
 	if j.Finished != nil {
 		run.Finished = *j.Finished
 	}
-	fp := j.Fingerprint
-	run.Fingerprint = Fingerprint{
-		Dataplane:         fp.Dataplane,
-		DataplaneVersion:  fp.DataplaneVersion,
-		KubeProxyMode:     fp.KubeProxyMode,
-		KubernetesVersion: fp.KubernetesVersion,
-		Kernel:            fp.Kernel,
-		Config:            nilIfEmpty(fp.Config),
-		Extra:             nilIfEmpty(fp.Extra),
-	}
-	for _, n := range fp.Nodes {
-		run.Fingerprint.Nodes = append(run.Fingerprint.Nodes, Node(n))
-	}
-	for _, t := range fp.Tools {
-		run.Fingerprint.Tools = append(run.Fingerprint.Tools, Tool(t))
-	}
+	run.Fingerprint = fingerprintFromJSON(j.Fingerprint)
 	for _, s := range j.Scenarios {
 		run.Scenarios = append(run.Scenarios, ScenarioStatus(s))
 	}
@@ -272,6 +240,46 @@ func fromJSON(j jsonRun) Run {
 		run.Results = append(run.Results, res)
 	}
 	return run
+}
+
+func fingerprintToJSON(fp Fingerprint) jsonFingerprint {
+	j := jsonFingerprint{
+		Dataplane:         fp.Dataplane,
+		DataplaneVersion:  fp.DataplaneVersion,
+		KubeProxyMode:     fp.KubeProxyMode,
+		KubernetesVersion: fp.KubernetesVersion,
+		Kernel:            fp.Kernel,
+		Nodes:             []jsonNode{},
+		Tools:             []jsonTool{},
+		Config:            nonNil(fp.Config),
+		Extra:             nonNil(fp.Extra),
+	}
+	for _, n := range fp.Nodes {
+		j.Nodes = append(j.Nodes, jsonNode(n))
+	}
+	for _, t := range fp.Tools {
+		j.Tools = append(j.Tools, jsonTool(t))
+	}
+	return j
+}
+
+func fingerprintFromJSON(j jsonFingerprint) Fingerprint {
+	fp := Fingerprint{
+		Dataplane:         j.Dataplane,
+		DataplaneVersion:  j.DataplaneVersion,
+		KubeProxyMode:     j.KubeProxyMode,
+		KubernetesVersion: j.KubernetesVersion,
+		Kernel:            j.Kernel,
+		Config:            nilIfEmpty(j.Config),
+		Extra:             nilIfEmpty(j.Extra),
+	}
+	for _, n := range j.Nodes {
+		fp.Nodes = append(fp.Nodes, Node(n))
+	}
+	for _, t := range j.Tools {
+		fp.Tools = append(fp.Tools, Tool(t))
+	}
+	return fp
 }
 
 // finite maps an infinite interval bound, which JSON cannot encode, to null.
