@@ -126,7 +126,7 @@ bench: deps lab-bins lab-bins-cilium lab-images-cilium
 
 # The dataplanes' ServiceScale curves side by side, one table per connection mode (benchstat is
 # pinned in go.mod with the x/perf the writers use). Any two runs: go tool benchstat old new.
-COMPARE ?= $(RESULTS)/servicescale-*.bench.txt
+COMPARE ?= $(wildcard $(RESULTS)/*/servicescale.bench.txt $(RESULTS)/*/*/servicescale.bench.txt)
 compare:
 	$(GO) tool benchstat -table /conn -ignore .config -row /svc -col /dataplane $(COMPARE)
 

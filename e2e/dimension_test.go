@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +20,7 @@ import (
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/progress"
 	"kube-netbench/internal/report"
+	"kube-netbench/internal/results"
 	"kube-netbench/internal/scaleresult"
 	"kube-netbench/internal/stats"
 )
@@ -29,6 +30,7 @@ import (
 // and the results it writes to results/<name>-<dataplane>.{bench.txt,json}.
 type dimension struct {
 	*run
+	*outcome
 	name     string
 	cfg      config.Config
 	profile  config.Profile
@@ -44,7 +46,51 @@ type dimension struct {
 func newDimension(t *testing.T, name string) *dimension {
 	t.Helper()
 	cfg, prof := loadConfig(t)
-	return &dimension{name: name, cfg: cfg, profile: prof, progress: progress.New(nil)}
+	return &dimension{name: name, outcome: recordOutcome(t, name), cfg: cfg, profile: prof, progress: progress.New(nil)}
+}
+
+// outcome is what a dimension's entry in the run's manifest says when its
+// test ends: passed, failed, or skipped with the reason it gave.
+type outcome struct {
+	name, skipped string
+	notes         []string
+}
+
+// recordOutcome records the dimension's status in the run's manifest when
+// its test (every feature step included) has ended.
+func recordOutcome(t *testing.T, name string) *outcome {
+	o := &outcome{name: name}
+	t.Cleanup(func() {
+		status, msg := report.StatusPassed, strings.Join(o.notes, "; ")
+		switch {
+		case t.Failed():
+			status, msg = report.StatusFailed, "a check failed or a measurement broke (the test log says which)"
+		case !resultsDir.Has(name) && o.skipped != "":
+			status, msg = report.StatusSkipped, o.skipped
+		case !resultsDir.Has(name):
+			status, msg = report.StatusError, "the dimension ended without writing results"
+		}
+		if err := resultsDir.Record(name, status, msg); err != nil {
+			t.Errorf("results: %v", err)
+		}
+	})
+	return o
+}
+
+// skipf skips the dimension, and the manifest gives the reason.
+func (o *outcome) skipf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	o.skipped = fmt.Sprintf(format, args...)
+	o.notes = append(o.notes, "not measured: "+o.skipped)
+	t.Skip(o.skipped)
+}
+
+// partSkipf skips one part of the dimension; the manifest notes it.
+func (o *outcome) partSkipf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	o.notes = append(o.notes, "not measured: "+msg)
+	t.Skip(msg)
 }
 
 // loadConfig reads the environment's configuration and the profile, and
@@ -162,47 +208,32 @@ func (r *run) proxyMode(ctx context.Context, node, url string) (string, error) {
 	return kube.RunPod(ctx, r.client, fixtures.ProxyModeProbe(r.hostNS, "proxymode-"+node, r.id, node, url, r.res))
 }
 
-// write puts the results in the benchmark format (benchstat-ready) and as
-// JSON; a write failure fails the test.
+// write puts the results in the run's results directory: benchmark format
+// (benchstat-ready) and JSON; a write failure fails the test.
 func (d *dimension) write(t *testing.T) {
 	t.Helper()
 	if len(d.results) == 0 {
 		t.Errorf("%s: no result to write", d.name)
 		return
 	}
-	dir := d.cfg.ResultsDir
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", dir)
+	r := report.Run{ID: d.id, Started: d.started, Finished: time.Now(),
+		Fingerprint: fingerprint(d.run, d.det, d.cfg, d.tools), Results: d.results}
+	putResults(t, d.name, r)
+}
+
+// putResults writes a dimension's results and views into the run's
+// directory, with the status so far (the outcome's record has the final).
+func putResults(t *testing.T, name string, r report.Run, views ...results.View) {
+	t.Helper()
+	status := report.StatusPassed
+	if t.Failed() {
+		status = report.StatusFailed
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := resultsDir.Put(name, r, status, "", views...); err != nil {
 		t.Errorf("results: %v", err)
 		return
 	}
-	r := report.Run{ID: d.id, Started: d.started, Finished: time.Now(),
-		Fingerprint: fingerprint(d.run, d.det, d.cfg, d.tools), Results: d.results}
-	base := filepath.Join(dir, d.name+"-"+string(d.det.Kind))
-	for _, out := range []struct {
-		path  string
-		write func(*os.File) error
-	}{
-		{base + ".bench.txt", func(f *os.File) error { return report.WriteBenchfmt(f, r) }},
-		{base + ".json", func(f *os.File) error { return report.WriteJSON(f, r) }},
-	} {
-		f, err := os.Create(out.path)
-		if err != nil {
-			t.Errorf("results: %v", err)
-			continue
-		}
-		err = out.write(f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			t.Errorf("write %s: %v", out.path, err)
-			continue
-		}
-		t.Logf("results: %s", out.path)
-	}
+	t.Logf("results: %s/%s.{json,bench.txt}", resultsDir.Path, name)
 }
 
 // fingerprint records where the numbers come from: dataplane and its

@@ -56,10 +56,10 @@ func TestHubble(t *testing.T) {
 func (h *hubble) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 	h.start(ctx, t, cfg)
 	if h.det.Cilium == nil {
-		t.Skipf("dataplane %s runs no Cilium: Hubble is Cilium's", h.det.Kind)
+		h.skipf(t, "dataplane %s runs no Cilium: Hubble is Cilium's", h.det.Kind)
 	}
 	if err := h.det.Cilium.Readable(); err != nil {
-		t.Skipf("dataplane %s: Hubble is toggled and verified through the agents: %v", h.det.Kind, err)
+		h.skipf(t, "dataplane %s: Hubble is toggled and verified through the agents: %v", h.det.Kind, err)
 	}
 	defer h.progress.To(t).Phase("setup: fortio server and client, Service")()
 	_, h.svcIP = fortioPair(ctx, t, h.run)

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -22,6 +23,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"kube-netbench/internal/cluster"
+	"kube-netbench/internal/config"
+	"kube-netbench/internal/results"
 )
 
 var (
@@ -30,6 +33,10 @@ var (
 	// labKubectl is then the lab's version-matched kubectl.
 	onLab      bool
 	labKubectl string
+	// runID labels every object the run creates and names its results
+	// directory, resultsDir, which every dimension writes through.
+	runID      string
+	resultsDir *results.Dir
 )
 
 func TestMain(m *testing.M) {
@@ -53,6 +60,28 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 2
 	}
+	// Bad configuration is refused before anything is created; the run ID
+	// is fixed here, once, for every feature of the run.
+	rc, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: configuration: %v\n", err)
+		return 2
+	}
+	runID = rc.RunID
+	if err := os.Setenv(config.EnvRunID, runID); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 2
+	}
+	if resultsDir, err = results.Create(resultsRoot(rc.ResultsDir), runID, time.Now()); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 2
+	}
+	fmt.Fprintf(os.Stderr, "e2e: run %s, results in %s\n", runID, resultsDir.Path)
+	defer func() {
+		if err := resultsDir.Finish(time.Now()); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: results: %v\n", err)
+		}
+	}()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	var teardownFailed, finished atomic.Bool
 	provider, err := cluster.Select(os.Getenv(cluster.ProviderEnv), kubeconfig)
@@ -92,6 +121,15 @@ func runSuite(m *testing.M) int {
 		code = 130
 	}
 	return code
+}
+
+// resultsRoot resolves a relative RESULTS_DIR against the repository root:
+// go test runs the suite in e2e/.
+func resultsRoot(dir string) string {
+	if filepath.IsAbs(dir) {
+		return dir
+	}
+	return filepath.Join("..", dir)
 }
 
 // removeAfterInterrupt removes what the suite created if, after an interrupt

@@ -224,7 +224,7 @@ func (p *policy) skipWithoutEnforcement(ctx context.Context, t *testing.T) {
 	case err == nil:
 		t.Logf("dataplane %s enforces NetworkPolicy: the deny canary was refused", p.det.Kind)
 	case strings.Contains(err.Error(), notEnforced):
-		t.Skipf("dataplane %s: this cluster does not enforce NetworkPolicy (its CNI ignores it): with %s applied the deny canary still got 200 for %s", p.det.Kind, k.name, enforcementProbe)
+		p.skipf(t, "dataplane %s: this cluster does not enforce NetworkPolicy (its CNI ignores it): with %s applied the deny canary still got 200 for %s", p.det.Kind, k.name, enforcementProbe)
 	default:
 		t.Fatalf("probe NetworkPolicy enforcement: %v", err)
 	}
@@ -327,12 +327,12 @@ func (p *policy) l7(ctx context.Context, t *testing.T, _ *envconf.Config) contex
 	c := p.det.Cilium
 	switch {
 	case c == nil:
-		t.Skipf("dataplane %s: L7 policy is Cilium's (CiliumNetworkPolicy with HTTP rules)", p.det.Kind)
+		p.partSkipf(t, "dataplane %s: L7 policy is Cilium's (CiliumNetworkPolicy with HTTP rules)", p.det.Kind)
 	case c.Config["enable-l7-proxy"] == "false":
 		if onLab {
-			t.Skipf("%v; the lab cannot run Envoy: it is a C++ build with no Debian package", errNoEnvoy)
+			p.partSkipf(t, "%v; the lab cannot run Envoy: it is a C++ build with no Debian package", errNoEnvoy)
 		}
-		t.Skip(errNoEnvoy.Error())
+		p.partSkipf(t, "%v", errNoEnvoy)
 	}
 	res := p.dyn.Resource(fixtures.CiliumNetworkPolicyResource).Namespace(p.ns)
 	if _, err := res.Create(ctx, fixtures.L7CiliumNetworkPolicy(p.ns, l7PolicyName, p.id, "fortio-server", "fortio-client", fixtures.FortioHTTPPort), metav1.CreateOptions{}); err != nil {

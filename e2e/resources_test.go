@@ -72,12 +72,12 @@ func (r *agentResources) setup(ctx context.Context, t *testing.T, cfg *envconf.C
 	switch {
 	case r.det.Cilium != nil:
 		if err := r.det.Cilium.Readable(); err != nil {
-			t.Skipf("dataplane %s: the agents' cgroups are read through them: %v", r.det.Kind, err)
+			r.skipf(t, "dataplane %s: the agents' cgroups are read through them: %v", r.det.Kind, err)
 		}
 		pods, container, ns = r.det.Cilium.Pods, "cilium-agent", r.det.Cilium.Namespace
 	case r.det.KubeProxy != nil:
 		if r.det.KubeProxy.Embedded {
-			t.Skipf("dataplane %s: kube-proxy runs inside the node's agent (k3s), no pod of its own to measure", r.det.Kind)
+			r.skipf(t, "dataplane %s: kube-proxy runs inside the node's agent (k3s), no pod of its own to measure", r.det.Kind)
 		}
 		pods, container, ns = r.det.KubeProxy.Pods, "kube-proxy", r.det.KubeProxy.Namespace
 	}

@@ -45,8 +45,9 @@ func startRun(ctx context.Context, t *testing.T, cfg *envconf.Config, name strin
 		t.Fatal(err)
 	}
 	r := &run{client: c, exec: podexec.Client{Config: rc, Client: c}}
-	r.id = fmt.Sprintf("%s-%d", name, time.Now().UnixNano()%1e9)
-	r.ns = "nb-" + r.id
+	// The run's ID labels everything; the feature's namespaces are its own.
+	r.id = runID
+	r.ns = fmt.Sprintf("nb-%s-%d", name, time.Now().UnixNano()%1e6)
 	r.hostNS = r.ns + "-host"
 	if r.nodes, err = kube.Workers(ctx, c, workers); err != nil {
 		t.Fatal(err)

@@ -3,8 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"io"
 	"strconv"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"kube-netbench/internal/bench"
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/report"
+	"kube-netbench/internal/results"
 	"kube-netbench/internal/scaleresult"
 	"kube-netbench/internal/stats"
 )
@@ -50,7 +50,7 @@ func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Confi
 	for _, f := range j.Summary.Findings {
 		t.Log(f)
 	}
-	if err := s.write(j.Summary); err != nil {
+	if err := s.write(t, j.Summary); err != nil {
 		t.Errorf("write results: %v", err)
 	}
 	for _, p := range j.Problems {
@@ -62,16 +62,10 @@ func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Confi
 	return ctx
 }
 
-// write puts the benchmark-format lines (benchstat-ready) and the JSON
-// summary of the run in the results directory.
-func (s *serviceScale) write(sum scaleresult.Summary) error {
-	dir := s.cfg.ResultsDir
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
+// write puts the run's ServiceScale results in the results directory,
+// with the seed script's benchmark-summary.json (its "service_scale" key)
+// as a view.
+func (s *serviceScale) write(t *testing.T, sum scaleresult.Summary) error {
 	run := report.Run{ID: s.cfg.RunID, Started: s.started, Finished: time.Now(), Fingerprint: s.fingerprint()}
 	for _, st := range s.steps {
 		svc := strconv.Itoa(st.Services)
@@ -94,23 +88,13 @@ func (s *serviceScale) write(sum scaleresult.Summary) error {
 				Metrics: []report.Metric{metric}})
 		}
 	}
-	base := filepath.Join(dir, "servicescale-"+string(s.kind))
-	f, err := os.Create(base + ".bench.txt")
-	if err != nil {
-		return err
-	}
-	if err := report.WriteBenchfmt(f, run); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(map[string]any{"service_scale": sum}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(base+".summary.json", b, 0o644)
+	seed := results.View{Name: "benchmark-summary.json", Write: func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"service_scale": sum})
+	}}
+	putResults(t, "servicescale", run, seed)
+	return nil
 }
 
 // configMap is the effective configuration for the fingerprint, without the

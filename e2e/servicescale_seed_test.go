@@ -25,7 +25,7 @@ const sideBySideServices = 2000
 func (s *serviceScale) seedComparison(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	kubectl, err := kubectlPath()
 	if err != nil {
-		t.Skipf("the seed method needs kubectl: %v", err)
+		s.partSkipf(t, "the seed method needs kubectl: %v", err)
 	}
 	n := sideBySideServices
 	plan := func(suffix string) scale.Plan {

@@ -32,6 +32,7 @@ import (
 // study's O(n) (iptables) against O(1) (nftables, Cilium) curve.
 type serviceScale struct {
 	*run
+	*outcome
 	cfg      config.Config
 	profile  config.Profile
 	det      dataplane.Detection
@@ -63,7 +64,7 @@ type serviceScale struct {
 
 func TestServiceScale(t *testing.T) {
 	cfg, prof := loadConfig(t)
-	s := &serviceScale{cfg: cfg, profile: prof}
+	s := &serviceScale{outcome: recordOutcome(t, "servicescale"), cfg: cfg, profile: prof}
 	f := features.New("service scale").
 		WithLabel("dimension", "service-scale").WithLabel("tier", "full").
 		Setup(s.setup).
@@ -115,7 +116,7 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	logDetection(t, det)
 	// Service-scale results stand on each node's programmed state.
 	if err := det.ProgrammedReadable(); err != nil {
-		t.Skipf("dataplane %s: %v", det.Kind, err)
+		s.skipf(t, "dataplane %s: %v", det.Kind, err)
 	}
 	rng, err := scale.DiscoverServiceRange(ctx, s.client, s.ns)
 	if err != nil {

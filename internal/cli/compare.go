@@ -45,7 +45,7 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 	for i, name := range []string{"BASELINE", "CANDIDATE"} {
 		arg := fs.Arg(i)
 		if sides[i], err = gate.Load(arg); err != nil {
-			return fail("%s %s: %v; give a %s file (report.WriteJSON) or a directory of them", name, arg, err, "<dimension>-<dataplane>.json")
+			return fail("%s %s: %v; give a run's results directory (holding run.json), a %s file (report.WriteJSON) or a directory of them", name, arg, err, "<dimension>.json")
 		}
 	}
 	r, err := gate.Compare(sides[0], sides[1], gate.Options{Tolerances: p.Regression, AllowEnvChange: *allow, Profile: *profile})

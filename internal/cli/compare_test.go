@@ -122,7 +122,7 @@ func TestCompareBadInput(t *testing.T) {
 		"one run":         {[]string{a}, "want BASELINE and CANDIDATE (flags first), got 1 arguments"},
 		"flags last":      {[]string{a, a, "-o", out}, "got 4 arguments"},
 		"unknown flag":    {[]string{"--tolerance", "5", a, a}, "flag provided but not defined: -tolerance"},
-		"missing":         {[]string{"-o", out, a, "nowhere"}, "CANDIDATE nowhere: stat nowhere: no such file or directory; give a <dimension>-<dataplane>.json file"},
+		"missing":         {[]string{"-o", out, a, "nowhere"}, "CANDIDATE nowhere: stat nowhere: no such file or directory; give a run's results directory (holding run.json)"},
 		"no run":          {[]string{"-o", out, filepath.Join(gateData, "a", "servicescale-kube-proxy-nftables.summary.json"), a}, "BASELINE " + filepath.Join(gateData, "a", "servicescale-kube-proxy-nftables.summary.json") + ": no kube-netbench/report/v1 run found"},
 		"missing profile": {[]string{"--profile", "none.yaml", a, a}, "--profile none.yaml: profile: open none.yaml: no such file or directory"},
 	} {

@@ -13,6 +13,7 @@ import (
 	"kube-netbench/internal/config"
 	goldenfile "kube-netbench/internal/golden"
 	"kube-netbench/internal/report"
+	"kube-netbench/internal/results"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/gate/golden")
@@ -115,6 +116,29 @@ func TestLoad(t *testing.T) {
 
 	_, err = Load(filepath.Join(testdata, "missing"))
 	require.ErrorContains(t, err, "no such file")
+}
+
+// TestLoadRunDir reads a run's results directory: the runs its manifest
+// lists, and the dimensions that wrote none as skipped with their reason.
+func TestLoadRunDir(t *testing.T) {
+	a := load(t, "a")
+	root := t.TempDir()
+	d, err := results.Create(root, "nb-1", a.Runs[1].Run.Started)
+	require.NoError(t, err)
+	require.NoError(t, d.Put("rps", a.Runs[1].Run, report.StatusPassed, ""))
+	require.NoError(t, d.Record("hubble", report.StatusSkipped, "no Cilium"))
+	in, err := Load(d.Path)
+	require.NoError(t, err)
+	require.Len(t, in.Runs, 1)
+	require.Equal(t, filepath.Join(d.Path, "rps.json"), in.Runs[0].Path)
+	require.Equal(t, a.Runs[1].Run.Results, in.Runs[0].Run.Results)
+	require.Len(t, in.Skipped, 1)
+	require.Contains(t, in.Skipped[0].Reason, "dimension hubble skipped without results: no Cilium")
+
+	empty, err := results.Create(root, "nb-2", a.Runs[1].Run.Started)
+	require.NoError(t, err)
+	_, err = Load(empty.Path)
+	require.ErrorContains(t, err, "run nb-2 holds no dimension's results")
 }
 
 func TestLoadBadFiles(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"kube-netbench/internal/report"
+	"kube-netbench/internal/results"
 )
 
 // Input is one side of a comparison: the runs read from one argument.
@@ -34,8 +35,9 @@ type Skip struct {
 	Path, Reason string
 }
 
-// Load reads arg: a report.Run JSON file (report.WriteJSON), or a directory
-// whose *.json files (not its subdirectories) are read. A file whose schema
+// Load reads arg: a run's results directory (run.json and the files it
+// lists), a report.Run JSON file (report.WriteJSON), or a directory whose
+// *.json files (not its subdirectories) are read. A file whose schema
 // is not a report's is skipped with the reason, as is ServiceScale's summary,
 // which internal/scaleresult writes in the seed's shape; a report of another
 // schema version or one that does not validate is an error, as is an
@@ -45,6 +47,9 @@ func Load(arg string) (Input, error) {
 	info, err := os.Stat(arg)
 	if err != nil {
 		return in, err
+	}
+	if info.IsDir() && results.IsRun(arg) {
+		return loadRunDir(arg)
 	}
 	paths := []string{arg}
 	if info.IsDir() {
@@ -74,6 +79,30 @@ func Load(arg string) (Input, error) {
 			why = append(why, "no *.json file")
 		}
 		return in, fmt.Errorf("no %s run found (%s)", report.Schema, strings.Join(why, "; "))
+	}
+	return in, nil
+}
+
+// loadRunDir reads a run's results directory (internal/results): every
+// dimension's results; one that wrote none is listed as skipped with its
+// status and reason.
+func loadRunDir(dir string) (Input, error) {
+	in := Input{Arg: dir}
+	l, err := results.Read(dir)
+	if err != nil {
+		return in, err
+	}
+	for _, d := range l.Runs {
+		in.Runs = append(in.Runs, Source{Path: filepath.Join(dir, d.Dimension.RunFile()), Run: d.Run})
+	}
+	for _, d := range l.Manifest.Dimensions {
+		if d.RunFile() == "" {
+			in.Skipped = append(in.Skipped, Skip{Path: filepath.Join(dir, results.ManifestFile) + "#" + d.Name,
+				Reason: fmt.Sprintf("dimension %s %s without results: %s", d.Name, d.Status, d.Message)})
+		}
+	}
+	if len(in.Runs) == 0 {
+		return in, fmt.Errorf("run %s holds no dimension's results", l.Manifest.ID)
 	}
 	return in, nil
 }
