@@ -14,7 +14,7 @@ GOTESTSUM := $(GO) tool gotestsum
 # The lab's end-to-end suites can take minutes (kube-proxy programming on 2 cores).
 E2E_TIMEOUT ?= 30m
 
-.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet cross unit lab-tests e2e test bench compare lab-up lab-down lab-status clean
+.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet lint-workflows cross unit lab-tests e2e test bench compare lab-up lab-down lab-status clean
 
 all: build
 
@@ -52,10 +52,17 @@ build:
 IMAGES_MOD := GOWORK=off $(GO)
 IMAGES_DIR := -C scripts/labbuild/images -mod=readonly
 
-vet:
+vet: lint-workflows
 	$(GO) vet ./...
 	$(GO) test -c -o /dev/null ./e2e
 	$(IMAGES_MOD) vet $(IMAGES_DIR) ./...
+
+# The GitHub Actions workflows, linted by actionlint (pinned in go.mod). Its shellcheck and pyflakes
+# passes run only when those programs are on PATH, so they are off: the verdict is the same on every
+# machine. ACTIONLINT_FLAGS= turns them back on where they are installed.
+ACTIONLINT_FLAGS ?= -shellcheck= -pyflakes=
+lint-workflows:
+	$(GO) tool actionlint $(ACTIONLINT_FLAGS) .github/workflows/*.yaml
 
 # The suite and the CLI build wherever users run them against their clusters (laptops included);
 # the lab is Linux-only, behind build tags, never imported elsewhere.

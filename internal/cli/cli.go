@@ -13,6 +13,12 @@ commands:
   lab up       start the embedded lab (LAB_DATAPLANE, LAB_NODES, LAB_DIR, ...) and leave it running
   lab down     remove the lab and everything it made (also a half-made or interrupted one)
   lab status   list what of a lab is present on this machine
+  kind config DATAPLANE
+               print the kind cluster configuration the suite creates for DATAPLANE
+               (iptables, nftables, cilium-overlay or cilium-native)
+  kind cilium-values DATAPLANE CLUSTER
+               print the Cilium chart values the suite installs for a cilium-* DATAPLANE on
+               the kind cluster named CLUSTER (its API server: CLUSTER-control-plane:6443)
   parse TOOL FILE
                print one raw tool output as normalized JSON; FILE - reads standard input.
                TOOL is fortio (fortio load -json), iperf3 (iperf3 -J) or netperf (netperf -o with
@@ -35,6 +41,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runParse(args[1:], stdin, stdout, stderr)
 		case "compare":
 			return runCompare(args[1:], stdout, stderr)
+		case "kind":
+			return runKind(args[1:], stdout, stderr)
 		case "lab":
 			if len(args) >= 2 {
 				return runLab(args[1], stdout, stderr)
