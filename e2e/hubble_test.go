@@ -19,11 +19,6 @@ import (
 	"kube-netbench/internal/tools/fortio"
 )
 
-// minTogglePairs is the fewest ON/OFF pairs a toggle dimension measures,
-// whatever ROUNDS says: six pairs is the fewest with a 95 % interval on the
-// paired difference (W-STAT-1).
-const minTogglePairs = 6
-
 // rolloutTimeout bounds one verified rollout of the Cilium agents.
 const rolloutTimeout = 5 * time.Minute
 
@@ -216,7 +211,7 @@ func (h *hubble) sabotagedToggleIsCaught(ctx context.Context, t *testing.T, _ *e
 // measure runs the pairs in ABBA order (ON,OFF then OFF,ON, ...), so that
 // each pair costs one rollout and drift hits both states alike.
 func (h *hubble) measure(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	pairs := max(h.cfg.Rounds, minTogglePairs)
+	pairs := h.cfg.Rounds // one pair a round; 6 give the paired change an interval (W-STAT-1)
 	on, err := h.settled(ctx)
 	if err != nil {
 		t.Fatal(err)

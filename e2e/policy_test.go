@@ -262,7 +262,7 @@ func (p *policy) absentEnforcementIsCaught(ctx context.Context, t *testing.T, _ 
 // measureL3L4 runs, for each kind, pairs without and with the policy in ABBA
 // order (each pair one state change), keepalive c64 through the Service.
 func (p *policy) measureL3L4(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	pairs := max(p.cfg.Rounds, minTogglePairs)
+	pairs := p.cfg.Rounds // one pair a round; 6 give the paired change an interval (W-STAT-1)
 	margin := p.cfg.ExecTimeout(p.cfg.FortioDuration) - p.cfg.FortioDuration
 	load := fortio.Load{URL: fmt.Sprintf("http://%s:%d/echo?size=512", p.svcIP, fixtures.FortioHTTPPort),
 		Connections: 64, Duration: p.cfg.FortioDuration, Keepalive: true}

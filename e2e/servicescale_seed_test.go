@@ -15,7 +15,8 @@ import (
 )
 
 // sideBySideServices is how many Services each method creates for the
-// creation-rate comparison: four of the seed's 500-object files.
+// creation-rate comparison: four of the seed's 500-object files, fewer when
+// the run's largest step is smaller (a CI-size run).
 const sideBySideServices = 2000
 
 // seedComparison creates the same number of Services with our method and
@@ -27,7 +28,7 @@ func (s *serviceScale) seedComparison(ctx context.Context, t *testing.T, _ *envc
 	if err != nil {
 		s.partSkipf(t, "the seed method needs kubectl: %v", err)
 	}
-	n := sideBySideServices
+	n := min(sideBySideServices, s.cfg.SvcScaleSteps[len(s.cfg.SvcScaleSteps)-1])
 	plan := func(suffix string) scale.Plan {
 		p := s.plan
 		p.RunID, p.MaxServices, p.NamespacePrefix = s.id+"-"+suffix, n, "nb-cmp"
