@@ -39,6 +39,8 @@ type dimension struct {
 	progress *progress.Tracker
 	results  []report.Result
 	tools    []report.Tool
+	// out is where write puts the results: the run's directory unless set.
+	out *results.Dir
 }
 
 // newDimension reads and validates the configuration and the profile before
@@ -156,17 +158,6 @@ func logDetection(t *testing.T, det dataplane.Detection) {
 	}
 }
 
-// bound returns the profile's bound named name ("datapath.…"), nil when it
-// is report only.
-func (d *dimension) bound(name string) *stats.Bound {
-	for _, th := range d.profile.Thresholds() {
-		if b, ok := th.Bound(); ok && th.Name == name {
-			return &b
-		}
-	}
-	return nil
-}
-
 // add records one result.
 func (d *dimension) add(name string, keys []report.KV, metrics ...report.Metric) {
 	d.results = append(d.results, report.Result{Name: name,
@@ -218,22 +209,26 @@ func (d *dimension) write(t *testing.T) {
 	}
 	r := report.Run{ID: d.id, Started: d.started, Finished: time.Now(),
 		Fingerprint: fingerprint(d.run, d.det, d.cfg, d.tools), Results: d.results}
-	putResults(t, d.name, r)
+	out := d.out
+	if out == nil {
+		out = resultsDir
+	}
+	putResults(t, out, d.name, r)
 }
 
 // putResults writes a dimension's results and views into the run's
 // directory, with the status so far (the outcome's record has the final).
-func putResults(t *testing.T, name string, r report.Run, views ...results.View) {
+func putResults(t *testing.T, dir *results.Dir, name string, r report.Run, views ...results.View) {
 	t.Helper()
 	status := report.StatusPassed
 	if t.Failed() {
 		status = report.StatusFailed
 	}
-	if err := resultsDir.Put(name, r, status, "", views...); err != nil {
+	if err := dir.Put(name, r, status, "", views...); err != nil {
 		t.Errorf("results: %v", err)
 		return
 	}
-	t.Logf("results: %s/%s.{json,bench.txt}", resultsDir.Path, name)
+	t.Logf("results: %s/%s.{json,bench.txt}", dir.Path, name)
 }
 
 // fingerprint records where the numbers come from: dataplane and its

@@ -252,7 +252,7 @@ func (h *hubble) measure(ctx context.Context, t *testing.T, _ *envconf.Config) c
 // judge reports Hubble's cost as the paired change of req/s, ON against
 // OFF, with its interval (reported: the profile's hubble.overheadPct).
 func (h *hubble) judge(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	judgePaired(t, h.off, h.on, h.bound("hubble.rpsChangePct"), "keepalive c64 req/s, Hubble on vs off")
+	judgePaired(t, h.off, h.on, h.profile.Bound(&h.profile.Hubble.RPSChangePct), "keepalive c64 req/s, Hubble on vs off")
 	return ctx
 }
 

@@ -280,7 +280,7 @@ func (l *latencyDim) assessHTTP(ctx context.Context, t *testing.T, _ *envconf.Co
 	}
 	if sm, err := stats.PercentileAcrossRounds(ms, stats.DefaultConfidence); err != nil {
 		t.Errorf("HTTP p50: %v", err)
-	} else if b := l.bound("latency.httpP50Ms"); b == nil {
+	} else if b := l.profile.Bound(&l.profile.Latency.HTTPP50Ms); b == nil {
 		t.Logf("HTTP p50, median of %d rounds: %.3f ms (reported only: no bound in the profile)", sm.N, sm.Center)
 	} else {
 		bb := *b

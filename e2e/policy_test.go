@@ -310,7 +310,7 @@ func (p *policy) judge(ctx context.Context, t *testing.T, _ *envconf.Config) con
 	for _, k := range p.kinds {
 		s := p.samples[k.name]
 		metric := k.name + " L3/L4 overhead on keepalive c64 req/s"
-		judge(t, p.bound("policy.l3l4OverheadPct"), metric, pairedChange(t, s.without, s.with, k.name+" req/s with vs without").Negate())
+		judge(t, p.profile.Bound(&p.profile.Policy.L3L4OverheadPct), metric, pairedChange(t, s.without, s.with, k.name+" req/s with vs without").Negate())
 	}
 	return ctx
 }

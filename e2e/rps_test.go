@@ -191,7 +191,7 @@ func (r *rps) measure(ctx context.Context, t *testing.T, _ *envconf.Config) cont
 // bound.
 func (r *rps) judgeService(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	pod, svc := r.samples[r.cases[0]], r.samples[r.cases[1]]
-	judgePaired(t, pod.QPS, svc.QPS, r.bound("datapath.serviceVsPodKeepaliveRpsPct"), "keepalive c64 req/s, Service vs pod")
+	judgePaired(t, pod.QPS, svc.QPS, r.profile.Bound(&r.profile.Datapath.ServiceVsPodKeepaliveRPSPct), "keepalive c64 req/s, Service vs pod")
 	return ctx
 }
 

@@ -29,16 +29,8 @@ func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Confi
 	for _, st := range s.steps {
 		in.Steps = append(in.Steps, *st)
 	}
-	for _, th := range s.profile.Thresholds() {
-		b, ok := th.Bound()
-		switch {
-		case !ok:
-		case th.Name == "serviceScale.keepaliveDegradationPct":
-			in.Keepalive = &b
-		case th.Name == "serviceScale.shortConnDegradationPct":
-			in.Short = &b
-		}
-	}
+	in.Keepalive = s.profile.Bound(&s.profile.ServiceScale.KeepaliveDegradationPct)
+	in.Short = s.profile.Bound(&s.profile.ServiceScale.ShortConnDegradationPct)
 	if s.sideBySide > 0 {
 		in.SideBySide = &scaleresult.Creation{Services: s.sideBySide, Ours: s.oursRate, Seed: s.seedRate}
 	}
@@ -93,7 +85,7 @@ func (s *serviceScale) write(t *testing.T, sum scaleresult.Summary) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"service_scale": sum})
 	}}
-	putResults(t, "servicescale", run, seed)
+	putResults(t, resultsDir, "servicescale", run, seed)
 	return nil
 }
 

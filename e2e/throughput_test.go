@@ -249,7 +249,7 @@ func (th *throughput) assessHostToHost(ctx context.Context, t *testing.T, _ *env
 // with pod to pod, pair by pair, against the profile's bound.
 func (th *throughput) judgeService(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	pod, svc := th.samples[th.cases[1]], th.samples[th.cases[4]]
-	judgePaired(t, pod.Bps, svc.Bps, th.bound("datapath.serviceVsPodThroughputPct"), "single-stream Gbps, Service vs pod")
+	judgePaired(t, pod.Bps, svc.Bps, th.profile.Bound(&th.profile.Datapath.ServiceVsPodThroughputPct), "single-stream Gbps, Service vs pod")
 	return ctx
 }
 

@@ -22,8 +22,8 @@ const (
 // Profile holds the thresholds that judge a run's results. Thresholds live
 // in a versioned file, not in code, so that a change of bounds is a reviewed
 // change of data (practice 7). A metric with no threshold set is reported
-// only. NamedThreshold.Bound turns a threshold into the stats.Bound that
-// judges it.
+// only. Profile.Bound turns a threshold into the stats.Bound that judges
+// it.
 type Profile struct {
 	APIVersion string          `json:"apiVersion"`
 	Kind       string          `json:"kind"`
@@ -189,13 +189,21 @@ func (p *Profile) thresholds() []struct {
 	}
 }
 
-// Bound returns the stats.Bound that judges the named metric, and false for
-// a report-only threshold.
-func (n NamedThreshold) Bound() (stats.Bound, bool) {
-	if n.ReportOnly() {
-		return stats.Bound{}, false
+// Bound returns the stats.Bound that judges th, which must point at one of
+// p's own thresholds (e.g. &p.Hubble.RPSChangePct: a field, so that a
+// misspelt threshold does not compile), and nil when it is report only. Any
+// other pointer is a programming error and panics.
+func (p *Profile) Bound(th *Threshold) *stats.Bound {
+	for _, t := range p.thresholds() {
+		if t.th != th {
+			continue
+		}
+		if th.ReportOnly() {
+			return nil
+		}
+		return &stats.Bound{Metric: t.name, Min: th.Min, Max: th.Max, Rule: stats.Rule(th.Rule)}
 	}
-	return stats.Bound{Metric: n.Name, Min: n.Min, Max: n.Max, Rule: stats.Rule(n.Rule)}, true
+	panic("config: Profile.Bound of a threshold that is not the profile's own")
 }
 
 // LoadProfile reads and parses the profile file at path.

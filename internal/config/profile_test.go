@@ -31,15 +31,13 @@ func TestLoadDefaultProfile(t *testing.T) {
 	require.Equal(t, []string{"[-5, 5] (interval)", "report only", "<= 3 (interval)", ">= -15 (interval)", "report only", "report only", "<= 1 (interval)"}, bounds)
 
 	// Each bounded threshold is the stats.Bound that judges it.
-	b, ok := p.Thresholds()[0].Bound()
-	require.True(t, ok)
-	require.Equal(t, stats.Bound{Metric: "serviceScale.keepaliveDegradationPct", Min: ptr(-5), Max: ptr(5), Rule: stats.RuleInterval}, b)
+	b := p.Bound(&p.ServiceScale.KeepaliveDegradationPct)
+	require.Equal(t, &stats.Bound{Metric: "serviceScale.keepaliveDegradationPct", Min: ptr(-5), Max: ptr(5), Rule: stats.RuleInterval}, b)
 	require.NoError(t, b.Validate())
-	_, ok = p.Thresholds()[1].Bound()
-	require.False(t, ok, "report only: nothing to judge")
-	b, ok = p.Thresholds()[2].Bound()
-	require.True(t, ok)
-	require.Equal(t, stats.Bound{Metric: "policy.l3l4OverheadPct", Max: ptr(3), Rule: stats.RuleInterval}, b)
+	require.Nil(t, p.Bound(&p.ServiceScale.ShortConnDegradationPct), "report only: nothing to judge")
+	require.Equal(t, &stats.Bound{Metric: "policy.l3l4OverheadPct", Max: ptr(3), Rule: stats.RuleInterval}, p.Bound(&p.Policy.L3L4OverheadPct))
+	other := p
+	require.Panics(t, func() { p.Bound(&other.Policy.L3L4OverheadPct) }, "another profile's threshold")
 }
 
 // reportDatapath is the datapath section of a profile that leaves it out.
