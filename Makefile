@@ -93,29 +93,35 @@ lab-tests: deps lab-bins lab-images
 # runs, ServiceScale with one step of 1,000 Services (verdicts are "inconclusive": 6 rounds are
 # needed for an interval, and each short-connection round waits ~60 s for TIME_WAIT to drain);
 # the full benchmark runs with `make bench`.
-E2E_TESTS ?= TestDataplaneSmoke|TestLabPods|TestServiceScale|TestThroughput|TestRPS|TestLatency|TestHubble|TestNetworkPolicy|TestResources
+E2E_TESTS ?= TestDataplaneSmoke|TestLabPods|TestServiceScale|TestThroughput|TestRPS|TestLatency|TestHubble|TestNetworkPolicy|TestResources|TestRegressionGate
 E2E_ENV ?= SVC_SCALE_STEPS=1000 ROUNDS=2 FORTIO_DURATION=2s IPERF_DURATION=2s
 # kube-proxy iptables and nftables, and Cilium (VXLAN overlay, kube-proxy replacement), each on a
-# fresh lab; Hubble and NetworkPolicy say why they skip on the iptables lab (no Cilium, no
-# NetworkPolicy enforcement by the ptp plugin). The nodes are real (kubelet, containerd, runc)
-# running the images lab-images builds.
+# fresh lab. The nodes are real (kubelet, containerd, runc) running the images lab-images builds.
+# Features that cannot apply are not started (e2e-framework labels): Hubble (dataplane=cilium) on
+# the kube-proxy labs. NetworkPolicy runs on the iptables lab to show it says why it skips (the ptp
+# plugin enforces no policy); the nftables lab would only repeat that.
 E2E_DATAPLANES ?= iptables nftables cilium-overlay
 # On the first dataplane only: ServiceScale's creation-rate comparison with the seed script's method
 # measures the apiserver, not the dataplane (2 x 1,000 Services at CI size, about 2 min), and its
 # drift check (the baseline again after deleting the dummies, about 2 min) proves the same code on
 # every dataplane; `make bench` runs both everywhere.
 E2E_ONCE ?= creation.rate.side.by.side|drift.check
-# Hubble and NetworkPolicy on a second kube-proxy lab would only repeat the first's skips (no Cilium, no
-# policy enforcement), about 70 s.
-E2E_SKIP_nftables ?= TestHubble|TestNetworkPolicy
+# The regression gate's end-to-end test (A/A, an injected regression, an incomparable pair; about
+# 3 min) runs on the first dataplane only.
+E2E_ONCE_TESTS ?= TestRegressionGate
+E2E_SKIP_nftables ?= TestNetworkPolicy
 e2e: deps lab-bins lab-bins-cilium lab-images-cilium
 	mkdir -p $(RESULTS)
 	for dp in $(E2E_DATAPLANES); do \
-	  skip=(); [[ $$dp == "$(firstword $(E2E_DATAPLANES))" ]] || skip=(--skip-assessment '$(E2E_ONCE)'); \
-	  skiptests='^$$'; [[ $$dp == nftables ]] && skiptests='$(E2E_SKIP_nftables)'; \
+	  args=(); skiptests='^$$'; \
+	  if [[ $$dp != "$(firstword $(E2E_DATAPLANES))" ]]; then \
+	    args+=(--skip-assessment '$(E2E_ONCE)'); skiptests='$(E2E_ONCE_TESTS)'; \
+	  fi; \
+	  [[ $$dp == cilium-* ]] || args+=(--skip-labels dataplane=cilium); \
+	  [[ $$dp == nftables ]] && skiptests+='|$(E2E_SKIP_nftables)'; \
 	  env KUBECONFIG= LAB_DATAPLANE=$$dp RESULTS_DIR=$(RESULTS)/ci-$$dp $(E2E_ENV) \
 	    $(GOTESTSUM) --junitfile $(RESULTS)/junit-e2e-$$dp.xml -- \
-	    -count=1 -timeout $(E2E_TIMEOUT) -run '$(E2E_TESTS)' -skip "$$skiptests" ./e2e -args "$${skip[@]}" || exit 1; \
+	    -count=1 -timeout $(E2E_TIMEOUT) -run '$(E2E_TESTS)' -skip "$$skiptests" ./e2e -args "$${args[@]}" || exit 1; \
 	done
 
 test: deps lab-bins cross unit lab-tests e2e

@@ -39,6 +39,7 @@ func TestHubble(t *testing.T) {
 	h := &hubble{dimension: newDimension(t, "hubble")}
 	f := features.New("hubble overhead").
 		WithLabel("dimension", "hubble").WithLabel("tier", "full").
+		WithLabel("dataplane", "cilium").WithLabel("disruptive", "true").
 		Setup(h.setup).
 		Assess("W-BUG-1: a toggle that did not reach the agents is caught before measuring", h.sabotagedToggleIsCaught).
 		Assess("interleaved ON/OFF pairs, each state rolled out and verified on every agent", h.measure).

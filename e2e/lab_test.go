@@ -42,7 +42,7 @@ const busybox = "busybox:1.36"
 func TestLabPods(t *testing.T) {
 	s := &labPods{}
 	f := features.New("embedded lab pods").
-		WithLabel("dimension", "lab").WithLabel("tier", "smoke").
+		WithLabel("dimension", "lab").WithLabel("tier", "smoke").WithLabel("lab", "only").
 		Setup(s.setup).
 		Assess("an image the lab does not hold fails the pod with ErrImagePull naming the image", s.unmappedImage).
 		Assess("images run with their own entrypoint: iperf3 -s from args alone, pause", s.entrypoints).

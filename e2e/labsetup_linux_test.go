@@ -35,6 +35,9 @@ func useLab(ctx context.Context, log *slog.Logger, teardownFailed, finished *ato
 		return fmt.Errorf("lab configuration: %w", err)
 	}
 	onLab, labKubectl = true, opts.Cache.Binaries().Kubectl
+	injectForward = func(ctx context.Context, n int) (func(context.Context) error, error) {
+		return lab.InjectForwardRules(ctx, opts, n)
+	}
 	testEnv.Setup(func(ctx context.Context, cfg *envconf.Config) (context.Context, error) {
 		l, err := lab.Up(ctx, opts, log)
 		if err != nil {

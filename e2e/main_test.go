@@ -33,6 +33,9 @@ var (
 	// labKubectl is then the lab's version-matched kubectl.
 	onLab      bool
 	labKubectl string
+	// injectForward, on the lab, puts n rules that match nothing at the
+	// top of every node's FORWARD chain and returns what removes them.
+	injectForward func(ctx context.Context, n int) (remove func(context.Context) error, err error)
 	// runID labels every object the run creates and names its results
 	// directory, resultsDir, which every dimension writes through.
 	runID      string

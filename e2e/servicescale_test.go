@@ -66,7 +66,7 @@ func TestServiceScale(t *testing.T) {
 	cfg, prof := loadConfig(t)
 	s := &serviceScale{outcome: recordOutcome(t, "servicescale"), cfg: cfg, profile: prof}
 	f := features.New("service scale").
-		WithLabel("dimension", "service-scale").WithLabel("tier", "full").
+		WithLabel("dimension", "service-scale").WithLabel("tier", "full").WithLabel("disruptive", "true").
 		Setup(s.setup).
 		// First, on a quiet apiserver: once thousands of Services exist, a
 		// kube-proxy in iptables mode re-syncs its whole table on every
@@ -103,6 +103,7 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	if _, err := scale.Leftovers(ctx, pre); err != nil {
 		t.Fatalf("an earlier run left objects behind: %v", err)
 	}
+	s.outcome.started = true
 	s.started = time.Now()
 	s.progress = progress.New(nil)
 	defer s.progress.To(t).Phase("setup: workloads, detection, Service range")()
