@@ -3,22 +3,20 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/dataplane"
-	"kube-netbench/internal/imageid"
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/progress"
+	"kube-netbench/internal/provenance"
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/results"
 	"kube-netbench/internal/scaleresult"
@@ -238,62 +236,15 @@ func putResults(t *testing.T, dir *results.Dir, name string, r report.Run, views
 	t.Logf("results: %s/%s.{json,bench.txt}", dir.Path, name)
 }
 
-// fingerprint records where the numbers come from: dataplane and its
-// version, Kubernetes version, kernel, the two nodes used with their roles
-// and instance types, the tools' images (with the image IDs the run's pods
-// report) and versions, and the effective configuration.
+// fingerprint records where the numbers come from (internal/provenance),
+// with the image IDs the run's pods report and the apiserver's version.
 func fingerprint(r *run, det dataplane.Detection, cfg config.Config, tools []report.Tool) report.Fingerprint {
-	images, imagesErr := runImages(r)
-	fp := report.Fingerprint{Dataplane: string(det.Kind), Config: configMap(cfg), Tools: imageid.Attach(tools, images)}
-	if kp := det.KubeProxy; kp != nil {
-		fp.KubeProxyMode = kp.Mode
-		fp.Extra = map[string]string{"kube-proxy-mode-evidence": kp.Decided()}
-		fp.Tools = append(fp.Tools, report.Tool{Name: "kube-proxy", Image: kp.Image})
-		if i := strings.LastIndexByte(kp.Image, ':'); i > 0 {
-			fp.DataplaneVersion = kp.Image[i+1:]
-		}
-	}
-	if c := det.Cilium; c != nil {
-		fp.DataplaneVersion = c.Version
-		fp.Tools = append(fp.Tools, report.Tool{Name: "cilium-agent", Image: c.Image, Version: c.Version})
-		if fp.Extra == nil {
-			fp.Extra = map[string]string{}
-		}
-		maps.Copy(fp.Extra, map[string]string{
-			"cilium-routing":                c.Routing,
-			"cilium-tunnel-protocol":        c.TunnelProtocol,
-			"cilium-kube-proxy-replacement": c.KubeProxyReplacement,
-			"cilium-namespace":              c.Namespace,
-		})
-		if c.Managed != "" {
-			fp.Extra["cilium-managed"] = c.Managed
-		}
-		for _, k := range []string{"bpf-lb-map-max", "preallocate-bpf-maps", "bpf-lb-sock", "enable-hubble", "enable-l7-proxy"} {
-			if v, ok := c.Config[k]; ok {
-				fp.Extra["cilium-config-"+k] = v
-			}
-		}
-		for node, st := range c.Hubble {
-			fp.Extra["cilium-hubble-"+node] = st
-		}
-	}
-	if fp.Extra == nil {
-		fp.Extra = map[string]string{}
-	}
-	maps.Copy(fp.Extra, r.res.Describe())
-	if imagesErr != nil {
-		fp.Extra["image-ids"] = "unknown: " + oneLine(imagesErr)
-	}
+	in := provenance.Inputs{Detection: det, Config: cfg, Tools: tools, Workload: r.res.Describe(), Nodes: r.nodes}
+	in.Images, in.ImagesErr = runImages(r)
 	if v, err := r.client.Discovery().ServerVersion(); err == nil {
-		fp.KubernetesVersion = v.GitVersion
+		in.ServerVersion = v.GitVersion
 	}
-	for i, n := range r.nodes {
-		role := []string{"server", "client"}[i%2]
-		fp.Nodes = append(fp.Nodes, report.Node{Name: n.Name, Role: role,
-			InstanceType: n.Labels[corev1.LabelInstanceTypeStable], Kernel: n.Status.NodeInfo.KernelVersion})
-		fp.Kernel = n.Status.NodeInfo.KernelVersion
-	}
-	return fp
+	return provenance.Fingerprint(in)
 }
 
 // abba returns the scenarios of a round in ABBA order: odd rounds as

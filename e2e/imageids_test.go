@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -29,6 +28,3 @@ func runImages(r *run) ([]imageid.Image, error) {
 	}
 	return imageid.FromPods(pods), nil
 }
-
-// oneLine makes an error a fingerprint value (one line, no edge spaces).
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -155,18 +154,8 @@ func (l *latencyDim) netperf(ctx context.Context, t *testing.T, typ netperf.Type
 		}
 	}
 	d := l.cfg.FortioDuration.Truncate(time.Second)
-	argv, err := netperf.Test{Type: typ, Host: l.netperfIP, Port: fixtures.NetperfPort, Duration: d, RequestSize: 1, ResponseSize: 1}.Argv()
-	if err != nil {
-		return err
-	}
-	ectx, cancel := context.WithTimeout(ctx, l.cfg.ExecTimeout(d))
-	defer cancel()
-	out, err := podexec.Output(ectx, l.exec, podTarget(l.ns, "netperf-client", "netperf"), argv...)
-	if err != nil {
-		s.failed++
-		return fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
-	}
-	res, err := netperf.Parse(bytes.NewReader(out))
+	test := netperf.Test{Type: typ, Host: l.netperfIP, Port: fixtures.NetperfPort, Duration: d, RequestSize: 1, ResponseSize: 1}
+	res, err := bench.Netperf(ctx, l.exec, podTarget(l.ns, "netperf-client", "netperf"), test, l.cfg.ExecTimeout(d))
 	if err != nil {
 		s.failed++
 		return err

@@ -117,88 +117,29 @@ func (r *run) answers(ctx context.Context, ip string, timeout time.Duration) (ti
 }
 
 // drainTimeWait waits until the pod's TIME_WAIT sockets (read by its
-// busybox probe) fall under drainTimeWait (they last 60 s on Linux), so
-// every short-connection round starts from the same state (W-STAT-9); it
-// returns the wait and the count it ended at.
+// busybox probe) fall under drainTimeWait, so that every short-connection
+// round starts from the same state (W-STAT-9); it returns the wait and the
+// count it ended at.
 func (r *run) drainTimeWait(ctx context.Context, pod string) (time.Duration, int, error) {
-	probe := podTarget(r.ns, pod, fixtures.ProbeContainer)
-	var tw int
-	took, err := kube.WaitEvery(ctx, pod+" TIME_WAIT drained", 3*time.Minute, time.Second, func(ctx context.Context) (bool, string, error) {
-		ss, err := bench.ReadSockStat(ctx, r.exec, probe)
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		tw = ss.TCPTimeWait
-		return tw < drainTimeWait, fmt.Sprintf("%d sockets in TIME_WAIT", tw), nil
-	})
-	return took, tw, err
+	return bench.DrainTimeWait(ctx, r.exec, podTarget(r.ns, pod, fixtures.ProbeContainer), drainTimeWait, 3*time.Minute, time.Second)
 }
 
-// fortioLoad runs one fortio load from the run's fortio-client and reads
-// the client node's CPU (/proc/stat through the pod's probe) before and
-// after: busy is the share of all the node's CPUs that was busy during the
-// run, -1 when unreadable (W-STAT-6: is the load generator the bottleneck?).
-func (r *run) fortioLoad(ctx context.Context, l fortio.Load, margin time.Duration) (res fortio.Result, busy float64, err error) {
-	probe := podTarget(r.ns, "fortio-client", fixtures.ProbeContainer)
-	busy = -1
-	before, cpuErr := bench.ReadCPUTimes(ctx, r.exec, probe)
-	res, _, err = bench.Fortio(ctx, r.exec, podTarget(r.ns, "fortio-client", "fortio"), l, margin)
-	if cpuErr == nil {
-		after, aerr := bench.ReadCPUTimes(ctx, r.exec, probe)
-		if f, ferr := bench.BusyFraction(before, after); aerr == nil && ferr == nil {
-			busy = f
-		}
-	}
-	return res, busy, err
+// fortioLoad runs one fortio load from the run's fortio-client with the
+// client node's busy CPU share (bench.LoadWithCPU, W-STAT-6).
+func (r *run) fortioLoad(ctx context.Context, l fortio.Load, margin time.Duration) (fortio.Result, float64, error) {
+	return bench.LoadWithCPU(ctx, r.exec, podTarget(r.ns, "fortio-client", "fortio"),
+		podTarget(r.ns, "fortio-client", fixtures.ProbeContainer), l, margin)
 }
-
-// Quiet-wait settings: a window's busy share of the client node's CPUs
-// under quietBusy, twice in a row, before a measurement; at most quietMax.
-const (
-	quietBusy   = 0.25
-	quietWindow = time.Second
-	quietMax    = 90 * time.Second
-)
 
 // waitQuiet waits, verified, until the client node (the machine, on the
-// lab) is quiet: its CPUs less than quietBusy busy in two consecutive
-// one-second windows, read from /proc/stat through the fortio client's
-// probe. A dataplane agent still compiling a new endpoint's BPF program,
-// kube-proxy still re-syncing or the apiserver still deleting objects would
-// otherwise be measured with the dataplane (the first baselines of session
-// 2's runs were). Not quiet after quietMax is logged, not fatal: the
-// measurement then records its CPU share, and the report says so.
+// lab) is quiet (bench.DefaultQuiet), read through the fortio client's
+// probe. Not quiet in time is logged, not fatal: the measurement then
+// records its CPU share, and the report says so.
 func (r *run) waitQuiet(ctx context.Context, t *testing.T, before string) {
 	t.Helper()
-	probe := podTarget(r.ns, "fortio-client", fixtures.ProbeContainer)
-	quiet, last := 0, -1.0
-	took, err := kube.WaitEvery(ctx, "a quiet client node before "+before, quietMax, 10*time.Millisecond, func(ctx context.Context) (bool, string, error) {
-		a, err := bench.ReadCPUTimes(ctx, r.exec, probe)
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		select {
-		case <-ctx.Done():
-			return false, "", ctx.Err()
-		case <-time.After(quietWindow):
-		}
-		b, err := bench.ReadCPUTimes(ctx, r.exec, probe)
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		if last, err = bench.BusyFraction(a, b); err != nil {
-			return false, err.Error(), nil
-		}
-		if last < quietBusy {
-			quiet++
-		} else {
-			quiet = 0
-		}
-		return quiet >= 2, fmt.Sprintf("%.0f %% busy", last*100), nil
-	})
+	last, took, err := bench.WaitQuiet(ctx, r.exec, podTarget(r.ns, "fortio-client", fixtures.ProbeContainer), bench.DefaultQuiet)
 	if err != nil {
-		t.Logf("the client node is not quiet before %s (%.0f %% busy in the last second, limit %.0f %%): measuring anyway, its CPU share is recorded: %v",
-			before, last*100, quietBusy*100, err)
+		t.Logf("the client node is not quiet before %s: measuring anyway, its CPU share is recorded: %v", before, err)
 		return
 	}
 	t.Logf("client node quiet (%.0f %% busy) before %s, after %s", last*100, before, took.Round(10*time.Millisecond))

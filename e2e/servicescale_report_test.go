@@ -12,7 +12,6 @@ import (
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/bench"
-	"kube-netbench/internal/config"
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/results"
 	"kube-netbench/internal/scaleresult"
@@ -87,19 +86,6 @@ func (s *serviceScale) write(t *testing.T, sum scaleresult.Summary) error {
 	}}
 	putResults(t, resultsDir, "servicescale", run, seed)
 	return nil
-}
-
-// configMap is the effective configuration for the fingerprint, without the
-// run-specific values benchstat would otherwise split tables on.
-func configMap(c config.Config) map[string]string {
-	out := map[string]string{}
-	for _, kv := range c.Describe() {
-		if kv.Key == config.EnvRunID || kv.Key == config.EnvResultsDir {
-			continue
-		}
-		out[kv.Key] = kv.Value
-	}
-	return out
 }
 
 // fingerprint is the run's provenance with ServiceScale's tools.

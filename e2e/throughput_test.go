@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,8 +15,8 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/fixtures"
+	"kube-netbench/internal/bench"
 	"kube-netbench/internal/kube"
-	"kube-netbench/internal/podexec"
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/stats"
 	"kube-netbench/internal/tools/iperf3"
@@ -197,17 +196,8 @@ func (th *throughput) measure(ctx context.Context, t *testing.T, _ *envconf.Conf
 func (th *throughput) run1(ctx context.Context, c throughputCase) (iperf3.Result, error) {
 	host, port := th.target(c)
 	d := th.cfg.IperfDuration.Truncate(time.Second)
-	argv, err := iperf3.Client{Host: host, Port: port, Duration: d, Omit: iperfOmit, Streams: c.streams}.Argv()
-	if err != nil {
-		return iperf3.Result{}, err
-	}
-	ectx, cancel := context.WithTimeout(ctx, th.cfg.ExecTimeout(d+iperfOmit))
-	defer cancel()
-	out, err := podexec.Output(ectx, th.exec, podTarget(th.clientNS(c), c.client, "iperf3"), argv...)
-	if err != nil {
-		return iperf3.Result{}, fmt.Errorf("%v: %w", argv, err)
-	}
-	return iperf3.Parse(bytes.NewReader(out))
+	cl := iperf3.Client{Host: host, Port: port, Duration: d, Omit: iperfOmit, Streams: c.streams}
+	return bench.Iperf3(ctx, th.exec, podTarget(th.clientNS(c), c.client, "iperf3"), cl, th.cfg.ExecTimeout(d+iperfOmit))
 }
 
 // assessHostToHost proves the host-to-host case ran both ends in the host

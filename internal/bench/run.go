@@ -1,0 +1,139 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"kube-netbench/internal/kube"
+	"kube-netbench/internal/podexec"
+	"kube-netbench/internal/tools/fortio"
+	"kube-netbench/internal/tools/iperf3"
+	"kube-netbench/internal/tools/netperf"
+)
+
+// Iperf3 runs one iperf3 client in the client container, within timeout,
+// and returns its parsed result; a run iperf3 reports as failed is an error.
+func Iperf3(ctx context.Context, e podexec.Executor, client podexec.Target, c iperf3.Client, timeout time.Duration) (iperf3.Result, error) {
+	argv, err := c.Argv()
+	if err != nil {
+		return iperf3.Result{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := podexec.Output(ctx, e, client, argv...)
+	if err != nil {
+		return iperf3.Result{}, fmt.Errorf("%v: %w", argv, err)
+	}
+	return iperf3.Parse(bytes.NewReader(out))
+}
+
+// Netperf runs one netperf test in the client container, within timeout,
+// and returns its parsed result.
+func Netperf(ctx context.Context, e podexec.Executor, client podexec.Target, test netperf.Test, timeout time.Duration) (netperf.Result, error) {
+	argv, err := test.Argv()
+	if err != nil {
+		return netperf.Result{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := podexec.Output(ctx, e, client, argv...)
+	if err != nil {
+		return netperf.Result{}, fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+	}
+	return netperf.Parse(bytes.NewReader(out))
+}
+
+// DrainTimeWait waits, polling every poll, until the pod's TIME_WAIT
+// sockets (read through its probe container) are fewer than below: they
+// last 60 s on Linux, and a short-connection run must start from the same
+// state as the one before (W-STAT-9). It returns the wait and the count it
+// ended at.
+func DrainTimeWait(ctx context.Context, e podexec.Executor, probe podexec.Target, below int, timeout, poll time.Duration) (time.Duration, int, error) {
+	tw := -1
+	took, err := kube.WaitEvery(ctx, probe.Pod+" TIME_WAIT drained", timeout, poll, func(ctx context.Context) (bool, string, error) {
+		ss, err := ReadSockStat(ctx, e, probe)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		tw = ss.TCPTimeWait
+		return tw < below, fmt.Sprintf("%d sockets in TIME_WAIT", tw), nil
+	})
+	return took, tw, err
+}
+
+// LoadWithCPU runs one fortio load from the client container and reads the
+// client node's CPU through the probe container (/proc/stat) before and
+// after: busy is the share of all the node's CPUs that was busy during the
+// run, -1 when unreadable (W-STAT-6: is the load generator the bottleneck?).
+func LoadWithCPU(ctx context.Context, e podexec.Executor, client, probe podexec.Target, l fortio.Load, margin time.Duration) (res fortio.Result, busy float64, err error) {
+	busy = -1
+	before, cpuErr := ReadCPUTimes(ctx, e, probe)
+	res, _, err = Fortio(ctx, e, client, l, margin)
+	if cpuErr == nil {
+		after, aerr := ReadCPUTimes(ctx, e, probe)
+		if f, ferr := BusyFraction(before, after); aerr == nil && ferr == nil {
+			busy = f
+		}
+	}
+	return res, busy, err
+}
+
+// Quiet says when a node is quiet enough to measure on: its CPUs less than
+// Busy busy in Windows consecutive windows of Window, waited for at most Max.
+type Quiet struct {
+	Busy    float64
+	Window  time.Duration
+	Windows int
+	Max     time.Duration
+}
+
+// DefaultQuiet is a quarter of the CPUs busy at most, in two consecutive
+// one-second windows, within 90 s.
+var DefaultQuiet = Quiet{Busy: 0.25, Window: time.Second, Windows: 2, Max: 90 * time.Second}
+
+// WaitQuiet waits until the node the probe runs on is quiet (q), reading
+// /proc/stat through the probe. A dataplane agent still compiling a new
+// endpoint's BPF program, kube-proxy re-syncing or the apiserver deleting
+// objects would otherwise be measured with the dataplane. It returns the
+// last window's busy share (-1 if none was read) and the wait; an error
+// means the node did not become quiet within q.Max (or ctx ended).
+func WaitQuiet(ctx context.Context, e podexec.Executor, probe podexec.Target, q Quiet) (last float64, took time.Duration, err error) {
+	if q.Busy <= 0 || q.Busy > 1 || q.Window <= 0 || q.Windows < 1 || q.Max <= 0 {
+		return -1, 0, fmt.Errorf("quiet wait: %+v: want 0 < Busy <= 1 and positive Window, Windows and Max", q)
+	}
+	quiet := 0
+	last = -1
+	took, err = kube.WaitEvery(ctx, "a quiet node", q.Max, 10*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		a, err := ReadCPUTimes(ctx, e, probe)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, "", ctx.Err()
+		case <-time.After(q.Window):
+		}
+		b, err := ReadCPUTimes(ctx, e, probe)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		f, err := BusyFraction(a, b)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		last = f
+		if f < q.Busy {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		return quiet >= q.Windows, fmt.Sprintf("%.0f %% busy", f*100), nil
+	})
+	if err != nil && last >= 0 {
+		err = fmt.Errorf("%w (the last window %.0f %% busy, limit %.0f %%)", err, last*100, q.Busy*100)
+	}
+	return last, took, err
+}
