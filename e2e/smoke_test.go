@@ -122,7 +122,8 @@ func (s *smoke) assessURL(host func() string) features.Func {
 // Service agent programmed on each node, from that node's agent pod: the
 // Service's ClusterIP in KUBE-SERVICES (iptables) or in the service-ips
 // verdict map (nftables), parsed, with its position recorded (W-STAT-10), or
-// among the ClusterIP frontends of Cilium's service table, with a backend.
+// among the ClusterIP frontends of Cilium's service table, with a backend
+// (dataplane.ReadProgrammed, the reader ServiceScale waits with).
 func (s *smoke) assessProgrammed(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	d, err := detect(ctx, s.run)
 	if err != nil {
@@ -132,94 +133,33 @@ func (s *smoke) assessProgrammed(ctx context.Context, t *testing.T, _ *envconf.C
 	if err := d.ProgrammedReadable(); err != nil {
 		t.Skipf("dataplane %s: %v", d.Kind, err)
 	}
-	var argv []string
-	var position func(string) (int, int, error)
-	var pods map[string]string
-	container, ns := "", ""
-	if d.ServiceAgent() == "cilium" {
-		c := d.Cilium
-		ns = c.Namespace
+	if c := d.Cilium; c != nil {
 		t.Logf("dataplane %s (cilium %s, routing %s %s, kube-proxy replacement %s), image %s",
 			d.Kind, c.Version, c.Routing, c.TunnelProtocol, c.KubeProxyReplacement, c.Image)
-		argv, pods, container = []string{"cilium-dbg", "service", "list", "-o", "json"}, c.Pods, "cilium-agent"
-		position = func(out string) (int, int, error) {
-			fes, err := dataplane.CiliumServices([]byte(out))
-			n, idx := 0, 0
-			for _, fe := range fes {
-				if fe.Type != "ClusterIP" {
-					continue
-				}
-				n++
-				if fe.IP.String() == s.serviceIP && fe.Namespace == s.ns && fe.Name == "fortio" && fe.Backends > 0 {
-					idx = n
-				}
-			}
-			return idx, n, err
-		}
 	} else {
-		kp := d.KubeProxy
-		t.Logf("dataplane %s (configured mode %q), image %s", d.Kind, kp.ConfigMode, kp.Image)
-		pods, ns = kp.Pods, kp.Namespace
-		switch kp.Mode {
-		case "iptables":
-			argv = []string{"iptables-save", "-t", "nat"}
-			position = func(out string) (int, int, error) {
-				rules, err := dataplane.KubeServicesRules(out)
-				for _, r := range rules {
-					if r.ClusterIP == s.serviceIP && r.Comment == s.ns+"/fortio:p" {
-						return r.Index, len(rules), err
-					}
-				}
-				return 0, len(rules), err
-			}
-		case "nftables":
-			argv = []string{"nft", "list", "map", "ip", "kube-proxy", "service-ips"}
-			position = func(out string) (int, int, error) {
-				elems, err := dataplane.NftServiceIPs(out)
-				for i, e := range elems {
-					if e.IP == s.serviceIP && e.ServicePort == s.ns+"/fortio:p" {
-						return i + 1, len(elems), err
-					}
-				}
-				return 0, len(elems), err
-			}
-		default:
-			t.Skipf("kube-proxy %s mode: no rule reader for it yet", kp.Mode)
-		}
+		t.Logf("dataplane %s (configured mode %q), image %s", d.Kind, d.KubeProxy.ConfigMode, d.KubeProxy.Image)
 	}
-	nodes := make([]string, 0, len(pods))
-	for n := range pods {
-		nodes = append(nodes, n)
-	}
-	sort.Strings(nodes)
 	// kube-proxy on a node the traffic did not cross may still be syncing
 	// when the requests above have answered: wait, verified, for the
-	// Service on every node and record how long each took (never a
-	// one-shot read that races the sync).
-	for _, node := range nodes {
-		target := podexec.Target{Namespace: ns, Pod: pods[node], Container: container}
-		var idx, total int
-		took, err := kube.WaitFor(ctx, fmt.Sprintf("node %s programs %s", node, s.serviceIP), time.Minute,
-			func(ctx context.Context) (bool, string, error) {
-				ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				defer cancel()
-				out, err := podexec.Output(ectx, s.exec, target, argv...)
-				if err != nil {
-					return false, err.Error(), nil
-				}
-				var perr error
-				if idx, total, perr = position(string(out)); perr != nil {
-					return false, "", fmt.Errorf("parse `%s`: %w", strings.Join(argv, " "), perr)
-				}
-				return idx != 0, fmt.Sprintf("not among the %d entries", total), nil
-			})
-		if err != nil {
-			t.Errorf("node %s (%s): Service %s/fortio (%s) in `%s`: %v",
-				node, d.Kind, s.ns, s.serviceIP, strings.Join(argv, " "), err)
-			continue
+	// Service on every node (never a one-shot read that races the sync).
+	watch := []string{s.serviceIP}
+	var prog []dataplane.Programmed
+	took, err := kube.WaitFor(ctx, "every node programs "+s.serviceIP, time.Minute, func(ctx context.Context) (bool, string, error) {
+		ectx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		var err error
+		if prog, err = dataplane.ReadProgrammed(ectx, s.exec, d, watch); err != nil {
+			return false, err.Error(), nil
 		}
-		t.Logf("node %s: Service %s is entry %d of %d in `%s` (seen after %s)",
-			node, s.serviceIP, idx, total, strings.Join(argv, " "), took.Round(time.Millisecond))
+		ok, status := dataplane.Converged(prog, watch, nil)
+		return ok, status, nil
+	})
+	if err != nil {
+		t.Fatalf("%s: Service %s/fortio (%s): %v", d.Kind, s.ns, s.serviceIP, err)
+	}
+	for _, p := range prog {
+		t.Logf("node %s: Service %s is entry %d of %d ClusterIPs in `%s` (all nodes after %s)",
+			p.Node, s.serviceIP, p.Position[s.serviceIP], p.ClusterIPs, p.Source, took.Round(time.Millisecond))
 	}
 	return ctx
 }

@@ -64,8 +64,8 @@ func ReadProgrammed(ctx context.Context, e podexec.Executor, det Detection, watc
 // ReadCiliumProgrammed reads the ClusterIP frontends of every node's Cilium
 // agent (`cilium-dbg service list -o json` in its pod: the agent's view of
 // its BPF service map). Cilium looks a frontend up by hash, so there is no
-// position: a watched ClusterIP that is programmed gets position 0 in
-// Position, present but meaningless.
+// position: a watched ClusterIP that is programmed (with a backend) gets
+// position 0 in Position, present but meaningless.
 func ReadCiliumProgrammed(ctx context.Context, e podexec.Executor, cil *Cilium, watch []string) ([]Programmed, error) {
 	argv := []string{"cilium-dbg", "service", "list", "-o", "json"}
 	if err := cil.Readable(); err != nil {
@@ -87,7 +87,8 @@ func ReadCiliumProgrammed(ctx context.Context, e podexec.Executor, cil *Cilium, 
 				continue
 			}
 			p.ClusterIPs++
-			if want[fe.IP.String()] {
+			// A frontend without backends answers nothing: not programmed yet.
+			if want[fe.IP.String()] && fe.Backends > 0 {
 				p.Position[fe.IP.String()] = 0
 			}
 		}
