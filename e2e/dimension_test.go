@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/config"
@@ -47,6 +48,41 @@ func newDimension(t *testing.T, name string) *dimension {
 	t.Helper()
 	cfg, prof := loadConfig(t)
 	return &dimension{name: name, outcome: recordOutcome(t, name), cfg: cfg, profile: prof, progress: progress.New(nil)}
+}
+
+// feature is a dimension's e2e-framework feature: labelled dimension=<name>
+// and tier=full plus labels ("key=value"), its setup, assessments in order
+// and an optional teardown.
+type feature struct {
+	title    string
+	labels   []string
+	setup    features.Func
+	assess   []step
+	teardown features.Func
+}
+
+// step is one assessment.
+type step struct {
+	name string
+	fn   features.Func
+}
+
+// test runs the dimension's feature.
+func (d *dimension) test(t *testing.T, f feature) {
+	t.Helper()
+	b := features.New(f.title).WithLabel("dimension", d.name).WithLabel("tier", "full")
+	for _, kv := range f.labels {
+		k, v, _ := strings.Cut(kv, "=")
+		b = b.WithLabel(k, v)
+	}
+	b = b.Setup(f.setup)
+	for _, a := range f.assess {
+		b = b.Assess(a.name, a.fn)
+	}
+	if f.teardown != nil {
+		b = b.Teardown(f.teardown)
+	}
+	testEnv.Test(t, b.Feature())
 }
 
 // outcome is what a dimension's entry in the run's manifest says when its

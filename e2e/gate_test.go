@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
-	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/internal/cli"
 	"kube-netbench/internal/gate"
@@ -46,14 +45,11 @@ type gateTest struct {
 func TestRegressionGate(t *testing.T) {
 	g := &gateTest{rps: &rps{dimension: newDimension(t, "gate"),
 		cases: []rpsCase{{"svc", 64, true}, {"pod", 64, true}}}}
-	f := features.New("regression gate").
-		WithLabel("dimension", "gate").WithLabel("lab", "only").WithLabel("disruptive", "true").
-		Setup(g.setup).
-		Assess("A/A: two passes of the same measurement pass the gate", g.aa).
-		Assess("FORWARD rules injected on every node: the gate fails naming the metric", g.injected).
-		Assess("another load configuration: the runs are incomparable", g.incomparable).
-		Feature()
-	testEnv.Test(t, f)
+	g.test(t, feature{title: "regression gate", setup: g.setup, labels: []string{"lab=only", "disruptive=true"}, assess: []step{
+		{"A/A: two passes of the same measurement pass the gate", g.aa},
+		{"FORWARD rules injected on every node: the gate fails naming the metric", g.injected},
+		{"another load configuration: the runs are incomparable", g.incomparable},
+	}})
 }
 
 func (g *gateTest) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {

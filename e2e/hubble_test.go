@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
-	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/dataplane"
@@ -37,16 +36,11 @@ type hubble struct {
 
 func TestHubble(t *testing.T) {
 	h := &hubble{dimension: newDimension(t, "hubble")}
-	f := features.New("hubble overhead").
-		WithLabel("dimension", "hubble").WithLabel("tier", "full").
-		WithLabel("dataplane", "cilium").WithLabel("disruptive", "true").
-		Setup(h.setup).
-		Assess("W-BUG-1: a toggle that did not reach the agents is caught before measuring", h.sabotagedToggleIsCaught).
-		Assess("interleaved ON/OFF pairs, each state rolled out and verified on every agent", h.measure).
-		Assess("Hubble overhead on keepalive req/s, paired, with its interval", h.judge).
-		Teardown(h.teardown).
-		Feature()
-	testEnv.Test(t, f)
+	h.test(t, feature{title: "hubble overhead", setup: h.setup, labels: []string{"dataplane=cilium", "disruptive=true"}, teardown: h.teardown, assess: []step{
+		{"W-BUG-1: a toggle that did not reach the agents is caught before measuring", h.sabotagedToggleIsCaught},
+		{"interleaved ON/OFF pairs, each state rolled out and verified on every agent", h.measure},
+		{"Hubble overhead on keepalive req/s, paired, with its interval", h.judge},
+	}})
 }
 
 func (h *hubble) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {

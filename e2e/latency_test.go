@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
-	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/bench"
@@ -66,14 +65,11 @@ func TestLatency(t *testing.T) {
 		rr:   newSeries("netperf", "trans/s", "p50", "p90", "p99"),
 		crr:  newSeries("netperf", "trans/s", "p50", "p90", "p99"),
 		http: newSeries("fortio", "req/s", "p50", "p90", "p99", "p99.9")}
-	f := features.New("latency").
-		WithLabel("dimension", "latency").WithLabel("tier", "full").
-		Setup(l.setup).
-		Assess("interleaved rounds: netperf TCP_RR and TCP_CRR to the server pod, HTTP at 1000 QPS through the Service", l.measure).
-		Assess("TCP_RR and TCP_CRR percentiles with netperf", l.assessNetperf).
-		Assess("HTTP percentiles at 1000 QPS resolved in microseconds", l.assessHTTP).
-		Feature()
-	testEnv.Test(t, f)
+	l.test(t, feature{title: "latency", setup: l.setup, assess: []step{
+		{"interleaved rounds: netperf TCP_RR and TCP_CRR to the server pod, HTTP at 1000 QPS through the Service", l.measure},
+		{"TCP_RR and TCP_CRR percentiles with netperf", l.assessNetperf},
+		{"HTTP percentiles at 1000 QPS resolved in microseconds", l.assessHTTP},
+	}})
 }
 
 func (l *latencyDim) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {

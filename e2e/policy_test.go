@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
-	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/dataplane"
@@ -63,15 +62,12 @@ const (
 
 func TestNetworkPolicy(t *testing.T) {
 	p := &policy{dimension: newDimension(t, "policy"), samples: map[string]*policySamples{}}
-	f := features.New("network policy overhead").
-		WithLabel("dimension", "policy").WithLabel("tier", "full").
-		Setup(p.setup).
-		Assess("absent enforcement is caught: a policy that selects no pod leaves the deny canary answered", p.absentEnforcementIsCaught).
-		Assess("L3/L4: realized on every agent, deny canary refused, interleaved pairs", p.measureL3L4).
-		Assess("L3/L4 overhead on keepalive req/s, paired, with its interval", p.judge).
-		Assess("L7 (HTTP GET allowed, a POST canary refused with 403)", p.l7).
-		Feature()
-	testEnv.Test(t, f)
+	p.test(t, feature{title: "network policy overhead", setup: p.setup, assess: []step{
+		{"absent enforcement is caught: a policy that selects no pod leaves the deny canary answered", p.absentEnforcementIsCaught},
+		{"L3/L4: realized on every agent, deny canary refused, interleaved pairs", p.measureL3L4},
+		{"L3/L4 overhead on keepalive req/s, paired, with its interval", p.judge},
+		{"L7 (HTTP GET allowed, a POST canary refused with 403)", p.l7},
+	}})
 }
 
 func (p *policy) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
-	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/podexec"
@@ -55,12 +54,9 @@ type agentResources struct {
 
 func TestResources(t *testing.T) {
 	r := &agentResources{dimension: newDimension(t, "resources"), use: map[string]map[string]*agentUse{}}
-	f := features.New("dataplane agent resources").
-		WithLabel("dimension", "resources").WithLabel("tier", "full").
-		Setup(r.setup).
-		Assess("agent CPU and memory on every node, idle and under load, interleaved rounds", r.measure).
-		Feature()
-	testEnv.Test(t, f)
+	r.test(t, feature{title: "dataplane agent resources", setup: r.setup, assess: []step{
+		{"agent CPU and memory on every node, idle and under load, interleaved rounds", r.measure},
+	}})
 }
 
 func (r *agentResources) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {

@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
-	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/bench"
@@ -67,14 +66,11 @@ type rps struct {
 func TestRPS(t *testing.T) {
 	r := &rps{dimension: newDimension(t, "rps"),
 		cases: []rpsCase{{"pod", 64, true}, {"svc", 64, true}, {"svc", 256, true}, {"svc", 64, false}}}
-	f := features.New("http rps").
-		WithLabel("dimension", "rps").WithLabel("tier", "full").
-		Setup(r.setup).
-		Assess("interleaved rounds: pod and Service, keepalive c64 and c256, short c64, every call a 200", r.measure).
-		Assess("keepalive req/s through the Service against pod to pod", r.judgeService).
-		Assess("a server answering errors fails the sample, naming the codes and their counts", r.errorsFail).
-		Feature()
-	testEnv.Test(t, f)
+	r.test(t, feature{title: "http rps", setup: r.setup, assess: []step{
+		{"interleaved rounds: pod and Service, keepalive c64 and c256, short c64, every call a 200", r.measure},
+		{"keepalive req/s through the Service against pod to pod", r.judgeService},
+		{"a server answering errors fails the sample, naming the codes and their counts", r.errorsFail},
+	}})
 }
 
 func (r *rps) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {

@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
-	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/bench"
@@ -72,14 +71,11 @@ func TestThroughput(t *testing.T) {
 		{"svc", "cross", 8, "iperf-client"},
 		{"pod", "same", 1, "iperf-client-local"},
 	}}
-	f := features.New("throughput").
-		WithLabel("dimension", "throughput").WithLabel("tier", "full").
-		Setup(th.setup).
-		Assess("interleaved rounds: host, pod (1, 8, 16 streams), Service, cross-node and same-node", th.measure).
-		Assess("host to host runs both ends in the host network", th.assessHostToHost).
-		Assess("single-stream Gbps through the Service against pod to pod", th.judgeService).
-		Feature()
-	testEnv.Test(t, f)
+	th.test(t, feature{title: "throughput", setup: th.setup, assess: []step{
+		{"interleaved rounds: host, pod (1, 8, 16 streams), Service, cross-node and same-node", th.measure},
+		{"host to host runs both ends in the host network", th.assessHostToHost},
+		{"single-stream Gbps through the Service against pod to pod", th.judgeService},
+	}})
 }
 
 func (th *throughput) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {

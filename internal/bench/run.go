@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -21,13 +22,7 @@ func Iperf3(ctx context.Context, e podexec.Executor, client podexec.Target, c ip
 	if err != nil {
 		return iperf3.Result{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	out, err := podexec.Output(ctx, e, client, argv...)
-	if err != nil {
-		return iperf3.Result{}, fmt.Errorf("%v: %w", argv, err)
-	}
-	return iperf3.Parse(bytes.NewReader(out))
+	return runParsed(ctx, e, client, argv, timeout, iperf3.Parse)
 }
 
 // Netperf runs one netperf test in the client container, within timeout,
@@ -37,13 +32,20 @@ func Netperf(ctx context.Context, e podexec.Executor, client podexec.Target, tes
 	if err != nil {
 		return netperf.Result{}, err
 	}
+	return runParsed(ctx, e, client, argv, timeout, netperf.Parse)
+}
+
+// runParsed runs argv in the container within timeout and parses its
+// standard output.
+func runParsed[R any](ctx context.Context, e podexec.Executor, c podexec.Target, argv []string, timeout time.Duration, parse func(io.Reader) (R, error)) (R, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	out, err := podexec.Output(ctx, e, client, argv...)
+	out, err := podexec.Output(ctx, e, c, argv...)
 	if err != nil {
-		return netperf.Result{}, fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+		var zero R
+		return zero, fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
 	}
-	return netperf.Parse(bytes.NewReader(out))
+	return parse(bytes.NewReader(out))
 }
 
 // DrainTimeWait waits, polling every poll, until the pod's TIME_WAIT

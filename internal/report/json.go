@@ -60,11 +60,30 @@ func WriteJSON(w io.Writer, run Run) error {
 	if err := run.Validate(); err != nil {
 		return fmt.Errorf("write JSON: %w", err)
 	}
+	if err := encode(w, toJSON(run)); err != nil {
+		return fmt.Errorf("write JSON: %w", err)
+	}
+	return nil
+}
+
+// encode writes v as indented JSON, HTML characters as they are.
+func encode(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(toJSON(run)); err != nil {
-		return fmt.Errorf("write JSON: %w", err)
+	return enc.Encode(v)
+}
+
+// decode reads exactly one JSON value into v: unknown fields and trailing
+// data are errors.
+func decode(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("data after the JSON value")
 	}
 	return nil
 }
@@ -73,14 +92,9 @@ func WriteJSON(w io.Writer, run Run) error {
 // schema version, trailing data and a run that does not validate are
 // errors.
 func ReadJSON(r io.Reader) (Run, error) {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
 	var j jsonRun
-	if err := dec.Decode(&j); err != nil {
+	if err := decode(r, &j); err != nil {
 		return Run{}, fmt.Errorf("read JSON: %w", err)
-	}
-	if dec.More() {
-		return Run{}, fmt.Errorf("read JSON: data after the summary")
 	}
 	if j.Schema != Schema {
 		return Run{}, fmt.Errorf("read JSON: schema %q, this reader understands %q", j.Schema, Schema)

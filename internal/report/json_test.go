@@ -87,7 +87,7 @@ func TestReadJSONRejects(t *testing.T) {
 		{"truncated", good[:len(good)/2], "unexpected EOF"},
 		{"another schema", strings.Replace(good, Schema, "kube-netbench/report/v2", 1), `schema "kube-netbench/report/v2"`},
 		{"unknown field", strings.Replace(good, `"id":`, `"runID": "x", "id":`, 1), `unknown field "runID"`},
-		{"trailing data", good + "{}", "data after the summary"},
+		{"trailing data", good + "{}", "data after the JSON value"},
 		{"unknown status", strings.Replace(good, `"status": "skipped"`, `"status": "n/a"`, 1), `unknown status "n/a"`},
 		{"summary of other samples", strings.Replace(good, `"n": 3`, `"n": 4`, 1), "summary is of 4 samples, the metric has 3"},
 	}

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -57,16 +56,7 @@ func (d Dimension) RunFile() string {
 
 // Validate reports every reason m is not a usable manifest.
 func (m Manifest) Validate() error {
-	var errs []error
-	if m.ID == "" {
-		errs = append(errs, errors.New("run ID is empty"))
-	}
-	if m.Started.IsZero() {
-		errs = append(errs, errors.New("start time is not set"))
-	}
-	if !m.Finished.IsZero() && m.Finished.Before(m.Started) {
-		errs = append(errs, fmt.Errorf("finished %s before it started %s", m.Finished, m.Started))
-	}
+	errs := checkSpan(m.ID, m.Started, m.Finished)
 	seen := map[string]bool{}
 	for i, d := range m.Dimensions {
 		switch {
@@ -113,10 +103,7 @@ func WriteManifest(w io.Writer, m Manifest) error {
 		j.Dimensions = append(j.Dimensions, jsonDimension{Name: d.Name, Status: d.Status,
 			Message: d.Message, Files: append([]string{}, d.Files...)})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(j); err != nil {
+	if err := encode(w, j); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
 	return nil
@@ -125,10 +112,8 @@ func WriteManifest(w io.Writer, m Manifest) error {
 // ReadManifest reads a manifest written by WriteManifest; unknown fields,
 // another schema and an invalid manifest are errors.
 func ReadManifest(r io.Reader) (Manifest, error) {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
 	var j jsonManifest
-	if err := dec.Decode(&j); err != nil {
+	if err := decode(r, &j); err != nil {
 		return Manifest{}, fmt.Errorf("read manifest: %w", err)
 	}
 	if j.Schema != ManifestSchema {

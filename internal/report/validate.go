@@ -7,6 +7,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 
 	"golang.org/x/perf/benchunit"
@@ -26,16 +27,7 @@ var gomaxprocsSuffix = regexp.MustCompile(`-[0-9]+$`)
 // match its samples, and unknown statuses. Both writers and ReadJSON call
 // it, so an invalid run is never half written.
 func (r Run) Validate() error {
-	var errs []error
-	if r.ID == "" {
-		errs = append(errs, errors.New("run ID is empty"))
-	}
-	if r.Started.IsZero() {
-		errs = append(errs, errors.New("start time is not set"))
-	}
-	if !r.Finished.IsZero() && r.Finished.Before(r.Started) {
-		errs = append(errs, fmt.Errorf("finished %s before it started %s", r.Finished, r.Started))
-	}
+	errs := checkSpan(r.ID, r.Started, r.Finished)
 	if _, err := fileConfig(r.Fingerprint); err != nil {
 		errs = append(errs, err)
 	}
@@ -71,6 +63,22 @@ func (r Run) Validate() error {
 		return fmt.Errorf("%w: %w", ErrInvalidRun, err)
 	}
 	return nil
+}
+
+// checkSpan checks what a run and its manifest both carry: an ID, a start,
+// and no end before it.
+func checkSpan(id string, started, finished time.Time) []error {
+	var errs []error
+	if id == "" {
+		errs = append(errs, errors.New("run ID is empty"))
+	}
+	if started.IsZero() {
+		errs = append(errs, errors.New("start time is not set"))
+	}
+	if !finished.IsZero() && finished.Before(started) {
+		errs = append(errs, fmt.Errorf("finished %s before it started %s", finished, started))
+	}
+	return errs
 }
 
 // BenchmarkName is the result's full benchmark name without the
