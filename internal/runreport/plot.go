@@ -63,7 +63,11 @@ func plots(r Report) []Plot {
 				p.Title = "ServiceScale, " + s.what + ": change against each run's 0-Service baseline"
 			}
 			cols, cs, rel := r.Columns, s.cs, rel
-			p.render = func() (*plot.Plot, error) { return curvePlot(p.Title, p.Note, cols, cs, rel) }
+			var xs []Crossover
+			if s.conn == "short" && !rel {
+				xs = r.Crossovers
+			}
+			p.render = func() (*plot.Plot, error) { return curvePlot(p.Title, p.Note, cols, cs, rel, xs) }
 			out = append(out, p)
 		}
 	}
@@ -91,15 +95,17 @@ func newPlot(title, note string) *plot.Plot {
 	return p
 }
 
-func curvePlot(title, note string, cols []Column, cs []Curve, relative bool) (*plot.Plot, error) {
+// curvePlot draws one line per run with its band and rounds, and a dashed
+// vertical line at every crossover of xs.
+func curvePlot(title, note string, cols []Column, cs []Curve, relative bool, xs []Crossover) (*plot.Plot, error) {
 	p := newPlot(title, note)
 	p.X.Label.Text = "dummy Services"
 	p.Y.Label.Text = "req/s (line: median; band: 95 % interval; dots: rounds)"
 	p.Y.Min = 0
+	// Curves start high on the left and fall: the bottom left stays free.
+	p.Legend.Top, p.Legend.Left = false, true
 	if relative {
 		p.Y.Label.Text = "change in % (line: median; band: 95 % interval)"
-		p.Legend.Top = false
-		p.Legend.Left = true
 	}
 	for _, c := range cs {
 		var line, lo, hi plotter.XYs
@@ -154,6 +160,33 @@ func curvePlot(title, note string, cols []Column, cs []Curve, relative bool) (*p
 			p.Add(dots)
 		}
 		p.Legend.Add(cols[c.Column].Label, l, s)
+	}
+	top := 0.0
+	for _, c := range cs {
+		for _, pt := range c.Points {
+			top = math.Max(top, pt.Summary.Center)
+		}
+	}
+	shown := 0
+	for _, x := range xs {
+		if !x.Found {
+			continue
+		}
+		// Labels sit low, away from the legend, and step down so that near
+		// crossovers stay legible.
+		y := top * (0.3 - 0.06*float64(shown))
+		shown++
+		l, err := plotter.NewLine(plotter.XYs{{X: x.At, Y: 0}, {X: x.At, Y: top}})
+		if err != nil {
+			return nil, err
+		}
+		l.Color, l.Dashes = color.Gray{Y: 0x60}, []vg.Length{vg.Points(4), vg.Points(3)}
+		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: x.At, Y: y}},
+			Labels: []string{fmt.Sprintf(" %s < %s at ≈ %s", x.Above, x.Below, thousands(sig3(x.At)))}})
+		if err != nil {
+			return nil, err
+		}
+		p.Add(l, lb)
 	}
 	return p, nil
 }
