@@ -37,6 +37,9 @@ type glanceSpec struct {
 	perNode bool
 	// missing explains a row our suite has no scenario for.
 	missing string
+	// serviceScale stands for the Service-scale rows, one per measured
+	// step (serviceRows).
+	serviceScale bool
 }
 
 var glanceSpecs = []glanceSpec{
@@ -50,7 +53,7 @@ var glanceSpecs = []glanceSpec{
 		keys: map[string]string{"test": "TCP_RR", "target": "pod"}, unit: "p99-sec"},
 	{label: "HTTP p99 @1000 QPS (via Service)", dim: "latency", result: "Latency",
 		keys: map[string]string{"test": "HTTP-1000qps", "target": "svc"}, unit: "p99-sec"},
-	// Service-scale rows are added per measured step by serviceRows.
+	{label: "Service scale", serviceScale: true},
 	{label: "L3/L4 NetworkPolicy: req/s change", dim: "policy", result: "NetworkPolicy",
 		keys: map[string]string{"kind": "NetworkPolicy"}, unit: "req/s", changeKey: "policy", from: "none", to: "l3l4"},
 	{label: "L3/L4 CiliumNetworkPolicy: req/s change", dim: "policy", result: "NetworkPolicy",
@@ -70,12 +73,11 @@ var studySteps = []int{20000, 30000}
 
 func buildGlance(cols []Column, short []Curve, xs []Crossover) Glance {
 	var g Glance
-	specs := slices.Clone(glanceSpecs)
-	for _, sp := range specs[:5] {
-		g.add(cols, sp)
-	}
-	g.serviceRows(cols, short, xs)
-	for _, sp := range specs[5:] {
+	for _, sp := range glanceSpecs {
+		if sp.serviceScale {
+			g.serviceRows(cols, short, xs)
+			continue
+		}
 		g.add(cols, sp)
 	}
 	return g
