@@ -217,3 +217,39 @@ func texts(fs []Finding, kind string) []string {
 	}
 	return out
 }
+
+// TestBPFFinding: the service map's estimated fill against
+// bpf-lb-map-max, overflowing, close to full or not recorded.
+func TestBPFFinding(t *testing.T) {
+	for max, want := range map[string]string{
+		"32768":  "≈ 60,000 entries (6 per Service, as observed; W-BUG-7) of cilium-config-bpf-lb-map-max=32,768: 183 %: it overflows",
+		"65536":  "of cilium-config-bpf-lb-map-max=65,536: 92 %: close to full",
+		"262144": "",
+		"":       "cilium-native: cilium-config-bpf-lb-map-max is not recorded: whether 10,000 Services fit Cilium's service map cannot be told",
+	} {
+		runs := load(t, "synthetic-cilium-native")
+		extra := runs[0].Manifest.Fingerprint.Extra
+		if max == "" {
+			delete(extra, lbMapKey)
+		} else {
+			extra[lbMapKey] = max
+		}
+		r, err := Build(runs)
+		require.NoError(t, err)
+		got := strings.Join(texts(r.Findings, FindingBPF), "\n")
+		if want == "" {
+			require.Empty(t, got, max)
+			continue
+		}
+		require.Contains(t, got, want)
+	}
+}
+
+// TestGlanceMissing: a row no run has says why, with each run's status.
+func TestGlanceMissing(t *testing.T) {
+	r, err := Build(load(t, "ci-iptables", "ci-nftables"))
+	require.NoError(t, err)
+	require.Contains(t, r.Glance.Missing, "Hubble on: req/s change: iptables: skipped: dataplane kube-proxy-iptables runs no Cilium: Hubble is Cilium's; "+
+		"nftables: skipped: dataplane kube-proxy-nftables runs no Cilium: Hubble is Cilium's")
+	require.Contains(t, r.Glance.Missing, "L7 NetworkPolicy: req/s change: the suite has no L7 policy scenario (the lab runs Cilium without Envoy, enable-l7-proxy=false)")
+}
