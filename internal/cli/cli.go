@@ -30,6 +30,12 @@ commands:
                (DIR defaults to .). Exits 0 without a regression, 1 with one, 2 when the runs are
                incomparable (no shared metric; fingerprints that differ in kernel, nodes or load
                tools, unless --allow-env-change) or the input is bad.
+  report [-o DIR] RUN_DIR...
+               renders one or more runs (each a results directory <results>/<run ID>/ with its
+               run.json, typically one per dataplane) as DIR/report.md (tables with 95 % intervals,
+               ServiceScale curves and crossovers, the study's "At a glance" table, fingerprints,
+               findings) and PNG plots; DIR defaults to . Exits 0 when written, 2 on bad input
+               (nothing is written then).
 `
 
 // Run executes the command line and returns the process exit code. It
@@ -43,6 +49,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runCompare(args[1:], stdout, stderr)
 		case "kind":
 			return runKind(args[1:], stdout, stderr)
+		case "report":
+			return runReport(args[1:], stdout, stderr)
 		case "lab":
 			if len(args) >= 2 {
 				return runLab(args[1], stdout, stderr)

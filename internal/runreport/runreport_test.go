@@ -1,0 +1,255 @@
+package runreport
+
+import (
+	"bytes"
+	"flag"
+	"image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	goldenfile "kube-netbench/internal/golden"
+	"kube-netbench/internal/report"
+	"kube-netbench/internal/results"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/runreport")
+
+var goldenDir = filepath.Join("..", "..", "testdata", "runreport")
+
+// load reads run directories of testdata/runs by name.
+func load(t *testing.T, names ...string) []results.Loaded {
+	t.Helper()
+	var out []results.Loaded
+	for _, n := range names {
+		l, err := results.Read(filepath.Join(runsDir, n))
+		require.NoError(t, err)
+		out = append(out, l)
+	}
+	return out
+}
+
+var (
+	ciRuns        = []string{"ci-iptables", "ci-nftables", "ci-cilium-overlay"}
+	syntheticRuns = []string{"synthetic-iptables", "synthetic-cilium-overlay", "synthetic-cilium-native"}
+)
+
+func markdown(t *testing.T, r Report) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, WriteMarkdown(&b, r))
+	return b.Bytes()
+}
+
+// TestGolden renders the real CI runs and the synthetic ones; the order
+// of the arguments does not change the report.
+func TestGolden(t *testing.T) {
+	for name, runs := range map[string][]string{"ci": ciRuns, "synthetic": syntheticRuns} {
+		t.Run(name, func(t *testing.T) {
+			r, err := Build(load(t, runs...))
+			require.NoError(t, err)
+			md := markdown(t, r)
+			goldenfile.Check(t, filepath.Join(goldenDir, name+".md"), md, *update)
+
+			rev := slices.Clone(runs)
+			slices.Reverse(rev)
+			r2, err := Build(load(t, rev...))
+			require.NoError(t, err)
+			require.Equal(t, string(md), string(markdown(t, r2)), "the order of RUN_DIRs does not matter")
+		})
+	}
+}
+
+// TestCI checks what the real 2-round runs must show: no interval
+// anywhere it is due, no winner, no crossover, the skipped dimensions with
+// their reasons and the study's missing rows.
+func TestCI(t *testing.T) {
+	r, err := Build(load(t, ciRuns...))
+	require.NoError(t, err)
+	require.Equal(t, []string{"iptables", "nftables", "cilium-overlay"}, labels(r.Columns))
+	md := string(markdown(t, r))
+	require.Contains(t, md, "| target=svc conn=short c=64 | `req/s` | 3484 req/s, no interval (n=2) | 3314 req/s, no interval (n=2) | 1546 req/s, no interval (n=2) |")
+	require.Contains(t, md, "- iptables: skipped: dataplane kube-proxy-iptables runs no Cilium: Hubble is Cilium's")
+	require.Contains(t, md, "- Short-connection RPS @20,000 Services: no run has a ServiceScale step there (measured: 1000)")
+	require.Contains(t, md, "iptables vs cilium-overlay: no crossover in the measured range (0–1,000 Services): iptables is above cilium-overlay at every common step")
+	for _, row := range r.Glance.Rows {
+		require.NotEqual(t, "iptables", row.Winner, "%s: no winner without intervals", row.Label)
+	}
+	require.Equal(t, 3, count(r.Findings, FindingRounds))
+	require.Equal(t, 6, count(r.Findings, FindingDrift), "two connection kinds, three runs")
+	require.Contains(t, texts(r.Findings, FindingDrift)[0], "cannot be judged: no interval")
+	require.Equal(t, 3, count(r.Findings, FindingSaturation), "iperf3 at its 600m CPU limit in every run")
+	require.Contains(t, texts(r.Findings, FindingSaturation)[0], "path=pod node=cross streams=1 (median 59.5 %)")
+	require.Zero(t, count(r.Findings, FindingBPF), "1,000 Services are far from 65,536 entries")
+	for _, p := range r.Plots {
+		if p.File == "bars-policy.png" || p.File == "bars-hubble.png" {
+			require.Empty(t, p.Note, "%s: 6 interleaved pairs even at CI size", p.File)
+			continue
+		}
+		require.Equal(t, "n=2 per point: no 95 % interval — cannot be trusted", p.Note, p.File)
+	}
+}
+
+// TestSynthetic: the curves with intervals, the crossover with its band
+// interval, and every finding kind.
+func TestSynthetic(t *testing.T) {
+	r, err := Build(load(t, syntheticRuns...))
+	require.NoError(t, err)
+	require.Equal(t, []string{"iptables", "cilium-native", "cilium-overlay"}, labels(r.Columns))
+	require.Len(t, r.Crossovers, 3)
+	x := r.Crossovers[0]
+	require.Equal(t, [2]string{"iptables", "cilium-native"}, [2]string{x.Above, x.Below})
+	require.True(t, x.Found && x.Bounded)
+	require.True(t, x.Lo < x.At && x.At < x.Hi && x.Lo > 5000 && x.Hi < 10000, "%+v", x)
+	require.False(t, r.Crossovers[2].Found, "native stays above overlay")
+
+	winners := map[string]string{}
+	for _, row := range r.Glance.Rows {
+		winners[row.Label] = row.Winner
+	}
+	require.Equal(t, "iptables", winners["Short-connection RPS @1,000 Services (change against the run's 0)"])
+	require.Equal(t, "cilium-native", winners["Short-connection RPS @10,000 Services (change against the run's 0)"])
+
+	drift := texts(r.Findings, FindingDrift)
+	require.Contains(t, drift[0], "iptables ServiceScale short")
+	require.Contains(t, drift[0], "do not overlap: the run drifted")
+	require.Contains(t, strings.Join(drift, "\n"), "cilium-overlay ServiceScale short: the 0-Service baseline measured again after deleting the Services, against the first: +1.4 % [-3.4, +4.2] (n=6/6); the intervals overlap: no drift detected")
+	require.Equal(t, []string{"iptables servicescale: the client's node was at least 90 % busy in svc=0 conn=short (6 of 6 rounds): the load generator may be the bottleneck, not the dataplane (W-STAT-6)"},
+		texts(r.Findings, FindingSaturation))
+	require.Equal(t, 2, count(r.Findings, FindingBPF))
+	require.Contains(t, texts(r.Findings, FindingBPF)[0], "≈ 60,000 entries (6 per Service, as observed; W-BUG-7) of cilium-config-bpf-lb-map-max=65,536: 92 %: close to full")
+	require.Zero(t, count(r.Findings, FindingRounds))
+	for _, p := range r.Plots {
+		require.Empty(t, p.Note, "%s: 6 rounds have intervals", p.File)
+	}
+}
+
+// TestWrite writes the report and plots; each plot is a PNG of a real
+// size. Bytes are not compared: font rendering may change with the library.
+func TestWrite(t *testing.T) {
+	r, err := Build(load(t, append(slices.Clone(ciRuns), "synthetic-cilium-native")...))
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "out")
+	paths, err := Write(dir, r)
+	require.NoError(t, err)
+	var names []string
+	for _, p := range paths {
+		names = append(names, filepath.Base(p))
+	}
+	require.Equal(t, []string{"report.md", "servicescale-short.png", "servicescale-short-relative.png", "servicescale-keepalive.png",
+		"servicescale-keepalive-relative.png", "bars-throughput.png", "bars-rps.png", "bars-latency.png", "bars-policy.png",
+		"bars-hubble.png", "bars-resources.png"}, names)
+	md, err := os.ReadFile(paths[0])
+	require.NoError(t, err)
+	for _, p := range paths[1:] {
+		require.Contains(t, string(md), "]("+filepath.Base(p)+")", "report.md shows every plot")
+		f, err := os.Open(p)
+		require.NoError(t, err)
+		img, err := png.Decode(f)
+		f.Close()
+		require.NoError(t, err, p)
+		require.Greater(t, img.Bounds().Dx(), 500, p)
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		require.Greater(t, fi.Size(), int64(20000), "%s: a plot with content, not a blank image", p)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	_, err := Build(nil)
+	require.EqualError(t, err, "no run given")
+
+	_, err = Build(load(t, "ci-iptables", "ci-iptables"))
+	require.ErrorContains(t, err, "are the same run (ID ci-iptables)")
+
+	mixed := load(t, "ci-nftables")
+	mixed[0].Runs[0].Run.Results[0].Keys[0].Value = "iptables"
+	_, err = Build(mixed)
+	require.ErrorContains(t, err, "is of dataplane nftables, the run's others of iptables: give one run per dataplane")
+
+	noKey := load(t, "ci-nftables")
+	noKey[0].Runs[0].Run.Results[0].Keys = noKey[0].Runs[0].Run.Results[0].Keys[1:]
+	_, err = Build(noKey)
+	require.ErrorContains(t, err, "does not start with the dataplane key")
+
+	badSvc := load(t, "synthetic-cilium-native")
+	setKey(badSvc[0].Runs[0].Run.Results, "svc", "0", "lots")
+	_, err = Build(badSvc)
+	require.ErrorContains(t, err, `svc="lots" is not a Service count (want N or N-closing)`)
+
+	noBase := load(t, "synthetic-cilium-native")
+	res := noBase[0].Runs[0].Run.Results
+	noBase[0].Runs[0].Run.Results = slices.DeleteFunc(res, func(r report.Result) bool { return key(r, "svc") == "0" })
+	_, err = Build(noBase)
+	require.ErrorContains(t, err, "has no svc=0 baseline")
+}
+
+func setKey(rs []report.Result, k, from, to string) {
+	for i := range rs {
+		for j := range rs[i].Keys {
+			if rs[i].Keys[j].Key == k && rs[i].Keys[j].Value == from {
+				rs[i].Keys[j].Value = to
+			}
+		}
+	}
+}
+
+func labels(cols []Column) []string {
+	var out []string
+	for _, c := range cols {
+		out = append(out, c.Label)
+	}
+	return out
+}
+
+func count(fs []Finding, kind string) int { return len(texts(fs, kind)) }
+
+func texts(fs []Finding, kind string) []string {
+	var out []string
+	for _, f := range fs {
+		if f.Kind == kind {
+			out = append(out, f.Text)
+		}
+	}
+	return out
+}
+
+// TestBPFFinding: the service map's estimated fill against
+// bpf-lb-map-max, overflowing, close to full or not recorded.
+func TestBPFFinding(t *testing.T) {
+	for max, want := range map[string]string{
+		"32768":  "≈ 60,000 entries (6 per Service, as observed; W-BUG-7) of cilium-config-bpf-lb-map-max=32,768: 183 %: it overflows",
+		"65536":  "of cilium-config-bpf-lb-map-max=65,536: 92 %: close to full",
+		"262144": "",
+		"":       "cilium-native: cilium-config-bpf-lb-map-max is not recorded: whether 10,000 Services fit Cilium's service map cannot be told",
+	} {
+		runs := load(t, "synthetic-cilium-native")
+		extra := runs[0].Manifest.Fingerprint.Extra
+		if max == "" {
+			delete(extra, lbMapKey)
+		} else {
+			extra[lbMapKey] = max
+		}
+		r, err := Build(runs)
+		require.NoError(t, err)
+		got := strings.Join(texts(r.Findings, FindingBPF), "\n")
+		if want == "" {
+			require.Empty(t, got, max)
+			continue
+		}
+		require.Contains(t, got, want)
+	}
+}
+
+// TestGlanceMissing: a row no run has says why, with each run's status.
+func TestGlanceMissing(t *testing.T) {
+	r, err := Build(load(t, "ci-iptables", "ci-nftables"))
+	require.NoError(t, err)
+	require.Contains(t, r.Glance.Missing, "Hubble on: req/s change: iptables: skipped: dataplane kube-proxy-iptables runs no Cilium: Hubble is Cilium's; "+
+		"nftables: skipped: dataplane kube-proxy-nftables runs no Cilium: Hubble is Cilium's")
+	require.Contains(t, r.Glance.Missing, "L7 NetworkPolicy: req/s change: the suite has no L7 policy scenario (the lab runs Cilium without Envoy, enable-l7-proxy=false)")
+}
