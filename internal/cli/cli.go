@@ -5,6 +5,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"time"
 )
 
 const usage = `usage: netbench <command>
@@ -24,6 +25,13 @@ commands:
                (DIR defaults to .). Exits 0 without a regression, 1 with one, 2 when the runs are
                incomparable (no shared metric; fingerprints that differ in kernel, nodes or load
                tools, unless --allow-env-change) or the input is bad.
+  import-seed [-o RESULTS_ROOT] [--id RUN_ID] DIR
+               turn the seed script's results folder DIR (context.yaml, throughput/, rps/, ...) into
+               the run RESULTS_ROOT/RUN_ID (default results/seed-<dataplane>-<its test_date>): its raw
+               iperf3, fortio and netperf files re-parsed and summarized this suite's way, every file
+               reported with its status, findings against its benchmark-summary.json in import.md.
+               Exits 0 when every file is a sample, 1 when some are missing, unparseable or rejected
+               (the run is still written), 2 when nothing is written (bad DIR, existing run).
 `
 
 // Run executes the command line and returns the process exit code. It
@@ -35,6 +43,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runParse(args[1:], stdin, stdout, stderr)
 		case "compare":
 			return runCompare(args[1:], stdout, stderr)
+		case "import-seed":
+			return runImportSeed(args[1:], stdout, stderr, time.Now)
 		case "lab":
 			if len(args) >= 2 {
 				return runLab(args[1], stdout, stderr)
