@@ -3,6 +3,7 @@ package seedimport
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +51,9 @@ func (im *Import) findings() {
 		for _, sr := range d.scenarios {
 			subject := (report.Result{Name: sr.name, Keys: sr.keys}).BenchmarkName()
 			for _, f := range sr.flaws {
-				im.add(d.Name, subject, []string{f.id}, "%s", f.text)
+				if !slices.ContainsFunc(im.Findings, func(x Finding) bool { return x.Text == f.text }) {
+					im.add(d.Name, subject, []string{f.id}, "%s", f.text)
+				}
 			}
 			if sr.kind == kindHTTP {
 				for _, smp := range sr.samples {
@@ -63,6 +66,9 @@ func (im *Import) findings() {
 			if im.Summary != nil {
 				for _, sv := range sr.seed {
 					im.compare(d.Name, subject, sr, sv)
+				}
+				if sr.dim == DimServiceScale {
+					im.degradation(subject, sr)
 				}
 			}
 		}
@@ -108,6 +114,49 @@ func (im *Import) compare(dim, subject string, sr scenarioResult, sv seedValue) 
 		flaws = append(flaws, "W-STAT-1")
 	}
 	im.add(dim, subject+" "+sv.unit, flaws, "%s%s", text, left)
+}
+
+// degradation sets the seed's degradation at a ServiceScale step against
+// the same ratio of our medians: the step's over the RPS phase's (the
+// seed's baseline), which excludes the runs we reject.
+func (im *Import) degradation(subject string, sr scenarioResult) {
+	conn := sr.keys[1].Value
+	field, rps := "keepalive_degradation_pct", "RPS/target=svc/conn=keepalive/c=64"
+	if conn == "short" {
+		field, rps = "short_conn_degradation_pct", "RPS/target=svc/conn=short/c=64"
+	}
+	seed, ok := lookup(im.Summary, []string{"service_scale", "steps[" + sr.keys[0].Value + "]", field})
+	if !ok {
+		return
+	}
+	text := fmt.Sprintf("seed service_scale %s = %+.1f %% (a ratio of two means of n ≤ %d, no interval)", field, seed, im.Rounds)
+	base := im.metric(DimRPS, rps, report.UnitReqPerSec)
+	if base != nil && sr.result != nil && base.Summary.Center > 0 {
+		step := sr.result.Metrics[0].Summary.Center
+		text += fmt.Sprintf("; ours, the step's median over the RPS phase's: %+.1f %% (still across phases, no interval)", (step-base.Summary.Center)/base.Summary.Center*100)
+	}
+	im.add(DimServiceScale, subject+" degradation", []string{"W-STAT-3", "W-STAT-1"}, "%s", text)
+}
+
+// metric finds an imported metric by dimension, benchmark name without
+// dataplane, and unit.
+func (im *Import) metric(dim, name, unit string) *report.Metric {
+	for _, d := range im.Dims {
+		if d.Name != dim {
+			continue
+		}
+		for _, sr := range d.scenarios {
+			if sr.result == nil || (report.Result{Name: sr.name, Keys: sr.keys}).BenchmarkName() != name {
+				continue
+			}
+			for i := range sr.result.Metrics {
+				if sr.result.Metrics[i].Unit == unit {
+					return &sr.result.Metrics[i]
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func ours(m report.Metric) string {

@@ -151,6 +151,7 @@ func Read(dir string) (*Import, error) {
 
 	all := scenarios()
 	steps, stepFiles := im.scaleSteps(dir, present)
+	stepFiles = append(stepFiles, im.endpoints(dir, present)...)
 	for _, f := range stepFiles {
 		claimed[f.Path] = true
 		im.Files = append(im.Files, f)
@@ -267,6 +268,21 @@ func (im *Import) scaleSteps(dir string, present map[string]bool) ([]int, []File
 	}
 	slices.Sort(steps)
 	return steps, files
+}
+
+// endpoints reads SVC_ENDPOINTS from service-scale/endpoints_per_svc.txt.
+func (im *Import) endpoints(dir string, present map[string]bool) []File {
+	const name = "service-scale/endpoints_per_svc.txt"
+	if !present[name] {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+	v := strings.TrimSpace(string(b))
+	if n, perr := strconv.Atoi(v); err != nil || perr != nil || n <= 0 {
+		return []File{{Path: name, Dimension: DimServiceScale, Status: StatusUnparseable, Reason: fmt.Sprintf("%q is not a positive count of endpoints", v)}}
+	}
+	im.Config["SVC_ENDPOINTS"] = v
+	return []File{{Path: name, Dimension: DimServiceScale, Status: StatusRead, Reason: "SVC_ENDPOINTS"}}
 }
 
 // readScenario parses every file of s.
