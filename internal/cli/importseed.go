@@ -46,8 +46,7 @@ func runImportSeed(args []string, stdout, stderr io.Writer, now func() time.Time
 		return fail("-o %s --id %s: %v", *root, runID, err)
 	}
 	im.PrintSummary(stdout, dir)
-	c := im.Counts()
-	if c[seedimport.StatusMissing]+c[seedimport.StatusUnparseable]+c[seedimport.StatusRejected] > 0 {
+	if !im.Complete() {
 		return importPartial
 	}
 	return importOK

@@ -73,6 +73,9 @@ func (im *Import) findings() {
 			}
 		}
 	}
+	if im.Summary != nil {
+		im.overheads()
+	}
 }
 
 // compare sets one number of the seed's summary against our metric.
@@ -120,22 +123,56 @@ func (im *Import) compare(dim, subject string, sr scenarioResult, sv seedValue) 
 // the same ratio of our medians: the step's over the RPS phase's (the
 // seed's baseline), which excludes the runs we reject.
 func (im *Import) degradation(subject string, sr scenarioResult) {
-	conn := sr.keys[1].Value
+	if sr.base == "service-scale/svc_1k_svc" {
+		return // the older layout's summary has no per-step degradation
+	}
 	field, rps := "keepalive_degradation_pct", "RPS/target=svc/conn=keepalive/c=64"
-	if conn == "short" {
+	if sr.keys[1].Value == "short" {
 		field, rps = "short_conn_degradation_pct", "RPS/target=svc/conn=short/c=64"
 	}
-	seed, ok := lookup(im.Summary, []string{"service_scale", "steps[" + sr.keys[0].Value + "]", field})
+	var step *report.Metric
+	if sr.result != nil {
+		step = &sr.result.Metrics[0]
+	}
+	im.change(DimServiceScale, subject+" degradation", []string{"service_scale", "steps[" + sr.keys[0].Value + "]", field},
+		step, im.metric(DimRPS, rps, report.UnitReqPerSec), "the step's median over the RPS phase's (still across phases)")
+}
+
+// overheads sets the seed's Hubble and NetworkPolicy overheads against the
+// same ratios of our medians.
+func (im *Import) overheads() {
+	req := func(dim, name string) *report.Metric { return im.metric(dim, name, report.UnitReqPerSec) }
+	none := req(DimPolicy, "NetworkPolicy/kind=CiliumNetworkPolicy/policy=none/conn=keepalive/c=64")
+	for _, c := range []struct {
+		dim, subject string
+		path         []string
+		with, base   *report.Metric
+	}{
+		{DimHubble, "Hubble overhead", []string{"hubble", "overhead_pct"},
+			req(DimHubble, "Hubble/hubble=on/conn=keepalive/c=64"), req(DimHubble, "Hubble/hubble=off/conn=keepalive/c=64")},
+		{DimPolicy, "NetworkPolicy L3/L4 overhead", []string{"networkpolicy", "l3l4_overhead_pct"},
+			req(DimPolicy, "NetworkPolicy/kind=CiliumNetworkPolicy/policy=l3l4/conn=keepalive/c=64"), none},
+		{DimPolicy, "NetworkPolicy L7 overhead", []string{"networkpolicy", "l7_overhead_pct"},
+			req(DimPolicy, "NetworkPolicy/kind=L7/policy=l7/conn=keepalive/c=64"), none},
+	} {
+		im.change(c.dim, c.subject, c.path, c.with, c.base, "with over without, medians")
+	}
+}
+
+// change sets a relative change of the seed's summary (path) against
+// (with - base) / base of our medians, when the summary has it.
+func (im *Import) change(dim, subject string, path []string, with, base *report.Metric, ours string) {
+	seed, ok := lookup(im.Summary, path)
 	if !ok {
 		return
 	}
-	text := fmt.Sprintf("seed service_scale %s = %+.1f %% (a ratio of two means of n ≤ %d, no interval)", field, seed, im.Rounds)
-	base := im.metric(DimRPS, rps, report.UnitReqPerSec)
-	if base != nil && sr.result != nil && base.Summary.Center > 0 {
-		step := sr.result.Metrics[0].Summary.Center
-		text += fmt.Sprintf("; ours, the step's median over the RPS phase's: %+.1f %% (still across phases, no interval)", (step-base.Summary.Center)/base.Summary.Center*100)
+	text := fmt.Sprintf("seed %s = %+.1f %% (a ratio of means of n ≤ %d, no interval)", strings.Join(path, "."), seed, im.Rounds)
+	if with != nil && base != nil && base.Summary.Center > 0 {
+		text += fmt.Sprintf("; ours, %s: %+.1f %%, no interval", ours, (with.Summary.Center-base.Summary.Center)/base.Summary.Center*100)
+	} else {
+		text += "; ours: none, a side has no sample here"
 	}
-	im.add(DimServiceScale, subject+" degradation", []string{"W-STAT-3", "W-STAT-1"}, "%s", text)
+	im.add(dim, subject, []string{"W-STAT-3", "W-STAT-1"}, "%s", text)
 }
 
 // metric finds an imported metric by dimension, benchmark name without

@@ -14,6 +14,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -217,6 +218,16 @@ func scaleScenarios(svc int) []scenario {
 			keys: kv("svc", n, "conn", "short"), conns: 64, short: true, flaws: []flaw{flawBaseline},
 			seed: []seedValue{{path: []string{"service_scale", step, "short_conn_qps"}, unit: report.UnitReqPerSec, scale: 1, how: "int(mean of the rounds' int(ActualQPS)), failed calls included"}}},
 	}
+}
+
+// legacyScale matches the older seed's single scale step: keepalive runs
+// at 1000 Services, against the RPS phase's svc_c64.
+var legacyScale = regexp.MustCompile(`^service-scale/svc_1k_svc_r[0-9]+\.json$`)
+
+func legacyScaleScenario() scenario {
+	return scenario{dim: DimServiceScale, base: "service-scale/svc_1k_svc", ext: ".json", rounds: true, kind: kindReq, name: "ServiceScale",
+		keys: kv("svc", "1000", "conn", "keepalive"), conns: 64, flaws: []flaw{flawBaseline},
+		seed: []seedValue{{path: []string{"service_scale", "1k_svc_qps"}, unit: report.UnitReqPerSec, scale: 1, how: "int(mean of the rounds' int(ActualQPS)), failed calls included"}}}
 }
 
 // Context is the seed's context.yaml.

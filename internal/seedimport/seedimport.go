@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -86,7 +87,9 @@ type Dim struct {
 	Name            string
 	Status, Message string
 	Results         []report.Result
-	scenarios       []scenarioResult
+	// Tools are the load tools its files report.
+	Tools     []report.Tool
+	scenarios []scenarioResult
 }
 
 // scenarioResult is what one scenario's files gave.
@@ -158,6 +161,9 @@ func Read(dir string) (*Import, error) {
 	}
 	for _, n := range steps {
 		all = append(all, scaleScenarios(n)...)
+	}
+	if !slices.Contains(steps, 1000) && slices.ContainsFunc(slices.Collect(maps.Keys(present)), legacyScale.MatchString) {
+		all = append(all, legacyScaleScenario())
 	}
 	cilium := strings.HasPrefix(im.Dataplane, "cilium-")
 	im.Dims = make([]Dim, len(dimensions))
@@ -410,34 +416,45 @@ func (d *Dim) settle(cilium bool, dataplane string) {
 	}
 }
 
-// tools records each load tool once, with the versions its files report,
-// and iperf3's duration when every file agrees on it.
+// tools records each dimension's load tools, with the versions their files
+// report, the run's (all of them, once each), and iperf3's duration when
+// every file agrees on it.
 func (im *Import) tools() {
-	versions := map[string][]string{}
-	var order []string
 	durations := map[time.Duration]bool{}
-	for _, d := range im.Dims {
+	for i := range im.Dims {
+		d := &im.Dims[i]
+		var samples []sample
 		for _, sr := range d.scenarios {
+			samples = append(samples, sr.samples...)
 			for _, smp := range sr.samples {
-				if _, ok := versions[smp.tool]; !ok {
-					order = append(order, smp.tool)
-					versions[smp.tool] = nil
-				}
-				if smp.version != "" && !slices.Contains(versions[smp.tool], smp.version) {
-					versions[smp.tool] = append(versions[smp.tool], smp.version)
-				}
 				if smp.tool == "iperf3" {
 					durations[smp.duration] = true
 				}
 			}
 		}
-	}
-	for _, t := range order {
-		im.Tools = append(im.Tools, report.Tool{Name: t, Version: strings.Join(versions[t], ",")})
+		d.Tools = toolsOf(samples)
+		im.Tools = report.MergeTools(im.Tools, d.Tools)
 	}
 	if len(durations) == 1 {
 		for d := range durations {
 			im.Config["IPERF_DURATION"] = d.String()
 		}
 	}
+}
+
+// toolsOf lists the samples' tools in order of appearance, each with every
+// version reported (comma-separated).
+func toolsOf(samples []sample) []report.Tool {
+	var out []report.Tool
+	for _, smp := range samples {
+		i := slices.IndexFunc(out, func(t report.Tool) bool { return t.Name == smp.tool })
+		if i < 0 {
+			out = append(out, report.Tool{Name: smp.tool})
+			i = len(out) - 1
+		}
+		if v := smp.version; v != "" && !slices.Contains(strings.Split(out[i].Version, ","), v) {
+			out[i].Version = strings.TrimPrefix(out[i].Version+","+v, ",")
+		}
+	}
+	return out
 }

@@ -73,6 +73,7 @@ func TestImportGolden(t *testing.T) {
 func TestImportFacts(t *testing.T) {
 	im, err := Read(seedDir)
 	require.NoError(t, err)
+	require.False(t, im.Complete())
 	require.Equal(t, 2, im.Rounds)
 	require.Equal(t, "cilium-overlay", im.Dataplane)
 
@@ -133,7 +134,10 @@ func TestImportFacts(t *testing.T) {
 	require.Contains(t, finding(t, im, "Latency/test=HTTP-1000qps/target=svc/tool=fortio").Flaws, "W-STAT-1")
 	require.True(t, slices.ContainsFunc(im.Findings, func(f Finding) bool { return slices.Contains(f.Flaws, "W-BUG-3") }))
 	require.Equal(t, []string{"W-BUG-2"}, finding(t, im, "Throughput/path=pod-to-host/node=cross/streams=8").Flaws)
-	require.Contains(t, finding(t, im, "ServiceScale/svc=1000/conn=keepalive degradation").Text, "+52.1 %")
+	require.Contains(t, finding(t, im, "ServiceScale/svc=1000/conn=keepalive degradation").Text,
+		"seed service_scale.steps[1000].keepalive_degradation_pct = +52.1 % (a ratio of means of n ≤ 2, no interval); ours, the step's median over the RPS phase's (still across phases): +0.0 %")
+	require.Contains(t, finding(t, im, "NetworkPolicy L7 overhead").Text, "seed networkpolicy.l7_overhead_pct = -68.5 %")
+	require.Contains(t, finding(t, im, "NetworkPolicy L7 overhead").Text, "ours: none, a side has no sample here")
 
 	fp := im.Fingerprint()
 	require.Equal(t, "v1.37.2", fp.KubernetesVersion)
@@ -224,8 +228,7 @@ func TestCleanKubeProxyFolder(t *testing.T) {
 	dir := cleanFolder(t)
 	im, err := Read(dir)
 	require.NoError(t, err)
-	c := im.Counts()
-	require.Zero(t, c[StatusMissing]+c[StatusRejected]+c[StatusUnparseable], "%+v", im.Files)
+	require.True(t, im.Complete(), "%+v", im.Files)
 	require.Equal(t, "kube-proxy-iptables", im.Dataplane)
 	require.Equal(t, "iptables", im.KubeProxyMode)
 	for _, d := range im.Dims {
@@ -303,4 +306,23 @@ func TestParseContext(t *testing.T) {
 	require.Equal(t, "tke-a", c.Values["cluster_name"])
 	require.Equal(t, "TencentOS Server 4", c.Values["node_os"])
 	require.Equal(t, "v1.34.1-tke.5", c.Values["k8s_version"])
+}
+
+// TestLegacyScaleStep: the older seed's single step (svc_1k_svc_r*.json,
+// no scale_steps.txt) is ServiceScale at 1000 Services, keepalive.
+func TestLegacyScaleStep(t *testing.T) {
+	dir := copyTree(t, seedDir)
+	b, err := os.ReadFile(filepath.Join(dir, "service-scale", "ka_at_1000svc_r1.json"))
+	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "service-scale")))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "service-scale"), 0o755))
+	write(t, dir, "service-scale/svc_1k_svc_r1.json", string(b))
+	im, err := Read(dir)
+	require.NoError(t, err)
+	require.Equal(t, StatusImported, fileOf(t, im, "service-scale/svc_1k_svc_r1.json").Status)
+	require.Equal(t, StatusMissing, fileOf(t, im, "service-scale/svc_1k_svc_r2.json").Status)
+	require.Equal(t, StatusMissing, fileOf(t, im, "service-scale/scale_steps.txt").Status)
+	res := im.Dims[5].Results
+	require.Len(t, res, 1)
+	require.Equal(t, "ServiceScale/dataplane=cilium-overlay/svc=1000/conn=keepalive", res[0].BenchmarkName())
 }

@@ -80,6 +80,7 @@ func (im *Import) write(d *results.Dir, id string, finished time.Time) error {
 		if len(dim.Results) == 0 {
 			err = d.Record(dim.Name, dim.Status, dim.Message)
 		} else {
+			fp.Tools = dim.Tools
 			run := report.Run{ID: id, Started: im.Started, Finished: im.Started, Fingerprint: fp, Results: dim.Results}
 			err = d.Put(dim.Name, run, dim.Status, dim.Message)
 		}
@@ -104,6 +105,13 @@ func (im *Import) Counts() map[string]int {
 		c[f.Status]++
 	}
 	return c
+}
+
+// Complete reports whether every file the seed's layout has is a sample:
+// none missing, unparseable or rejected.
+func (im *Import) Complete() bool {
+	c := im.Counts()
+	return c[StatusMissing]+c[StatusUnparseable]+c[StatusRejected] == 0
 }
 
 var statuses = []string{StatusImported, StatusRejected, StatusUnparseable, StatusMissing, StatusNotImported, StatusRead}
