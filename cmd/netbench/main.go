@@ -1,5 +1,6 @@
-// Command netbench runs the embedded lab, parses raw tool outputs and
-// compares two runs (the regression gate). See internal/cli.
+// Command netbench runs the embedded lab, parses raw tool outputs, compares
+// two runs (the regression gate) and imports the seed script's results. See
+// internal/cli.
 package main
 
 import (

@@ -5,6 +5,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"time"
 )
 
 const usage = `usage: netbench <command>
@@ -36,6 +37,13 @@ commands:
                ServiceScale curves and crossovers, the study's "At a glance" table, fingerprints,
                findings) and PNG plots; DIR defaults to . Exits 0 when written, 2 on bad input
                (nothing is written then).
+  import-seed [-o RESULTS_ROOT] [--id RUN_ID] DIR
+               turn the seed script's results folder DIR (context.yaml, throughput/, rps/, ...) into
+               the run RESULTS_ROOT/RUN_ID (default results/seed-<dataplane>-<its test_date>): its raw
+               iperf3, fortio and netperf files re-parsed and summarized this suite's way, every file
+               reported with its status, findings against its benchmark-summary.json in import.md.
+               Exits 0 when every file is a sample, 1 when some are missing, unparseable or rejected
+               (the run is still written), 2 when nothing is written (bad DIR, existing run).
 `
 
 // Run executes the command line and returns the process exit code. It
@@ -51,6 +59,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return runKind(args[1:], stdout, stderr)
 		case "report":
 			return runReport(args[1:], stdout, stderr)
+		case "import-seed":
+			return runImportSeed(args[1:], stdout, stderr, time.Now)
 		case "lab":
 			if len(args) >= 2 {
 				return runLab(args[1], stdout, stderr)

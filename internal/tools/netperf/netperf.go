@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,6 +165,26 @@ var banners = map[string]Type{
 // it to stdout) is quoted, and a missing column, a value that is not a
 // number, throughput not in Trans/s or no transaction at all fail.
 func Parse(r io.Reader) (Result, error) {
+	return parse(r, Selectors())
+}
+
+// SeedSelectors are the -o selectors of the seed script's latency tests
+// (MIN, MEAN, P50, P90, P99 and MAX latency, THROUGHPUT): no units column,
+// no retransmissions, sizes or elapsed time.
+func SeedSelectors() []string {
+	return []string{"MIN_LATENCY", "MEAN_LATENCY", "P50_LATENCY", "P90_LATENCY", "P99_LATENCY", "MAX_LATENCY", "THROUGHPUT"}
+}
+
+// ParseSeed is Parse for output of the seed's selectors (SeedSelectors), so
+// that its old files can be re-read: those columns are required, the others
+// are read and checked where present and left zero (retransmissions nil)
+// where not. Without THROUGHPUT_UNITS the rate's unit is unchecked; the
+// banner's test type is what tells a request/response test.
+func ParseSeed(r io.Reader) (Result, error) {
+	return parse(r, SeedSelectors())
+}
+
+func parse(r io.Reader, required []string) (Result, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return Result{}, fmt.Errorf("netperf result: %w", err)
@@ -221,7 +242,7 @@ func Parse(r io.Reader) (Result, error) {
 	if len(values) != len(header) {
 		return Result{}, fmt.Errorf("netperf result: truncated or malformed: %d values for %d columns", len(values), len(header))
 	}
-	if err := res.fill(header, values); err != nil {
+	if err := res.fill(header, values, required); err != nil {
 		return Result{}, fmt.Errorf("netperf result: %w", err)
 	}
 	return res, nil
@@ -250,8 +271,9 @@ func splitCSV(line string) ([]string, error) {
 	return cr.Read()
 }
 
-// fill sets res from the values, found by header.
-func (res *Result) fill(header, values []string) error {
+// fill sets res from the values, found by header: every required selector
+// must have its column; the others are checked where present.
+func (res *Result) fill(header, values, required []string) error {
 	byHeader := make(map[string]string, len(header))
 	for i, h := range header {
 		byHeader[h] = strings.TrimSpace(values[i])
@@ -260,7 +282,10 @@ func (res *Result) fill(header, values []string) error {
 	for _, c := range columns {
 		v, ok := byHeader[c.header]
 		if !ok {
-			return fmt.Errorf("no column %q (selector %s)", c.header, c.selector)
+			if slices.Contains(required, c.selector) {
+				return fmt.Errorf("no column %q (selector %s)", c.header, c.selector)
+			}
+			continue
 		}
 		if c.selector == "THROUGHPUT_UNITS" {
 			if v != "Trans/s" {
@@ -301,17 +326,20 @@ func (res *Result) fill(header, values []string) error {
 	if res.ResponseSize, err = count("RESPONSE_SIZE", num); err != nil {
 		return err
 	}
-	if num["ELAPSED_TIME"] <= 0 {
-		return fmt.Errorf("ELAPSED_TIME is %v seconds", num["ELAPSED_TIME"])
+	if e, ok := num["ELAPSED_TIME"]; ok {
+		if e <= 0 {
+			return fmt.Errorf("ELAPSED_TIME is %v seconds", e)
+		}
+		res.Elapsed = time.Duration(math.Round(e * float64(time.Second)))
 	}
-	res.Elapsed = time.Duration(math.Round(num["ELAPSED_TIME"] * float64(time.Second)))
 	return nil
 }
 
-// retransmits is nil for netperf's -1 (not measured), else the count.
+// retransmits is nil for netperf's -1 (not measured) or a column not asked
+// for, else the count.
 func retransmits(sel string, num map[string]float64) (*int64, error) {
-	v := num[sel]
-	if v == -1 {
+	v, ok := num[sel]
+	if !ok || v == -1 {
 		return nil, nil
 	}
 	if v < 0 || v != math.Trunc(v) {
@@ -321,9 +349,12 @@ func retransmits(sel string, num map[string]float64) (*int64, error) {
 	return &n, nil
 }
 
-// count is a positive whole number of bytes.
+// count is a positive whole number of bytes; 0 for a column not asked for.
 func count(sel string, num map[string]float64) (int, error) {
-	v := num[sel]
+	v, ok := num[sel]
+	if !ok {
+		return 0, nil
+	}
 	if v <= 0 || v != math.Trunc(v) {
 		return 0, fmt.Errorf("%s is %v, not a positive whole number", sel, v)
 	}

@@ -216,6 +216,44 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestParseSeed reads the seed's seven columns (derived from the real
+// captures, see seed-*.txt.provenance.md) to the values of the full
+// captures, and the full captures to the same result as Parse.
+func TestParseSeed(t *testing.T) {
+	for _, name := range []string{"tcp-rr", "tcp-crr"} {
+		t.Run(name, func(t *testing.T) {
+			full, err := Parse(bytes.NewReader(capture(t, name)))
+			require.NoError(t, err)
+			got, err := ParseSeed(bytes.NewReader(capture(t, "seed-"+name)))
+			require.NoError(t, err)
+			want := full
+			want.Latency.StdDev, want.LocalRetransmits, want.RemoteRetransmits = 0, nil, nil
+			want.RequestSize, want.ResponseSize, want.Elapsed = 0, 0, 0
+			require.Equal(t, want, got, "the seed's columns, nothing else")
+			_, err = Parse(bytes.NewReader(capture(t, "seed-"+name)))
+			require.ErrorContains(t, err, `no column "Stddev Latency Microseconds"`, "Parse needs every selector of Selectors")
+
+			again, err := ParseSeed(bytes.NewReader(capture(t, name)))
+			require.NoError(t, err)
+			require.Equal(t, full, again, "columns beyond the seed's are read and checked too")
+		})
+	}
+	seed := string(capture(t, "seed-tcp-rr"))
+	for _, tc := range []struct{ name, in, err string }{
+		{"missing P99", strings.Replace(seed, "99th Percentile Latency Microseconds", "99th", 1),
+			`netperf result: no column "99th Percentile Latency Microseconds" (selector P99_LATENCY)`},
+		{"truncated", seed[:len(seed)-10], "netperf result: truncated or malformed: 6 values for 7 columns"},
+		{"no transactions", strings.Replace(seed, ",10785.17", ",0", 1), "netperf result: 0 Trans/s"},
+		{"a stream test's units", edit(t, func(d *doc) { d.set("Throughput Units", "10^6bits/s") }),
+			`throughput in "10^6bits/s"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseSeed(strings.NewReader(tc.in))
+			require.ErrorContains(t, err, tc.err)
+		})
+	}
+}
+
 // TestArgvCaptured asserts the exact command lines of testdata/netperf/capture.sh.
 func TestArgvCaptured(t *testing.T) {
 	script, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "netperf", "capture.sh"))
