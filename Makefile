@@ -14,7 +14,7 @@ GOTESTSUM := $(GO) tool gotestsum
 # The lab's end-to-end suites can take minutes (kube-proxy programming on 2 cores).
 E2E_TIMEOUT ?= 30m
 
-.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet lint-workflows cross unit lab-tests e2e test bench compare lab-up lab-down lab-status clean
+.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet lint-workflows cross unit lab-tests e2e report test bench compare lab-up lab-down lab-status clean
 
 all: build
 
@@ -124,7 +124,13 @@ e2e: deps lab-bins lab-bins-cilium lab-images-cilium
 	    -count=1 -timeout $(E2E_TIMEOUT) -run '$(E2E_TESTS)' -skip "$$skiptests" ./e2e -args "$${args[@]}" || exit 1; \
 	done
 
-test: deps lab-bins cross unit lab-tests e2e
+# The CI runs side by side (one run directory per dataplane under $(RESULTS)/ci-*): report.md and
+# PNG plots in $(RESULTS)/report.
+REPORT_RUNS ?= $(RESULTS)/ci-*/nb-*
+report: build
+	bin/netbench report -o $(RESULTS)/report $(REPORT_RUNS)
+
+test: deps lab-bins cross unit lab-tests e2e report
 
 # The whole suite. On the lab (no KUBECONFIG) once per dataplane, side by side on this machine.
 BENCH_DATAPLANES ?= iptables nftables cilium-overlay cilium-native

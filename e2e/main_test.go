@@ -8,6 +8,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"kube-netbench/internal/cluster"
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/results"
+	"kube-netbench/internal/seedview"
 )
 
 var (
@@ -80,11 +82,7 @@ func runSuite(m *testing.M) int {
 		return 2
 	}
 	fmt.Fprintf(os.Stderr, "e2e: run %s, results in %s\n", runID, resultsDir.Path)
-	defer func() {
-		if err := resultsDir.Finish(time.Now()); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: results: %v\n", err)
-		}
-	}()
+	defer finishResults()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	var teardownFailed, finished atomic.Bool
 	provider, err := cluster.Select(os.Getenv(cluster.ProviderEnv), kubeconfig)
@@ -124,6 +122,27 @@ func runSuite(m *testing.M) int {
 		code = 130
 	}
 	return code
+}
+
+// finishResults records the run's end and writes the seed script's
+// benchmark-summary.json as a view of everything the run measured.
+func finishResults() {
+	if err := resultsDir.Finish(time.Now()); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: results: %v\n", err)
+		return
+	}
+	l, err := results.Read(resultsDir.Path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: results: %v\n", err)
+		return
+	}
+	var b bytes.Buffer
+	if err := seedview.Write(&b, l); err == nil {
+		err = os.WriteFile(filepath.Join(resultsDir.Path, seedview.FileName), b.Bytes(), 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %s: %v\n", seedview.FileName, err)
+	}
 }
 
 // resultsRoot resolves a relative RESULTS_DIR against the repository root:

@@ -53,9 +53,10 @@ func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Confi
 	return ctx
 }
 
-// write puts the run's ServiceScale results in the results directory,
-// with the seed script's benchmark-summary.json (its "service_scale" key)
-// as a view.
+// write puts the run's ServiceScale results in the results directory, with
+// servicescale.summary.json as a view: the seed's "service_scale" section
+// with what only this dimension knows (programming waits, rule positions,
+// drains, findings, verdicts).
 func (s *serviceScale) write(t *testing.T, sum scaleresult.Summary) error {
 	run := report.Run{ID: s.cfg.RunID, Started: s.started, Finished: time.Now(), Fingerprint: s.fingerprint()}
 	for _, st := range s.steps {
@@ -66,7 +67,8 @@ func (s *serviceScale) write(t *testing.T, sum scaleresult.Summary) error {
 		for _, m := range []struct {
 			conn    string
 			samples []float64
-		}{{"keepalive", st.Keepalive}, {"short", st.Short}} {
+			busy    []float64
+		}{{"keepalive", st.Keepalive, st.CPUBusyKeepalive}, {"short", st.Short, st.CPUBusyShort}} {
 			if len(m.samples) == 0 {
 				continue
 			}
@@ -74,12 +76,18 @@ func (s *serviceScale) write(t *testing.T, sum scaleresult.Summary) error {
 			if err != nil {
 				return err
 			}
+			// The client node's busy share per round, as RPS records it:
+			// the report's saturated-client finding reads it.
+			raw, err := json.Marshal(map[string][]float64{"client_node_cpu_busy": m.busy})
+			if err != nil {
+				return err
+			}
 			run.Results = append(run.Results, report.Result{Name: "ServiceScale",
 				Keys:    []report.KV{{Key: "dataplane", Value: dataplaneKey(s.det)}, {Key: "svc", Value: svc}, {Key: "conn", Value: m.conn}},
-				Metrics: []report.Metric{metric}})
+				Metrics: []report.Metric{metric}, Raw: raw})
 		}
 	}
-	seed := results.View{Name: "benchmark-summary.json", Write: func(w io.Writer) error {
+	seed := results.View{Name: "servicescale.summary.json", Write: func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"service_scale": sum})
