@@ -43,7 +43,7 @@ type gateTest struct {
 // node's FORWARD chain) fails naming the metric; a pass with another load
 // configuration is incomparable (exit 2).
 func TestRegressionGate(t *testing.T) {
-	g := &gateTest{rps: &rps{dimension: newDimension(t, "gate"),
+	g := &gateTest{rps: &rps{dimension: newDimension(t, report.DimGate),
 		cases: []rpsCase{{"svc", 64, true}, {"pod", 64, true}}}}
 	g.test(t, feature{title: "regression gate", setup: g.setup, labels: []string{"lab=only", "disruptive=true"}, assess: []step{
 		{"A/A: two passes of the same measurement pass the gate", g.aa},

@@ -35,7 +35,7 @@ type hubble struct {
 }
 
 func TestHubble(t *testing.T) {
-	h := &hubble{dimension: newDimension(t, "hubble")}
+	h := &hubble{dimension: newDimension(t, report.DimHubble)}
 	h.test(t, feature{title: "hubble overhead", setup: h.setup, labels: []string{"dataplane=cilium", "disruptive=true"}, teardown: h.teardown, assess: []step{
 		{"W-BUG-1: a toggle that did not reach the agents is caught before measuring", h.sabotagedToggleIsCaught},
 		{"interleaved ON/OFF pairs, each state rolled out and verified on every agent", h.measure},

@@ -61,7 +61,7 @@ type latencyDim struct {
 }
 
 func TestLatency(t *testing.T) {
-	l := &latencyDim{dimension: newDimension(t, "latency"),
+	l := &latencyDim{dimension: newDimension(t, report.DimLatency),
 		rr:   newSeries("netperf", "trans/s", "p50", "p90", "p99"),
 		crr:  newSeries("netperf", "trans/s", "p50", "p90", "p99"),
 		http: newSeries("fortio", "req/s", "p50", "p90", "p99", "p99.9")}

@@ -61,7 +61,7 @@ const (
 )
 
 func TestNetworkPolicy(t *testing.T) {
-	p := &policy{dimension: newDimension(t, "policy"), samples: map[string]*policySamples{}}
+	p := &policy{dimension: newDimension(t, report.DimPolicy), samples: map[string]*policySamples{}}
 	p.test(t, feature{title: "network policy overhead", setup: p.setup, assess: []step{
 		{"absent enforcement is caught: a policy that selects no pod leaves the deny canary answered", p.absentEnforcementIsCaught},
 		{"L3/L4: realized on every agent, deny canary refused, interleaved pairs", p.measureL3L4},

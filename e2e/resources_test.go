@@ -53,7 +53,7 @@ type agentResources struct {
 }
 
 func TestResources(t *testing.T) {
-	r := &agentResources{dimension: newDimension(t, "resources"), use: map[string]map[string]*agentUse{}}
+	r := &agentResources{dimension: newDimension(t, report.DimResources), use: map[string]map[string]*agentUse{}}
 	r.test(t, feature{title: "dataplane agent resources", setup: r.setup, assess: []step{
 		{"agent CPU and memory on every node, idle and under load, interleaved rounds", r.measure},
 	}})

@@ -64,7 +64,7 @@ type rps struct {
 }
 
 func TestRPS(t *testing.T) {
-	r := &rps{dimension: newDimension(t, "rps"),
+	r := &rps{dimension: newDimension(t, report.DimRPS),
 		cases: []rpsCase{{"pod", 64, true}, {"svc", 64, true}, {"svc", 256, true}, {"svc", 64, false}}}
 	r.test(t, feature{title: "http rps", setup: r.setup, assess: []step{
 		{"interleaved rounds: pod and Service, keepalive c64 and c256, short c64, every call a 200", r.measure},

@@ -92,7 +92,7 @@ func (s *serviceScale) write(t *testing.T, sum scaleresult.Summary) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"service_scale": sum})
 	}}
-	putResults(t, resultsDir, "servicescale", run, seed)
+	putResults(t, resultsDir, report.DimServiceScale, run, seed)
 	return nil
 }
 

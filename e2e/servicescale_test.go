@@ -23,6 +23,7 @@ import (
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/podexec"
 	"kube-netbench/internal/progress"
+	"kube-netbench/internal/report"
 	"kube-netbench/internal/scale"
 	"kube-netbench/internal/scaleresult"
 )
@@ -64,7 +65,7 @@ type serviceScale struct {
 
 func TestServiceScale(t *testing.T) {
 	cfg, prof := loadConfig(t)
-	s := &serviceScale{outcome: recordOutcome(t, "servicescale"), cfg: cfg, profile: prof}
+	s := &serviceScale{outcome: recordOutcome(t, report.DimServiceScale), cfg: cfg, profile: prof}
 	f := features.New("service scale").
 		WithLabel("dimension", "service-scale").WithLabel("tier", "full").WithLabel("disruptive", "true").
 		Setup(s.setup).

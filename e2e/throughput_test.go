@@ -62,7 +62,7 @@ type throughput struct {
 }
 
 func TestThroughput(t *testing.T) {
-	th := &throughput{dimension: newDimension(t, "throughput"), cases: []throughputCase{
+	th := &throughput{dimension: newDimension(t, report.DimThroughput), cases: []throughputCase{
 		{"host", "cross", 8, "iperf-client-host"},
 		{"pod", "cross", 1, "iperf-client"},
 		{"pod", "cross", 8, "iperf-client"},

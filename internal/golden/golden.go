@@ -5,6 +5,7 @@ package golden
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -31,4 +32,30 @@ func Check(t testing.TB, path string, got []byte, update bool) {
 		t.Fatalf("write %s.got: %v", path, err)
 	}
 	t.Errorf("output differs from %s; compare with: diff %s %s.got (go test -update accepts it)", path, path, path)
+}
+
+// Testdata reads a file under the repository's testdata directory (found
+// from the test's working directory up to go.mod), failing the test if it
+// cannot: the real captures every parser test reads.
+func Testdata(t testing.TB, elem ...string) []byte {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testdata: no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+	b, err := os.ReadFile(filepath.Join(append([]string{dir, "testdata"}, elem...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

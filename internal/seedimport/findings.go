@@ -67,7 +67,7 @@ func (im *Import) findings() {
 				for _, sv := range sr.seed {
 					im.compare(d.Name, subject, sr, sv)
 				}
-				if sr.dim == DimServiceScale {
+				if sr.dim == report.DimServiceScale {
 					im.degradation(subject, sr)
 				}
 			}
@@ -134,26 +134,26 @@ func (im *Import) degradation(subject string, sr scenarioResult) {
 	if sr.result != nil {
 		step = &sr.result.Metrics[0]
 	}
-	im.change(DimServiceScale, subject+" degradation", []string{"service_scale", "steps[" + sr.keys[0].Value + "]", field},
-		step, im.metric(DimRPS, rps, report.UnitReqPerSec), "the step's median over the RPS phase's (still across phases)")
+	im.change(report.DimServiceScale, subject+" degradation", []string{"service_scale", "steps[" + sr.keys[0].Value + "]", field},
+		step, im.metric(report.DimRPS, rps, report.UnitReqPerSec), "the step's median over the RPS phase's (still across phases)")
 }
 
 // overheads sets the seed's Hubble and NetworkPolicy overheads against the
 // same ratios of our medians.
 func (im *Import) overheads() {
 	req := func(dim, name string) *report.Metric { return im.metric(dim, name, report.UnitReqPerSec) }
-	none := req(DimPolicy, "NetworkPolicy/kind=CiliumNetworkPolicy/policy=none/conn=keepalive/c=64")
+	none := req(report.DimPolicy, "NetworkPolicy/kind=CiliumNetworkPolicy/policy=none/conn=keepalive/c=64")
 	for _, c := range []struct {
 		dim, subject string
 		path         []string
 		with, base   *report.Metric
 	}{
-		{DimHubble, "Hubble overhead", []string{"hubble", "overhead_pct"},
-			req(DimHubble, "Hubble/hubble=on/conn=keepalive/c=64"), req(DimHubble, "Hubble/hubble=off/conn=keepalive/c=64")},
-		{DimPolicy, "NetworkPolicy L3/L4 overhead", []string{"networkpolicy", "l3l4_overhead_pct"},
-			req(DimPolicy, "NetworkPolicy/kind=CiliumNetworkPolicy/policy=l3l4/conn=keepalive/c=64"), none},
-		{DimPolicy, "NetworkPolicy L7 overhead", []string{"networkpolicy", "l7_overhead_pct"},
-			req(DimPolicy, "NetworkPolicy/kind=L7/policy=l7/conn=keepalive/c=64"), none},
+		{report.DimHubble, "Hubble overhead", []string{"hubble", "overhead_pct"},
+			req(report.DimHubble, "Hubble/hubble=on/conn=keepalive/c=64"), req(report.DimHubble, "Hubble/hubble=off/conn=keepalive/c=64")},
+		{report.DimPolicy, "NetworkPolicy L3/L4 overhead", []string{"networkpolicy", "l3l4_overhead_pct"},
+			req(report.DimPolicy, "NetworkPolicy/kind=CiliumNetworkPolicy/policy=l3l4/conn=keepalive/c=64"), none},
+		{report.DimPolicy, "NetworkPolicy L7 overhead", []string{"networkpolicy", "l7_overhead_pct"},
+			req(report.DimPolicy, "NetworkPolicy/kind=L7/policy=l7/conn=keepalive/c=64"), none},
 	} {
 		im.change(c.dim, c.subject, c.path, c.with, c.base, "with over without, medians")
 	}

@@ -40,14 +40,14 @@ func (im *Import) scaleSteps(dir string, present map[string]bool) ([]int, []File
 				strs[i] = strconv.Itoa(n)
 			}
 			im.Config["SVC_SCALE_STEPS"] = strings.Join(strs, ",")
-			return steps, []File{{Path: name, Dimension: DimServiceScale, Status: StatusRead, Reason: "the steps"}}
+			return steps, []File{{Path: name, Dimension: report.DimServiceScale, Status: StatusRead, Reason: "the steps"}}
 		}
 		if err == nil {
 			err = errors.New("no step")
 		}
-		files = append(files, File{Path: name, Dimension: DimServiceScale, Status: StatusUnparseable, Reason: err.Error() + "; steps taken from the step files"})
+		files = append(files, File{Path: name, Dimension: report.DimServiceScale, Status: StatusUnparseable, Reason: err.Error() + "; steps taken from the step files"})
 	} else {
-		files = append(files, File{Path: name, Dimension: DimServiceScale, Status: StatusMissing, Reason: "steps taken from the step files"})
+		files = append(files, File{Path: name, Dimension: report.DimServiceScale, Status: StatusMissing, Reason: "steps taken from the step files"})
 	}
 	step := regexp.MustCompile(`^service-scale/(?:ka|short)_at_([0-9]+)svc_r[0-9]+\.json$`)
 	seen := map[int]bool{}
@@ -73,10 +73,10 @@ func (im *Import) endpoints(dir string, present map[string]bool) []File {
 	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
 	v := strings.TrimSpace(string(b))
 	if n, perr := strconv.Atoi(v); err != nil || perr != nil || n <= 0 {
-		return []File{{Path: name, Dimension: DimServiceScale, Status: StatusUnparseable, Reason: fmt.Sprintf("%q is not a positive count of endpoints", v)}}
+		return []File{{Path: name, Dimension: report.DimServiceScale, Status: StatusUnparseable, Reason: fmt.Sprintf("%q is not a positive count of endpoints", v)}}
 	}
 	im.Config["SVC_ENDPOINTS"] = v
-	return []File{{Path: name, Dimension: DimServiceScale, Status: StatusRead, Reason: "SVC_ENDPOINTS"}}
+	return []File{{Path: name, Dimension: report.DimServiceScale, Status: StatusRead, Reason: "SVC_ENDPOINTS"}}
 }
 
 // notImported says why a file outside the imported scenarios is left out.

@@ -22,22 +22,12 @@ import (
 	"kube-netbench/internal/tools/netperf"
 )
 
-// Dimension names, as the suite's results directories carry them.
-const (
-	DimThroughput   = "throughput"
-	DimRPS          = "rps"
-	DimLatency      = "latency"
-	DimHubble       = "hubble"
-	DimPolicy       = "policy"
-	DimServiceScale = "servicescale"
-)
-
 // dimensions in the order the seed runs them.
-var dimensions = []string{DimThroughput, DimRPS, DimLatency, DimHubble, DimPolicy, DimServiceScale}
+var dimensions = []string{report.DimThroughput, report.DimRPS, report.DimLatency, report.DimHubble, report.DimPolicy, report.DimServiceScale}
 
 // seedDirs maps the seed's subdirectories to dimensions.
-var seedDirs = map[string]string{"throughput": DimThroughput, "rps": DimRPS, "latency": DimLatency,
-	"hubble": DimHubble, "networkpolicy": DimPolicy, "service-scale": DimServiceScale}
+var seedDirs = map[string]string{"throughput": report.DimThroughput, "rps": report.DimRPS, "latency": report.DimLatency,
+	"hubble": report.DimHubble, "networkpolicy": report.DimPolicy, "service-scale": report.DimServiceScale}
 
 // kind is what a file holds and which metrics it gives.
 type kind int
@@ -153,7 +143,7 @@ func scenarios() []scenario {
 		{"pod2pod_16stream", "pod", 16, "pod2pod_16stream"},
 		{"via_service_8stream", "svc", 8, "via_service_8stream"},
 	} {
-		s := scenario{dim: DimThroughput, base: "throughput/" + t.base, ext: ".json", rounds: true, kind: kindIperf,
+		s := scenario{dim: report.DimThroughput, base: "throughput/" + t.base, ext: ".json", rounds: true, kind: kindIperf,
 			name: "Throughput", keys: kv("path", t.path, "node", "cross", "streams", strconv.Itoa(t.streams)),
 			streams: t.streams, seed: gbps(t.seedKey)}
 		if t.path == "pod-to-host" {
@@ -170,7 +160,7 @@ func scenarios() []scenario {
 		if r.short {
 			conn = "short"
 		}
-		out = append(out, scenario{dim: DimRPS, base: "rps/" + r.base, ext: ".json", rounds: true, kind: kindRPS,
+		out = append(out, scenario{dim: report.DimRPS, base: "rps/" + r.base, ext: ".json", rounds: true, kind: kindRPS,
 			name: "RPS", keys: kv("target", r.target, "conn", conn, "c", strconv.Itoa(r.conns)),
 			conns: r.conns, short: r.short, seed: avgQPS(r.base)})
 	}
@@ -179,27 +169,27 @@ func scenarios() []scenario {
 			how: "int(mean of the rounds' percentiles) (W-STAT-2: a mean of percentiles is no percentile)"}
 	}
 	out = append(out,
-		scenario{dim: DimLatency, base: "latency/tcp_rr", ext: ".txt", rounds: true, kind: kindNetperf, name: "Latency",
+		scenario{dim: report.DimLatency, base: "latency/tcp_rr", ext: ".txt", rounds: true, kind: kindNetperf, name: "Latency",
 			keys: kv("test", "TCP_RR", "target", "pod", "tool", "netperf"), test: netperf.TCPRR,
 			seed: []seedValue{us("tcp_rr_p50_us", "p50-sec"), us("tcp_rr_p99_us", "p99-sec")}},
-		scenario{dim: DimLatency, base: "latency/tcp_crr", ext: ".txt", rounds: true, kind: kindNetperf, name: "Latency",
+		scenario{dim: report.DimLatency, base: "latency/tcp_crr", ext: ".txt", rounds: true, kind: kindNetperf, name: "Latency",
 			keys: kv("test", "TCP_CRR", "target", "pod", "tool", "netperf"), test: netperf.TCPCRR,
 			seed: []seedValue{us("tcp_crr_p99_us", "p99-sec")}},
-		scenario{dim: DimLatency, base: "latency/http_1k_qps", ext: ".json", kind: kindHTTP, name: "Latency",
+		scenario{dim: report.DimLatency, base: "latency/http_1k_qps", ext: ".json", kind: kindHTTP, name: "Latency",
 			keys: kv("test", "HTTP-1000qps", "target", "svc", "tool", "fortio"), conns: 16,
 			seed:  []seedValue{{path: []string{"latency", "http_p99_1k_qps_ms"}, unit: "p99-sec", scale: 1e-3, how: "p99 of one run, ×1000, rounded to 0.01 ms"}},
 			flaws: []flaw{flawHTTP}},
-		scenario{dim: DimHubble, base: "hubble/hubble_on", ext: ".json", kind: kindReq, name: "Hubble",
+		scenario{dim: report.DimHubble, base: "hubble/hubble_on", ext: ".json", kind: kindReq, name: "Hubble",
 			keys: kv("hubble", "on", "conn", "keepalive", "c", "64"), conns: 64, seed: oneQPS("hubble", "with_hubble_qps"), flaws: []flaw{flawHubble}},
-		scenario{dim: DimHubble, base: "hubble/hubble_off", ext: ".json", kind: kindReq, name: "Hubble",
+		scenario{dim: report.DimHubble, base: "hubble/hubble_off", ext: ".json", kind: kindReq, name: "Hubble",
 			keys: kv("hubble", "off", "conn", "keepalive", "c", "64"), conns: 64, seed: oneQPS("hubble", "without_hubble_qps"), flaws: []flaw{flawHubble}},
-		scenario{dim: DimPolicy, base: "networkpolicy/no_policy", ext: ".json", kind: kindReq, name: "NetworkPolicy",
+		scenario{dim: report.DimPolicy, base: "networkpolicy/no_policy", ext: ".json", kind: kindReq, name: "NetworkPolicy",
 			keys: kv("kind", "CiliumNetworkPolicy", "policy", "none", "conn", "keepalive", "c", "64"), conns: 64,
 			seed: oneQPS("networkpolicy", "baseline_qps"), flaws: []flaw{flawPolicy}},
-		scenario{dim: DimPolicy, base: "networkpolicy/l3l4_policy", ext: ".json", kind: kindReq, name: "NetworkPolicy",
+		scenario{dim: report.DimPolicy, base: "networkpolicy/l3l4_policy", ext: ".json", kind: kindReq, name: "NetworkPolicy",
 			keys: kv("kind", "CiliumNetworkPolicy", "policy", "l3l4", "conn", "keepalive", "c", "64"), conns: 64,
 			seed: oneQPS("networkpolicy", "l3l4_qps"), flaws: []flaw{flawPolicy}},
-		scenario{dim: DimPolicy, base: "networkpolicy/l7_policy", ext: ".json", kind: kindReq, name: "NetworkPolicy",
+		scenario{dim: report.DimPolicy, base: "networkpolicy/l7_policy", ext: ".json", kind: kindReq, name: "NetworkPolicy",
 			keys: kv("kind", "L7", "policy", "l7", "conn", "keepalive", "c", "64"), conns: 64,
 			seed: oneQPS("networkpolicy", "l7_qps"), flaws: []flaw{flawPolicy}},
 	)
@@ -211,10 +201,10 @@ func scaleScenarios(svc int) []scenario {
 	n := strconv.Itoa(svc)
 	step := "steps[" + n + "]"
 	return []scenario{
-		{dim: DimServiceScale, base: "service-scale/ka_at_" + n + "svc", ext: ".json", rounds: true, kind: kindReq, name: "ServiceScale",
+		{dim: report.DimServiceScale, base: "service-scale/ka_at_" + n + "svc", ext: ".json", rounds: true, kind: kindReq, name: "ServiceScale",
 			keys: kv("svc", n, "conn", "keepalive"), conns: 64, flaws: []flaw{flawBaseline},
 			seed: []seedValue{{path: []string{"service_scale", step, "keepalive_qps"}, unit: report.UnitReqPerSec, scale: 1, how: "int(mean of the rounds' int(ActualQPS)), failed calls included"}}},
-		{dim: DimServiceScale, base: "service-scale/short_at_" + n + "svc", ext: ".json", rounds: true, kind: kindReq, name: "ServiceScale",
+		{dim: report.DimServiceScale, base: "service-scale/short_at_" + n + "svc", ext: ".json", rounds: true, kind: kindReq, name: "ServiceScale",
 			keys: kv("svc", n, "conn", "short"), conns: 64, short: true, flaws: []flaw{flawBaseline},
 			seed: []seedValue{{path: []string{"service_scale", step, "short_conn_qps"}, unit: report.UnitReqPerSec, scale: 1, how: "int(mean of the rounds' int(ActualQPS)), failed calls included"}}},
 	}
@@ -225,7 +215,7 @@ func scaleScenarios(svc int) []scenario {
 var legacyScale = regexp.MustCompile(`^service-scale/svc_1k_svc_r[0-9]+\.json$`)
 
 func legacyScaleScenario() scenario {
-	return scenario{dim: DimServiceScale, base: "service-scale/svc_1k_svc", ext: ".json", rounds: true, kind: kindReq, name: "ServiceScale",
+	return scenario{dim: report.DimServiceScale, base: "service-scale/svc_1k_svc", ext: ".json", rounds: true, kind: kindReq, name: "ServiceScale",
 		keys: kv("svc", "1000", "conn", "keepalive"), conns: 64, flaws: []flaw{flawBaseline},
 		seed: []seedValue{{path: []string{"service_scale", "1k_svc_qps"}, unit: report.UnitReqPerSec, scale: 1, how: "int(mean of the rounds' int(ActualQPS)), failed calls included"}}}
 }

@@ -172,7 +172,7 @@ func Read(dir string) (*Import, error) {
 		byDim[name] = &im.Dims[i]
 	}
 	for _, s := range all {
-		if (s.dim == DimHubble || s.dim == DimPolicy) && !cilium {
+		if (s.dim == report.DimHubble || s.dim == report.DimPolicy) && !cilium {
 			continue
 		}
 		sr := im.readScenario(dir, s, present, claimed)
@@ -305,7 +305,7 @@ func result(s scenario, key string, samples []sample) (report.Result, error) {
 
 // settle sets the dimension's results, status and message.
 func (d *Dim) settle(cilium bool, dataplane string) {
-	if (d.Name == DimHubble || d.Name == DimPolicy) && !cilium {
+	if (d.Name == report.DimHubble || d.Name == report.DimPolicy) && !cilium {
 		d.Status, d.Message = report.StatusSkipped, "the seed runs it on Cilium only; this folder is "+dataplane
 		return
 	}

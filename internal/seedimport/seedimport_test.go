@@ -117,7 +117,7 @@ func TestImportFacts(t *testing.T) {
 
 	// The rejected round is no sample: RPS svc c64 has round 1 only; the
 	// seed averaged both.
-	m := im.metric(DimRPS, "RPS/target=svc/conn=keepalive/c=64", report.UnitReqPerSec)
+	m := im.metric(report.DimRPS, "RPS/target=svc/conn=keepalive/c=64", report.UnitReqPerSec)
 	require.NotNil(t, m)
 	require.Len(t, m.Samples, 1)
 	require.InDelta(t, 18807.3, m.Samples[0], 0.1)
@@ -126,7 +126,7 @@ func TestImportFacts(t *testing.T) {
 	require.Contains(t, f.Text, "seed rps.svc_c64.avg_qps = 12361 req/s")
 
 	// Percentiles are the per-round values, summarized, never averaged.
-	p99 := im.metric(DimLatency, "Latency/test=TCP_RR/target=pod/tool=netperf", "p99-sec")
+	p99 := im.metric(report.DimLatency, "Latency/test=TCP_RR/target=pod/tool=netperf", "p99-sec")
 	require.NotNil(t, p99)
 	require.Equal(t, []float64{215e-6, 215e-6}, p99.Samples)
 	require.Equal(t, []string{"W-STAT-2", "W-STAT-1"}, finding(t, im, "Latency/test=TCP_RR/target=pod/tool=netperf p99-sec").Flaws)
@@ -166,8 +166,8 @@ func TestWrittenRunReads(t *testing.T) {
 	for _, d := range l.Manifest.Dimensions {
 		status[d.Name] = d.Status
 	}
-	require.Equal(t, map[string]string{DimThroughput: report.StatusError, DimRPS: report.StatusError, DimLatency: report.StatusError,
-		DimHubble: report.StatusPassed, DimPolicy: report.StatusError, DimServiceScale: report.StatusPassed}, status)
+	require.Equal(t, map[string]string{report.DimThroughput: report.StatusError, report.DimRPS: report.StatusError, report.DimLatency: report.StatusError,
+		report.DimHubble: report.StatusPassed, report.DimPolicy: report.StatusError, report.DimServiceScale: report.StatusPassed}, status)
 	require.Equal(t, im.Started, l.Manifest.Started)
 	require.Equal(t, finished, l.Manifest.Finished)
 	require.Equal(t, ReportFile, l.Manifest.Fingerprint.Extra["import-report"])
@@ -233,7 +233,7 @@ func TestCleanKubeProxyFolder(t *testing.T) {
 	require.Equal(t, "iptables", im.KubeProxyMode)
 	for _, d := range im.Dims {
 		switch d.Name {
-		case DimHubble, DimPolicy:
+		case report.DimHubble, report.DimPolicy:
 			require.Equal(t, report.StatusSkipped, d.Status, d.Name)
 			require.Contains(t, d.Message, "Cilium only")
 		default:

@@ -58,7 +58,7 @@ func ciRun(t *testing.T, name string) results.Loaded {
 	}
 	require.NotEmpty(t, dims, src)
 	require.NotEmpty(t, scale, "%s: no ServiceScale summary", src)
-	dims = append(dims, dim{DimServiceScale, scaleRun(t, scale, dims[0].run)})
+	dims = append(dims, dim{report.DimServiceScale, scaleRun(t, scale, dims[0].run)})
 	sort.Slice(dims, func(i, j int) bool { return dims[i].run.Started.Before(dims[j].run.Started) })
 
 	d, err := results.Create(t.TempDir(), name, dims[0].run.Started)

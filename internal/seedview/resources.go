@@ -59,7 +59,7 @@ type use struct {
 // pool gathers the metric with unit of every node's result for agent,
 // state and source, scaled.
 func (v *view) pool(agent, state, source, unit string, scale float64) (use, bool) {
-	rs, why := v.results(want{DimResources, "Resources", []string{"agent", agent, "state", state, "source", source}})
+	rs, why := v.results(want{report.DimResources, "Resources", []string{"agent", agent, "state", state, "source", source}})
 	if why != "" {
 		return use{}, false
 	}

@@ -20,14 +20,14 @@ const closingSvc = "0-closing"
 // 100 of the medians: negative when the step serves fewer req/s.
 func (v *view) serviceScale() map[string]any {
 	out := map[string]any{}
-	run, _ := v.dimRun(DimServiceScale)
+	run, _ := v.dimRun(report.DimServiceScale)
 	if eps, err := strconv.Atoi(run.Fingerprint.Config["SVC_ENDPOINTS"]); err == nil {
 		out["endpoints_per_svc"] = eps
 	} else {
 		v.leftOut("service_scale.endpoints_per_svc", "the ServiceScale run's configuration has no SVC_ENDPOINTS")
 	}
 	sc := func(svc, conn string) want {
-		return want{DimServiceScale, "ServiceScale", []string{"svc", svc, "conn", conn}}
+		return want{report.DimServiceScale, "ServiceScale", []string{"svc", svc, "conn", conn}}
 	}
 	conns := []struct{ conn, qps, baseline, pct string }{
 		{"keepalive", "keepalive_qps", "keepalive_baseline_qps", "keepalive_degradation_pct"},

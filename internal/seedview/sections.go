@@ -24,7 +24,7 @@ var throughputKeys = []struct {
 func (v *view) throughput() map[string]any {
 	out := map[string]any{}
 	for _, t := range throughputKeys {
-		w := want{DimThroughput, "Throughput", t.kv}
+		w := want{report.DimThroughput, "Throughput", t.kv}
 		met, why := v.metric(w, report.UnitBitsPerSec)
 		path := ""
 		if t.seed == "node_level_8stream" {
@@ -72,7 +72,7 @@ var rpsKeys = []struct {
 func (v *view) rps() map[string]any {
 	out := map[string]any{}
 	for _, r := range rpsKeys {
-		met, why := v.metric(want{DimRPS, "RPS", r.kv}, report.UnitReqPerSec)
+		met, why := v.metric(want{report.DimRPS, "RPS", r.kv}, report.UnitReqPerSec)
 		if why != "" {
 			v.leftOut("rps."+r.seed, why)
 			continue
@@ -96,7 +96,7 @@ func (v *view) latency() map[string]any {
 		{"tcp_crr_p99_us", "TCP_CRR", "pod", "p99-sec", 1e6},
 		{"http_p99_1k_qps_ms", "HTTP-1000qps", "svc", "p99-sec", 1e3},
 	} {
-		w := want{DimLatency, "Latency", []string{"test", l.test, "target", l.target}}
+		w := want{report.DimLatency, "Latency", []string{"test", l.test, "target", l.target}}
 		v.scalar(out, "latency."+l.seed, l.seed, w, l.unit, l.scale)
 	}
 	return out
@@ -107,7 +107,7 @@ func (v *view) latency() map[string]any {
 func (v *view) hubble() map[string]any {
 	out := map[string]any{}
 	hub := func(state string) want {
-		return want{DimHubble, "Hubble", []string{"hubble", state, "conn", "keepalive", "c", "64"}}
+		return want{report.DimHubble, "Hubble", []string{"hubble", state, "conn", "keepalive", "c", "64"}}
 	}
 	on, okOn := v.scalar(out, "hubble.with_hubble_qps", "with_hubble_qps", hub("on"), report.UnitReqPerSec, 1)
 	off, okOff := v.scalar(out, "hubble.without_hubble_qps", "without_hubble_qps", hub("off"), report.UnitReqPerSec, 1)
@@ -135,7 +135,7 @@ const (
 func (v *view) networkPolicy() map[string]any {
 	out := map[string]any{}
 	np := func(kind, state string) want {
-		return want{DimPolicy, "NetworkPolicy", []string{"kind", kind, "policy", state, "conn", "keepalive", "c", "64"}}
+		return want{report.DimPolicy, "NetworkPolicy", []string{"kind", kind, "policy", state, "conn", "keepalive", "c", "64"}}
 	}
 	kind := kindCNP
 	if _, why := v.results(np(kindCNP, "l3l4")); why != "" {

@@ -36,17 +36,6 @@ const Schema = "kube-netbench/seedview/v1"
 // FileName is the view's name in a run's directory, the seed's.
 const FileName = "benchmark-summary.json"
 
-// Dimension names, as the suite's results directories carry them.
-const (
-	DimThroughput   = "throughput"
-	DimRPS          = "rps"
-	DimLatency      = "latency"
-	DimHubble       = "hubble"
-	DimPolicy       = "policy"
-	DimServiceScale = "servicescale"
-	DimResources    = "resources"
-)
-
 // definitions explain the extra keys to a reader of the file.
 var definitions = map[string]any{
 	"avg":       "avg, avg_qps and every scalar taken from rounds are the median of the per-round samples, never a mean (W-STAT-1, W-STAT-2), and not rounded (the seed rounded Gbps to 0.01, req/s and µs to integers, percentages to 0.1)",
@@ -68,13 +57,13 @@ func Summary(l results.Loaded) (map[string]any, []string) {
 		key, dim string
 		build    func() map[string]any
 	}{
-		{"throughput", DimThroughput, v.throughput},
-		{"rps", DimRPS, v.rps},
-		{"latency", DimLatency, v.latency},
-		{"service_scale", DimServiceScale, v.serviceScale},
-		{"resources", DimResources, v.resources},
-		{"hubble", DimHubble, v.hubble},
-		{"networkpolicy", DimPolicy, v.networkPolicy},
+		{"throughput", report.DimThroughput, v.throughput},
+		{"rps", report.DimRPS, v.rps},
+		{"latency", report.DimLatency, v.latency},
+		{"service_scale", report.DimServiceScale, v.serviceScale},
+		{"resources", report.DimResources, v.resources},
+		{"hubble", report.DimHubble, v.hubble},
+		{"networkpolicy", report.DimPolicy, v.networkPolicy},
 	} {
 		if _, why := v.dimRun(s.dim); why != "" {
 			v.leftOut(s.key, why)

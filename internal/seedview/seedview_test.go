@@ -49,7 +49,7 @@ func load(t *testing.T, dims map[string][]report.Result, skipped map[string]stri
 	fp := report.Fingerprint{Dataplane: "cilium-native", KubernetesVersion: "v1.37.2", Kernel: "6.18",
 		Nodes:  []report.Node{{Name: "n1", Role: "server", InstanceType: "m"}, {Name: "n2", Role: "client", InstanceType: "m"}},
 		Config: map[string]string{"SVC_ENDPOINTS": "4", "ROUNDS": "6"}}
-	for _, name := range []string{DimThroughput, DimRPS, DimLatency, DimHubble, DimPolicy, DimServiceScale, DimResources} {
+	for _, name := range []string{report.DimThroughput, report.DimRPS, report.DimLatency, report.DimHubble, report.DimPolicy, report.DimServiceScale, report.DimResources} {
 		if rs, ok := dims[name]; ok {
 			run := report.Run{ID: "nb-test", Started: t0, Finished: t0.Add(time.Minute), Fingerprint: fp, Results: rs}
 			require.NoError(t, d.Put(name, run, report.StatusPassed, ""))
@@ -76,11 +76,11 @@ func section(t *testing.T, doc map[string]any, k string) map[string]any {
 func TestSigns(t *testing.T) {
 	const req = report.UnitReqPerSec
 	l := load(t, map[string][]report.Result{
-		DimHubble: {
+		report.DimHubble: {
 			res(t, "Hubble", req, []float64{90, 91, 89, 90, 92, 88}, "hubble", "on", "conn", "keepalive", "c", "64"),
 			res(t, "Hubble", req, []float64{100, 101, 99, 100, 102, 98}, "hubble", "off", "conn", "keepalive", "c", "64"),
 		},
-		DimPolicy: {
+		report.DimPolicy: {
 			res(t, "NetworkPolicy", req, fill(6, 200), "kind", kindCNP, "policy", "none", "conn", "keepalive", "c", "64"),
 			res(t, "NetworkPolicy", req, fill(6, 150), "kind", kindCNP, "policy", "l3l4", "conn", "keepalive", "c", "64"),
 			res(t, "NetworkPolicy", req, fill(6, 220), "kind", kindNP, "policy", "none", "conn", "keepalive", "c", "64"),
@@ -88,7 +88,7 @@ func TestSigns(t *testing.T) {
 			res(t, "NetworkPolicy", req, fill(6, 400), "kind", kindL7, "policy", "none", "conn", "keepalive", "c", "64"),
 			res(t, "NetworkPolicy", req, fill(6, 100), "kind", kindL7, "policy", "l7", "conn", "keepalive", "c", "64"),
 		},
-		DimServiceScale: {
+		report.DimServiceScale: {
 			res(t, "ServiceScale", req, fill(6, 1000), "svc", "0", "conn", "keepalive"),
 			res(t, "ServiceScale", req, fill(6, 300), "svc", "0", "conn", "short"),
 			res(t, "ServiceScale", req, fill(6, 1100), "svc", "5000", "conn", "keepalive"),
@@ -138,19 +138,19 @@ func TestSigns(t *testing.T) {
 func TestMissing(t *testing.T) {
 	const req = report.UnitReqPerSec
 	l := load(t, map[string][]report.Result{
-		DimRPS: {
+		report.DimRPS: {
 			res(t, "RPS", req, []float64{10, 12}, "target", "svc", "conn", "keepalive", "c", "64"),
 		},
-		DimPolicy: {
+		report.DimPolicy: {
 			res(t, "NetworkPolicy", req, fill(2, 150), "kind", kindNP, "policy", "l3l4", "conn", "keepalive", "c", "64"),
 		},
-		DimServiceScale: {
+		report.DimServiceScale: {
 			res(t, "ServiceScale", req, fill(2, 900), "svc", "1000", "conn", "keepalive"),
 		},
-		DimThroughput: {
+		report.DimThroughput: {
 			res(t, "Throughput", report.UnitBitsPerSec, []float64{8e9, 9e9}, "path", "pod-to-host", "node", "cross", "streams", "8"),
 		},
-	}, map[string]string{DimHubble: "dataplane iptables runs no Cilium"})
+	}, map[string]string{report.DimHubble: "dataplane iptables runs no Cilium"})
 	doc, notes := Summary(l)
 	all := strings.Join(notes, "\n")
 
@@ -234,7 +234,7 @@ func TestFailedDimension(t *testing.T) {
 	require.NoError(t, err)
 	run := report.Run{ID: "nb-f", Started: t0, Fingerprint: report.Fingerprint{Dataplane: "kube-proxy-nftables"},
 		Results: []report.Result{res(t, "RPS", report.UnitReqPerSec, fill(6, 5), "target", "pod", "conn", "keepalive", "c", "64")}}
-	require.NoError(t, d.Put(DimRPS, run, report.StatusFailed, "p99 over bound"))
+	require.NoError(t, d.Put(report.DimRPS, run, report.StatusFailed, "p99 over bound"))
 	l, err := results.Read(d.Path)
 	require.NoError(t, err)
 	doc, notes := Summary(l)

@@ -10,15 +10,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"kube-netbench/internal/golden"
 )
 
 // capture reads a real fortio output from testdata/fortio (see the
 // .provenance.md next to each file).
 func capture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "fortio", name+".json"))
-	require.NoError(t, err)
-	return b
+	return golden.Testdata(t, "fortio", name+".json")
 }
 
 // doc is an independent decoding of fortio's JSON, to check Parse against

@@ -10,15 +10,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"kube-netbench/internal/golden"
 )
 
 // capture reads a real iperf3 output from testdata/iperf3 (see the
 // .provenance.md next to each file).
 func capture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "iperf3", name+".json"))
-	require.NoError(t, err)
-	return b
+	return golden.Testdata(t, "iperf3", name+".json")
 }
 
 // doc is an independent, generic decoding of iperf3's JSON, to check Parse

@@ -11,15 +11,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"kube-netbench/internal/golden"
 )
 
 // capture reads a real netperf output from testdata/netperf (see the
 // .provenance.md next to each file).
 func capture(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "netperf", name+".txt"))
-	require.NoError(t, err)
-	return b
+	return golden.Testdata(t, "netperf", name+".txt")
 }
 
 // doc is an independent decoding of a capture: its three lines, and the
