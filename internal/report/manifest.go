@@ -59,16 +59,7 @@ func (m Manifest) Validate() error {
 	errs := checkSpan(m.ID, m.Started, m.Finished)
 	seen := map[string]bool{}
 	for i, d := range m.Dimensions {
-		switch {
-		case d.Name == "":
-			errs = append(errs, fmt.Errorf("dimension %d has no name", i))
-		case seen[d.Name]:
-			errs = append(errs, fmt.Errorf("dimension %s appears twice", d.Name))
-		}
-		seen[d.Name] = true
-		if !slices.Contains([]string{StatusPassed, StatusFailed, StatusSkipped, StatusError}, d.Status) {
-			errs = append(errs, fmt.Errorf("dimension %s: status %q is not passed, failed, skipped or error", d.Name, d.Status))
-		}
+		errs = append(errs, checkOutcome("dimension", i, d.Name, d.Status, seen)...)
 		for _, f := range d.Files {
 			if f == "" || path.IsAbs(f) || !filepath.IsLocal(filepath.FromSlash(f)) {
 				errs = append(errs, fmt.Errorf("dimension %s: file %q is not a path inside the run's directory", d.Name, f))

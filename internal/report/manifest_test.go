@@ -16,7 +16,7 @@ func TestManifestValidate(t *testing.T) {
 	}}
 	err := WriteManifest(&bytes.Buffer{}, m)
 	require.ErrorIs(t, err, ErrInvalidRun)
-	for _, want := range []string{"before it started", `status "ok"`, "rps appears twice", `"../rps.json" is not a path inside`, `"/tmp/x"`, `file ""`} {
+	for _, want := range []string{"before it started", `unknown status "ok"`, "rps appears twice", `"../rps.json" is not a path inside`, `"/tmp/x"`, `file ""`} {
 		require.Contains(t, err.Error(), want)
 	}
 	var b bytes.Buffer

@@ -45,24 +45,32 @@ func (r Run) Validate() error {
 	}
 	scenarios := map[string]bool{}
 	for i, s := range r.Scenarios {
-		switch {
-		case s.Name == "":
-			errs = append(errs, fmt.Errorf("scenario %d has no name", i))
-		case scenarios[s.Name]:
-			errs = append(errs, fmt.Errorf("scenario %s appears twice", s.Name))
-		}
-		scenarios[s.Name] = true
-		switch s.Status {
-		case StatusPassed, StatusFailed, StatusSkipped, StatusError:
-		default:
-			errs = append(errs, fmt.Errorf("scenario %s: unknown status %q (want %s, %s, %s or %s)",
-				s.Name, s.Status, StatusPassed, StatusFailed, StatusSkipped, StatusError))
-		}
+		errs = append(errs, checkOutcome("scenario", i, s.Name, s.Status, scenarios)...)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidRun, err)
 	}
 	return nil
+}
+
+// checkOutcome checks the i-th named outcome (a scenario, a manifest's
+// dimension): a name, seen once, and a known status.
+func checkOutcome(what string, i int, name, status string, seen map[string]bool) []error {
+	var errs []error
+	switch {
+	case name == "":
+		errs = append(errs, fmt.Errorf("%s %d has no name", what, i))
+	case seen[name]:
+		errs = append(errs, fmt.Errorf("%s %s appears twice", what, name))
+	}
+	seen[name] = true
+	switch status {
+	case StatusPassed, StatusFailed, StatusSkipped, StatusError:
+	default:
+		errs = append(errs, fmt.Errorf("%s %s: unknown status %q (want %s, %s, %s or %s)",
+			what, name, status, StatusPassed, StatusFailed, StatusSkipped, StatusError))
+	}
+	return errs
 }
 
 // checkSpan checks what a run and its manifest both carry: an ID, a start,
