@@ -48,43 +48,21 @@ func fingerprintRows(cols []Column) []FingerprintRow {
 	add("kube-proxy mode", true, fp(func(f report.Fingerprint) string { return f.KubeProxyMode }))
 	add("Kubernetes", true, fp(func(f report.Fingerprint) string { return f.KubernetesVersion }))
 	add("kernel", true, fp(func(f report.Fingerprint) string { return f.Kernel }))
-	for _, role := range union(cols, func(f report.Fingerprint) []string {
-		var out []string
-		for _, n := range f.Nodes {
-			out = append(out, n.Role)
-		}
-		return out
-	}) {
-		add("node "+role, true, fp(func(f report.Fingerprint) string {
-			var out []string
-			for _, n := range f.Nodes {
-				if n.Role == role {
-					out = append(out, strings.Join(nonEmpty(n.Name, n.InstanceType, n.Kernel), " "))
-				}
-			}
-			return strings.Join(out, "; ")
-		}))
+	nodes := func(f report.Fingerprint) []report.Node { return f.Nodes }
+	for _, role := range union(cols, names(nodes, func(n report.Node) string { return n.Role })) {
+		add("node "+role, true, fp(shown(nodes, func(n report.Node) bool { return n.Role == role },
+			func(n report.Node) []string { return []string{n.Name, n.InstanceType, n.Kernel} })))
 	}
-	for _, tool := range union(cols, func(f report.Fingerprint) []string {
-		var out []string
-		for _, t := range f.Tools {
-			out = append(out, t.Name)
-		}
-		return out
-	}) {
-		add("tool "+tool, true, fp(func(f report.Fingerprint) string {
-			var out []string
-			for _, t := range f.Tools {
-				if t.Name == tool {
-					id := t.ImageID
-					if len(id) > 19 {
-						id = id[:19] + "…"
-					}
-					out = append(out, strings.Join(nonEmpty(t.Image, t.Version, id), " "))
+	tools := func(f report.Fingerprint) []report.Tool { return f.Tools }
+	for _, tool := range union(cols, names(tools, func(t report.Tool) string { return t.Name })) {
+		add("tool "+tool, true, fp(shown(tools, func(t report.Tool) bool { return t.Name == tool },
+			func(t report.Tool) []string {
+				id := t.ImageID
+				if len(id) > 19 {
+					id = id[:19] + "…"
 				}
-			}
-			return strings.Join(out, "; ")
-		}))
+				return []string{t.Image, t.Version, id}
+			})))
 	}
 	for _, k := range union(cols, func(f report.Fingerprint) []string { return keys(f.Config) }) {
 		add("config "+k, true, fp(func(f report.Fingerprint) string { return f.Config[k] }))
@@ -93,6 +71,32 @@ func fingerprintRows(cols []Column) []FingerprintRow {
 		add(k, true, fp(func(f report.Fingerprint) string { return f.Extra[k] }))
 	}
 	return rows
+}
+
+// names lists the name of every item of a fingerprint (a node's role, a
+// tool's name).
+func names[T any](items func(report.Fingerprint) []T, name func(T) string) func(report.Fingerprint) []string {
+	return func(f report.Fingerprint) []string {
+		var out []string
+		for _, it := range items(f) {
+			out = append(out, name(it))
+		}
+		return out
+	}
+}
+
+// shown renders a fingerprint's items that match: each its non-empty
+// fields joined by spaces, the items by "; ".
+func shown[T any](items func(report.Fingerprint) []T, match func(T) bool, fields func(T) []string) func(report.Fingerprint) string {
+	return func(f report.Fingerprint) string {
+		var out []string
+		for _, it := range items(f) {
+			if match(it) {
+				out = append(out, strings.Join(nonEmpty(fields(it)...), " "))
+			}
+		}
+		return strings.Join(out, "; ")
+	}
 }
 
 func stamp(t time.Time) string {
