@@ -56,7 +56,7 @@ func TestReportBadInput(t *testing.T) {
 		"bad flag":       {[]string{"--color", ok}, "netbench report: flag provided but not defined: -color"},
 		"missing dir":    {[]string{ok, filepath.Join(runs, "nope")}, "netbench report: RUN_DIR " + filepath.Join(runs, "nope") + ": results: open " + filepath.Join(runs, "nope", "run.json") + ": no such file or directory (a run's directory holds run.json); give a run's directory, <results>/<run ID>/ with its run.json"},
 		"not a run dir":  {[]string{runs}, "netbench report: RUN_DIR " + runs + ": results: open "},
-		"same run twice": {[]string{ok, ok}, "are the same run (ID ci-iptables)"},
+		"same run twice": {[]string{ok, ok}, "are the same run (ID nb-20261206-100311-7fc1ac)"},
 		"mixed run":      {[]string{filepath.Join(mixed, "mixed")}, "result RPS/dataplane=cilium-overlay/c=cilium-overlay is of dataplane cilium-overlay, the run's others of iptables: give one run per dataplane"},
 	} {
 		t.Run(name, func(t *testing.T) {

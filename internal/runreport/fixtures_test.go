@@ -1,214 +1,37 @@
 package runreport
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/perf/benchfmt"
 
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/results"
 	"kube-netbench/internal/stats"
 )
 
-// The run directories under testdata/runs are made by TestMakeRuns, only when
-// asked: go test ./internal/runreport -run TestMakeRuns -make-runs=DIR, with
-// DIR the results/ of the CI run testdata/runs/README.md names.
-var makeRuns = flag.String("make-runs", "", "rewrite testdata/runs from this CI results directory (old flat layout)")
+// The synthetic run directories under testdata/runs are made by
+// TestMakeRuns, only when asked: go test ./internal/runreport -run
+// TestMakeRuns -make-runs. The ci-* ones are real: copied as the suite wrote
+// them (testdata/runs/README.md).
+var makeRuns = flag.Bool("make-runs", false, "rewrite testdata/runs/synthetic-*")
 
 var runsDir = filepath.Join("..", "..", "testdata", "runs")
 
-// ciDataplanes are the CI's per-dataplane result directories and the file
-// suffix its flat layout used.
-var ciDataplanes = []struct{ dir, suffix string }{
-	{"ci-iptables", "kube-proxy-iptables"},
-	{"ci-nftables", "kube-proxy-nftables"},
-	{"ci-cilium-overlay", "cilium-overlay"},
-}
-
-// ciSkipped are the dimensions the CI skipped on kube-proxy, with the skip
-// reasons of its junit-e2e-<dataplane>.xml; they wrote no file.
-var ciSkipped = map[string]string{
-	"hubble": "dataplane %s runs no Cilium: Hubble is Cilium's",
-	"policy": "dataplane %s: this cluster does not enforce NetworkPolicy (its CNI ignores it): with NetworkPolicy applied the deny canary still got 200 for 30s",
-}
-
 func TestMakeRuns(t *testing.T) {
-	if *makeRuns == "" {
-		t.Skip("regenerates testdata/runs: pass -make-runs=DIR")
-	}
-	for _, dp := range ciDataplanes {
-		convertCI(t, filepath.Join(*makeRuns, dp.dir), dp.dir, dp.suffix)
+	if !*makeRuns {
+		t.Skip("regenerates testdata/runs/synthetic-*: pass -make-runs")
 	}
 	for _, s := range synthetic {
 		makeSynthetic(t, s)
 	}
-}
-
-// convertCI writes one CI dataplane directory as a run directory: each
-// dimension's report/v1 JSON as it is, ServiceScale from its bench.txt.
-func convertCI(t *testing.T, src, id, suffix string) {
-	type dim struct {
-		name string
-		run  report.Run
-	}
-	var dims []dim
-	for _, name := range []string{"hubble", "latency", "policy", "resources", "rps", "servicescale", "throughput"} {
-		if name == "servicescale" {
-			dims = append(dims, dim{name, serviceScaleRun(t, src, suffix)})
-			continue
-		}
-		f, err := os.Open(filepath.Join(src, name+"-"+suffix+".json"))
-		if os.IsNotExist(err) {
-			continue
-		}
-		require.NoError(t, err)
-		run, err := report.ReadJSON(f)
-		f.Close()
-		require.NoError(t, err)
-		dims = append(dims, dim{name, run})
-	}
-	slices.SortStableFunc(dims, func(a, b dim) int { return a.run.Started.Compare(b.run.Started) })
-	dst := filepath.Join(runsDir, id)
-	require.NoError(t, os.RemoveAll(dst))
-	d, err := results.Create(runsDir, id, dims[0].run.Started)
-	require.NoError(t, err)
-	for _, name := range []string{"hubble", "policy"} {
-		if !slices.ContainsFunc(dims, func(x dim) bool { return x.name == name }) {
-			require.NoError(t, d.Record(name, report.StatusSkipped, fmt.Sprintf(ciSkipped[name], suffix)))
-		}
-	}
-	for _, x := range dims {
-		require.NoError(t, d.Put(x.name, x.run, report.StatusPassed, ""))
-	}
-	require.NoError(t, d.Finish(dims[len(dims)-1].run.Finished))
-}
-
-// serviceScaleRun reads ServiceScale's bench.txt into a report.Run with
-// the rps run's fingerprint (the same lab and configuration: the two files'
-// configuration lines are checked equal) and, per result, the client
-// node's busy CPU share from the summary.json as Raw.
-func serviceScaleRun(t *testing.T, src, suffix string) report.Run {
-	bench := filepath.Join(src, "servicescale-"+suffix+".bench.txt")
-	require.Equal(t, configLines(t, filepath.Join(src, "rps-"+suffix+".bench.txt")), configLines(t, bench))
-	f, err := os.Open(filepath.Join(src, "rps-"+suffix+".json"))
-	require.NoError(t, err)
-	rps, err := report.ReadJSON(f)
-	f.Close()
-	require.NoError(t, err)
-
-	b, err := os.ReadFile(filepath.Join(src, "servicescale-"+suffix+".summary.json"))
-	require.NoError(t, err)
-	var sum struct {
-		S struct {
-			Steps []struct {
-				Svc       int       `json:"svc_count"`
-				Closing   bool      `json:"closing_baseline"`
-				Keepalive []float64 `json:"client_node_cpu_busy_keepalive"`
-				Short     []float64 `json:"client_node_cpu_busy_short"`
-			} `json:"steps"`
-		} `json:"service_scale"`
-	}
-	require.NoError(t, json.Unmarshal(b, &sum))
-	busy := map[string][]float64{}
-	for _, st := range sum.S.Steps {
-		svc := fmt.Sprint(st.Svc)
-		if st.Closing {
-			svc += "-closing"
-		}
-		busy[svc+"/keepalive"], busy[svc+"/short"] = st.Keepalive, st.Short
-	}
-
-	in, err := os.Open(bench)
-	require.NoError(t, err)
-	defer in.Close()
-	var order []string
-	samples := map[string][]float64{}
-	r := benchfmt.NewReader(in, bench)
-	for r.Scan() {
-		res, ok := r.Result().(*benchfmt.Result)
-		if !ok {
-			continue
-		}
-		name := string(res.Name)
-		v, ok := res.Value("req/s")
-		require.True(t, ok, name)
-		if _, seen := samples[name]; !seen {
-			order = append(order, name)
-		}
-		samples[name] = append(samples[name], v)
-	}
-	require.NoError(t, r.Err())
-	run := report.Run{ID: headerValue(t, bench, "# kube-netbench run "), Fingerprint: rps.Fingerprint}
-	run.Started, run.Finished = headerTimes(t, bench)
-	for _, name := range order {
-		parts := strings.Split(name, "/")
-		res := report.Result{Name: parts[0]}
-		for _, p := range parts[1:] {
-			k, v, ok := strings.Cut(p, "=")
-			require.True(t, ok, name)
-			res.Keys = append(res.Keys, report.KV{Key: k, Value: v})
-		}
-		m, err := report.NewMetric(report.UnitReqPerSec, report.HigherIsBetter, samples[name], stats.DefaultConfidence)
-		require.NoError(t, err)
-		res.Metrics = []report.Metric{m}
-		cpu, ok := busy[res.Keys[1].Value+"/"+res.Keys[2].Value]
-		require.True(t, ok, name)
-		res.Raw, err = json.Marshal(map[string][]float64{"client_node_cpu_busy": cpu})
-		require.NoError(t, err)
-		run.Results = append(run.Results, res)
-	}
-	return run
-}
-
-// configLines are a benchmark file's configuration lines ("key: value").
-func configLines(t *testing.T, path string) []string {
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	var out []string
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if k, _, ok := strings.Cut(s.Text(), ": "); ok && !strings.ContainsAny(k, " #") {
-			out = append(out, s.Text())
-		}
-	}
-	require.NoError(t, s.Err())
-	return out
-}
-
-func headerValue(t *testing.T, path, prefix string) string {
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, prefix); ok {
-			return v
-		}
-	}
-	t.Fatalf("%s: no line %q", path, prefix)
-	return ""
-}
-
-// headerTimes reads "# started A, finished B".
-func headerTimes(t *testing.T, path string) (time.Time, time.Time) {
-	a, b, ok := strings.Cut(headerValue(t, path, "# started "), ", finished ")
-	require.True(t, ok)
-	started, err := time.Parse(time.RFC3339, a)
-	require.NoError(t, err)
-	finished, err := time.Parse(time.RFC3339, b)
-	require.NoError(t, err)
-	return started, finished
 }
 
 // syntheticRun describes a made-up ServiceScale run: short-connection
