@@ -74,6 +74,19 @@ func encode(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// decodeSchema decodes one value of type T (decode) whose schema field is
+// want.
+func decodeSchema[T any](r io.Reader, want string, schema func(T) string) (T, error) {
+	var v T
+	if err := decode(r, &v); err != nil {
+		return v, err
+	}
+	if got := schema(v); got != want {
+		return v, fmt.Errorf("schema %q, this reader understands %q", got, want)
+	}
+	return v, nil
+}
+
 // decode reads exactly one JSON value into v: unknown fields and trailing
 // data are errors.
 func decode(r io.Reader, v any) error {
@@ -92,12 +105,9 @@ func decode(r io.Reader, v any) error {
 // schema version, trailing data and a run that does not validate are
 // errors.
 func ReadJSON(r io.Reader) (Run, error) {
-	var j jsonRun
-	if err := decode(r, &j); err != nil {
+	j, err := decodeSchema[jsonRun](r, Schema, func(j jsonRun) string { return j.Schema })
+	if err != nil {
 		return Run{}, fmt.Errorf("read JSON: %w", err)
-	}
-	if j.Schema != Schema {
-		return Run{}, fmt.Errorf("read JSON: schema %q, this reader understands %q", j.Schema, Schema)
 	}
 	run := fromJSON(j)
 	if err := run.Validate(); err != nil {
@@ -106,14 +116,29 @@ func ReadJSON(r io.Reader) (Run, error) {
 	return run, nil
 }
 
-type jsonRun struct {
+// jsonHead is what a run's summary and its manifest both start with.
+type jsonHead struct {
 	Schema      string          `json:"schema"`
 	ID          string          `json:"id"`
 	Started     time.Time       `json:"started"`
 	Finished    *time.Time      `json:"finished"`
 	Fingerprint jsonFingerprint `json:"fingerprint"`
-	Scenarios   []jsonScenario  `json:"scenarios"`
-	Results     []jsonResult    `json:"results"`
+}
+
+// newHead is the head of a file of schema: times in UTC, a zero end as null.
+func newHead(schema, id string, started, finished time.Time, fp Fingerprint) jsonHead {
+	h := jsonHead{Schema: schema, ID: id, Started: started.UTC(), Fingerprint: fingerprintToJSON(fp)}
+	if !finished.IsZero() {
+		f := finished.UTC()
+		h.Finished = &f
+	}
+	return h
+}
+
+type jsonRun struct {
+	jsonHead
+	Scenarios []jsonScenario `json:"scenarios"`
+	Results   []jsonResult   `json:"results"`
 }
 
 type jsonFingerprint struct {
@@ -178,17 +203,10 @@ type jsonSummary struct {
 
 func toJSON(run Run) jsonRun {
 	j := jsonRun{
-		Schema:    Schema,
-		ID:        run.ID,
-		Started:   run.Started.UTC(),
+		jsonHead:  newHead(Schema, run.ID, run.Started, run.Finished, run.Fingerprint),
 		Scenarios: []jsonScenario{},
 		Results:   []jsonResult{},
 	}
-	if !run.Finished.IsZero() {
-		f := run.Finished.UTC()
-		j.Finished = &f
-	}
-	j.Fingerprint = fingerprintToJSON(run.Fingerprint)
 	for _, s := range run.Scenarios {
 		j.Scenarios = append(j.Scenarios, jsonScenario(s))
 	}

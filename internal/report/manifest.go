@@ -84,12 +84,7 @@ func WriteManifest(w io.Writer, m Manifest) error {
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
 	}
-	j := jsonManifest{Schema: ManifestSchema, ID: m.ID, Started: m.Started.UTC(),
-		Fingerprint: fingerprintToJSON(m.Fingerprint), Dimensions: []jsonDimension{}}
-	if !m.Finished.IsZero() {
-		f := m.Finished.UTC()
-		j.Finished = &f
-	}
+	j := jsonManifest{jsonHead: newHead(ManifestSchema, m.ID, m.Started, m.Finished, m.Fingerprint), Dimensions: []jsonDimension{}}
 	for _, d := range m.Dimensions {
 		j.Dimensions = append(j.Dimensions, jsonDimension{Name: d.Name, Status: d.Status,
 			Message: d.Message, Files: append([]string{}, d.Files...)})
@@ -103,12 +98,9 @@ func WriteManifest(w io.Writer, m Manifest) error {
 // ReadManifest reads a manifest written by WriteManifest; unknown fields,
 // another schema and an invalid manifest are errors.
 func ReadManifest(r io.Reader) (Manifest, error) {
-	var j jsonManifest
-	if err := decode(r, &j); err != nil {
+	j, err := decodeSchema[jsonManifest](r, ManifestSchema, func(j jsonManifest) string { return j.Schema })
+	if err != nil {
 		return Manifest{}, fmt.Errorf("read manifest: %w", err)
-	}
-	if j.Schema != ManifestSchema {
-		return Manifest{}, fmt.Errorf("read manifest: schema %q, this reader understands %q", j.Schema, ManifestSchema)
 	}
 	m := Manifest{ID: j.ID, Started: j.Started, Fingerprint: fingerprintFromJSON(j.Fingerprint)}
 	if j.Finished != nil {
@@ -130,12 +122,8 @@ func ReadManifest(r io.Reader) (Manifest, error) {
 }
 
 type jsonManifest struct {
-	Schema      string          `json:"schema"`
-	ID          string          `json:"id"`
-	Started     time.Time       `json:"started"`
-	Finished    *time.Time      `json:"finished"`
-	Fingerprint jsonFingerprint `json:"fingerprint"`
-	Dimensions  []jsonDimension `json:"dimensions"`
+	jsonHead
+	Dimensions []jsonDimension `json:"dimensions"`
 }
 
 type jsonDimension struct {
