@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,8 +48,11 @@ func TestCiliumReadsAskEveryAgentW_OPS_2(t *testing.T) {
 	dump := read(t, "bpftool-dump-lb4-reverse-nat-overlay.txt")
 	svcs := read(t, "service-list-overlay-idle.json")
 	asked := map[string]int{}
+	var mu sync.Mutex // the agents are read in parallel (perNode)
 	e := execFunc(func(_ context.Context, tg podexec.Target, argv []string, _ io.Reader, stdout, _ io.Writer) error {
+		mu.Lock()
 		asked[tg.Pod]++
+		mu.Unlock()
 		out := dump
 		switch {
 		case argv[0] == "bpftool" && argv[2] == "-f":

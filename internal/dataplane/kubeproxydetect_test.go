@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,8 +21,11 @@ import (
 // prober answers /proxyMode per node; a node absent from answers fails as
 // a probe refused by admission would.
 func prober(t *testing.T, answers map[string]string, asked *[]string) ProxyModeProber {
+	var mu sync.Mutex // nodes are probed in parallel (perNode)
 	return func(_ context.Context, node, url string) (string, error) {
+		mu.Lock()
 		*asked = append(*asked, node+" "+url)
+		mu.Unlock()
 		if a, ok := answers[node]; ok {
 			return a, nil
 		}
