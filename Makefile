@@ -74,10 +74,11 @@ cross:
 	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null ./cmd/netbench || exit 1; \
 	done
 
-# Tests that need no lab, in parallel.
+# Tests that need no lab, in parallel, under the race detector (the per-node reads run
+# concurrently; a test fake that records without a lock once crashed CI).
 unit: vet
 	mkdir -p $(RESULTS)
-	$(GOTESTSUM) --junitfile $(RESULTS)/junit-unit.xml -- -count=1 \
+	$(GOTESTSUM) --junitfile $(RESULTS)/junit-unit.xml -- -count=1 -race \
 	  $$($(GO) list ./... | grep -v -e '/e2e$$' -e '/internal/lab')
 	$(IMAGES_MOD) test $(IMAGES_DIR) -count=1 -short ./...
 
