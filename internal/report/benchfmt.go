@@ -78,7 +78,7 @@ func WriteBenchfmt(w io.Writer, run Run) error {
 			return fmt.Errorf("write benchmark format: %s: %w", res.BenchmarkName(), err)
 		}
 	}
-	if len(run.Results) == 0 {
+	if !slices.ContainsFunc(run.Results, func(r Result) bool { return len(r.Metrics) > 0 }) {
 		// benchfmt.Writer writes configuration only before a result;
 		// a run without results still states what it ran on.
 		for _, c := range config {
@@ -104,6 +104,13 @@ func writeComments(w io.Writer, run Run) {
 			line += ": " + oneLine(s.Message)
 		}
 		fmt.Fprintln(w, line)
+	}
+	// Failed rounds are not samples: comments, so that benchstat counts
+	// only what was measured.
+	for _, res := range run.Results {
+		for _, f := range res.Failures {
+			fmt.Fprintf(w, "# failed Benchmark%s round %d: %s\n", res.BenchmarkName(), f.Round, oneLine(f.Reason))
+		}
 	}
 }
 
@@ -182,23 +189,19 @@ func fileConfig(f Fingerprint) ([]benchfmt.Config, error) {
 	add("kube-proxy-mode", f.KubeProxyMode, "kube-proxy mode")
 	add("kubernetes", f.KubernetesVersion, "Kubernetes version")
 	add("kernel", f.Kernel, "kernel")
-	for _, n := range f.Nodes {
-		from := "node " + n.Name
-		value, err := attrs(from, "role", n.Role, "instance-type", n.InstanceType, "kernel", n.Kernel)
+	addAttrs := func(key, from string, kv ...string) {
+		value, err := attrs(from, kv...)
 		if err != nil {
 			errs = append(errs, err)
-			continue
+			return
 		}
-		add("node-"+n.Name, value, from)
+		add(key, value, from)
+	}
+	for _, n := range f.Nodes {
+		addAttrs("node-"+n.Name, "node "+n.Name, "role", n.Role, "instance-type", n.InstanceType, "kernel", n.Kernel)
 	}
 	for _, t := range f.Tools {
-		from := "tool " + t.Name
-		value, err := attrs(from, "image", t.Image, "version", t.Version, "image-id", t.ImageID)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		add("tool-"+t.Name, value, from)
+		addAttrs("tool-"+t.Name, "tool "+t.Name, "image", t.Image, "version", t.Version, "image-id", t.ImageID)
 	}
 	for _, k := range slices.Sorted(maps.Keys(f.Config)) {
 		add("config-"+strings.ReplaceAll(strings.ToLower(k), "_", "-"), f.Config[k], "config "+k)

@@ -174,10 +174,16 @@ type jsonScenario struct {
 }
 
 type jsonResult struct {
-	Name    string          `json:"name"`
-	Keys    []jsonKV        `json:"keys"`
-	Metrics []jsonMetric    `json:"metrics"`
-	Raw     json.RawMessage `json:"raw,omitempty"`
+	Name     string          `json:"name"`
+	Keys     []jsonKV        `json:"keys"`
+	Metrics  []jsonMetric    `json:"metrics"`
+	Raw      json.RawMessage `json:"raw,omitempty"`
+	Failures []jsonFailure   `json:"failures,omitempty"`
+}
+
+type jsonFailure struct {
+	Round  int    `json:"round"`
+	Reason string `json:"reason"`
 }
 
 type jsonKV struct {
@@ -211,7 +217,8 @@ func toJSON(run Run) jsonRun {
 		j.Scenarios = append(j.Scenarios, jsonScenario(s))
 	}
 	for _, res := range run.Results {
-		jr := jsonResult{Name: res.Name, Keys: []jsonKV{}, Metrics: []jsonMetric{}, Raw: compact(res.Raw)}
+		jr := jsonResult{Name: res.Name, Keys: []jsonKV{}, Metrics: []jsonMetric{}, Raw: compact(res.Raw),
+			Failures: convertAll(res.Failures, func(f Failure) jsonFailure { return jsonFailure(f) })}
 		for _, kv := range res.Keys {
 			jr.Keys = append(jr.Keys, jsonKV(kv))
 		}
@@ -246,7 +253,8 @@ func fromJSON(j jsonRun) Run {
 		run.Scenarios = append(run.Scenarios, ScenarioStatus(s))
 	}
 	for _, jr := range j.Results {
-		res := Result{Name: jr.Name, Raw: compact(jr.Raw)}
+		res := Result{Name: jr.Name, Raw: compact(jr.Raw),
+			Failures: convertAll(jr.Failures, func(f jsonFailure) Failure { return Failure(f) })}
 		if bytes.Equal(bytes.TrimSpace(res.Raw), []byte("null")) {
 			res.Raw = nil // "raw": null means none, as when it is left out
 		}
@@ -275,28 +283,22 @@ func fromJSON(j jsonRun) Run {
 }
 
 func fingerprintToJSON(fp Fingerprint) jsonFingerprint {
-	j := jsonFingerprint{
+	return jsonFingerprint{
 		Dataplane:         fp.Dataplane,
 		DataplaneVersion:  fp.DataplaneVersion,
 		KubeProxyMode:     fp.KubeProxyMode,
 		KubernetesVersion: fp.KubernetesVersion,
 		Kernel:            fp.Kernel,
-		Nodes:             []jsonNode{},
-		Tools:             []jsonTool{},
-		Config:            nonNil(fp.Config),
-		Extra:             nonNil(fp.Extra),
+		// [], not null, when empty: readers iterate without a check.
+		Nodes:  append([]jsonNode{}, convertAll(fp.Nodes, func(n Node) jsonNode { return jsonNode(n) })...),
+		Tools:  append([]jsonTool{}, convertAll(fp.Tools, func(t Tool) jsonTool { return jsonTool(t) })...),
+		Config: nonNil(fp.Config),
+		Extra:  nonNil(fp.Extra),
 	}
-	for _, n := range fp.Nodes {
-		j.Nodes = append(j.Nodes, jsonNode(n))
-	}
-	for _, t := range fp.Tools {
-		j.Tools = append(j.Tools, jsonTool(t))
-	}
-	return j
 }
 
 func fingerprintFromJSON(j jsonFingerprint) Fingerprint {
-	fp := Fingerprint{
+	return Fingerprint{
 		Dataplane:         j.Dataplane,
 		DataplaneVersion:  j.DataplaneVersion,
 		KubeProxyMode:     j.KubeProxyMode,
@@ -304,14 +306,21 @@ func fingerprintFromJSON(j jsonFingerprint) Fingerprint {
 		Kernel:            j.Kernel,
 		Config:            nilIfEmpty(j.Config),
 		Extra:             nilIfEmpty(j.Extra),
+		Nodes:             convertAll(j.Nodes, func(n jsonNode) Node { return Node(n) }),
+		Tools:             convertAll(j.Tools, func(t jsonTool) Tool { return Tool(t) }),
 	}
-	for _, n := range j.Nodes {
-		fp.Nodes = append(fp.Nodes, Node(n))
+}
+
+// convertAll converts each element; nil for an empty input.
+func convertAll[T, U any](in []T, conv func(T) U) []U {
+	if len(in) == 0 {
+		return nil
 	}
-	for _, t := range j.Tools {
-		fp.Tools = append(fp.Tools, Tool(t))
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = conv(v)
 	}
-	return fp
+	return out
 }
 
 // finite maps an infinite interval bound, which JSON cannot encode, to null.

@@ -113,6 +113,19 @@ type Result struct {
 	// Raw optionally holds raw tool outputs or their paths, as JSON. It is
 	// written to the JSON summary only.
 	Raw json.RawMessage
+	// Failures are the rounds whose measurement broke (a server pod gone,
+	// calls that failed, a dataplane agent restarted mid-run): never a
+	// sample, always a reason. A result may have failures and no metrics,
+	// when no round gave a sample.
+	Failures []Failure
+}
+
+// Failure is a round that gave no sample, and why.
+type Failure struct {
+	// Round is the round, from 1.
+	Round int
+	// Reason says what broke, on one line.
+	Reason string
 }
 
 // Units the suite uses; any tidy unit (see benchunit) is allowed.

@@ -121,8 +121,16 @@ func (res Result) validate(better map[string]string) error {
 	if gomaxprocsSuffix.MatchString(res.BenchmarkName()) {
 		errs = append(errs, errors.New("the name ends in -<digits>, which benchstat reads as GOMAXPROCS; reorder the keys or change the last value"))
 	}
-	if len(res.Metrics) == 0 {
-		errs = append(errs, errors.New("no metrics"))
+	if len(res.Metrics) == 0 && len(res.Failures) == 0 {
+		errs = append(errs, errors.New("no metrics and no failed round"))
+	}
+	for i, f := range res.Failures {
+		if f.Round < 1 {
+			errs = append(errs, fmt.Errorf("failure %d: round %d, want 1 or more", i, f.Round))
+		}
+		if strings.TrimSpace(f.Reason) == "" || strings.ContainsAny(f.Reason, "\r\n") {
+			errs = append(errs, fmt.Errorf("failure %d: reason %q is empty or not one line", i, f.Reason))
+		}
 	}
 	units := map[string]bool{}
 	for _, m := range res.Metrics {

@@ -38,6 +38,8 @@ func TestValidate(t *testing.T) {
 		{"unknown better", func(r *Run) { r.Results[0].Metrics[0].Better = "more" }, `better is "more"`},
 		{"conflicting better", func(r *Run) { r.Results[2].Metrics[0].Better = LowerIsBetter }, "another result has better=higher"},
 		{"invalid raw", func(r *Run) { r.Results[0].Raw = []byte("{") }, "raw output is not valid JSON"},
+		{"failure without a round", func(r *Run) { r.Results[0].Failures = []Failure{{Reason: "x"}} }, "failure 0: round 0"},
+		{"failure reason on two lines", func(r *Run) { r.Results[0].Failures = []Failure{{Round: 1, Reason: "a\nb"}} }, "not one line"},
 		{"unknown scenario status", func(r *Run) { r.Scenarios[0].Status = "ok" }, `unknown status "ok"`},
 		{"duplicate scenario", func(r *Run) { r.Scenarios[1].Name = "ServiceScale" }, "scenario ServiceScale appears twice"},
 		{"upper-case extra key", func(r *Run) { r.Fingerprint.Extra["Cilium"] = "1.19.4" }, `configuration key "Cilium" must match`},

@@ -14,6 +14,7 @@ import (
 
 // Finding kinds, in the order the report lists them.
 const (
+	FindingBroken     = "broken measurements"
 	FindingRounds     = "too few rounds"
 	FindingSaturation = "saturated client"
 	FindingDrift      = "drift"
@@ -36,6 +37,9 @@ const lbEntriesPerService = 2
 func findings(cols []Column, short, keepalive []Curve) []Finding {
 	var out []Finding
 	for _, c := range cols {
+		out = append(out, brokenFindings(c)...)
+	}
+	for _, c := range cols {
 		out = append(out, roundsFinding(c)...)
 	}
 	for _, c := range cols {
@@ -51,6 +55,26 @@ func findings(cols []Column, short, keepalive []Curve) []Finding {
 	for _, c := range cols {
 		if f, ok := bpfFinding(c); ok {
 			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// brokenFindings names every round whose measurement broke, per result:
+// the run has no number for it, and says why.
+func brokenFindings(c Column) []Finding {
+	var out []Finding
+	for _, dr := range c.Run.Runs {
+		for _, r := range dr.Run.Results {
+			if len(r.Failures) == 0 {
+				continue
+			}
+			why := make([]string, len(r.Failures))
+			for i, f := range r.Failures {
+				why[i] = fmt.Sprintf("round %d: %s", f.Round, f.Reason)
+			}
+			out = append(out, Finding{FindingBroken, fmt.Sprintf("%s: %s: %d of its rounds gave no sample (%s)",
+				c.Label, r.BenchmarkName(), len(r.Failures), strings.Join(why, "; "))})
 		}
 	}
 	return out

@@ -246,6 +246,22 @@ func TestBPFFinding(t *testing.T) {
 	}
 }
 
+// TestBrokenFinding: a round that broke is named first among the
+// findings, with its reason; the CI runs have none.
+func TestBrokenFinding(t *testing.T) {
+	runs := load(t, "synthetic-iptables")
+	res := &runs[0].Runs[0].Run.Results[0]
+	res.Failures = []report.Failure{{Round: 2, Reason: "fortio: 310 of 2000 calls failed: the server pod was deleted"}}
+	r, err := Build(runs)
+	require.NoError(t, err)
+	require.Equal(t, FindingBroken, r.Findings[0].Kind)
+	require.Contains(t, r.Findings[0].Text, "iptables: "+res.BenchmarkName()+": 1 of its rounds gave no sample (round 2: fortio: 310 of 2000 calls failed")
+
+	ci, err := Build(load(t, ciRuns...))
+	require.NoError(t, err)
+	require.Zero(t, count(ci.Findings, FindingBroken))
+}
+
 // TestGlanceMissing: a row no run has says why, with each run's status.
 func TestGlanceMissing(t *testing.T) {
 	r, err := Build(load(t, "ci-iptables", "ci-nftables"))
