@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +57,7 @@ func startRun(ctx context.Context, t *testing.T, cfg *envconf.Config, name strin
 	// One cleanup deletes whichever of the run's namespaces were created, in
 	// parallel: each deletion waits for its pods to end.
 	t.Cleanup(func() {
+		t.Logf("teardown: deleting namespaces %s", strings.Join(created, ", "))
 		var wg sync.WaitGroup
 		for _, ns := range created {
 			wg.Go(func() { deleteNamespace(t, c, ns) })
@@ -137,10 +139,22 @@ func (r *run) fortioLoad(ctx context.Context, l fortio.Load, margin time.Duratio
 // records its CPU share, and the report says so.
 func (r *run) waitQuiet(ctx context.Context, t *testing.T, before string) {
 	t.Helper()
-	last, took, err := bench.WaitQuiet(ctx, r.exec, podTarget(r.ns, "fortio-client", fixtures.ProbeContainer), bench.DefaultQuiet)
-	if err != nil {
+	q, err := bench.WaitQuiet(ctx, r.exec, podTarget(r.ns, "fortio-client", fixtures.ProbeContainer), bench.DefaultQuiet)
+	switch {
+	case err != nil:
 		t.Logf("the client node is not quiet before %s: measuring anyway, its CPU share is recorded: %v", before, err)
-		return
+	case q.Steady:
+		t.Logf("client node steady at %.0f %% busy before %s, after %s: a constant load shares it, its CPU share is recorded", q.Busy*100, before, q.Took.Round(10*time.Millisecond))
+	default:
+		t.Logf("client node quiet (%.0f %% busy) before %s, after %s", q.Busy*100, before, q.Took.Round(10*time.Millisecond))
 	}
-	t.Logf("client node quiet (%.0f %% busy) before %s, after %s", last*100, before, took.Round(10*time.Millisecond))
+}
+
+// perCase gives each case an empty sample set.
+func perCase[K comparable, V any](cases []K) map[K]*V {
+	m := make(map[K]*V, len(cases))
+	for _, c := range cases {
+		m[c] = new(V)
+	}
+	return m
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,31 +85,50 @@ func LoadWithCPU(ctx context.Context, e podexec.Executor, client, probe podexec.
 }
 
 // Quiet says when a node is quiet enough to measure on: its CPUs less than
-// Busy busy in Windows consecutive windows of Window, waited for at most Max.
+// Busy busy in Windows consecutive windows of Window, or, under a load that
+// waiting will not end, busy within Spread of the same share in Steady
+// consecutive windows; waited for at most Max.
 type Quiet struct {
 	Busy    float64
 	Window  time.Duration
 	Windows int
+	Steady  int
+	Spread  float64
 	Max     time.Duration
 }
 
-// DefaultQuiet is a quarter of the CPUs busy at most, in two consecutive
-// one-second windows, within 90 s.
-var DefaultQuiet = Quiet{Busy: 0.25, Window: time.Second, Windows: 2, Max: 90 * time.Second}
+// DefaultQuiet is a quarter of the CPUs busy at most in two consecutive
+// one-second windows, or a share steady within 5 points for five windows
+// (what settles, an agent compiling BPF or kube-proxy re-syncing, comes in
+// bursts; a tenant's or a CPU burner's constant load never drops below a
+// quarter), within 90 s.
+var DefaultQuiet = Quiet{Busy: 0.25, Window: time.Second, Windows: 2, Steady: 5, Spread: 0.05, Max: 90 * time.Second}
+
+// Quieted is how a quiet wait ended.
+type Quieted struct {
+	// Busy is the last window's busy share, -1 if none was read.
+	Busy float64
+	// Took is the wait.
+	Took time.Duration
+	// Steady is set when the node was not below Quiet.Busy but its load
+	// was steady: the measurement shares the node with a constant load.
+	Steady bool
+}
 
 // WaitQuiet waits until the node the probe runs on is quiet (q), reading
 // /proc/stat through the probe. A dataplane agent still compiling a new
 // endpoint's BPF program, kube-proxy re-syncing or the apiserver deleting
-// objects would otherwise be measured with the dataplane. It returns the
-// last window's busy share (-1 if none was read) and the wait; an error
-// means the node did not become quiet within q.Max (or ctx ended).
-func WaitQuiet(ctx context.Context, e podexec.Executor, probe podexec.Target, q Quiet) (last float64, took time.Duration, err error) {
-	if q.Busy <= 0 || q.Busy > 1 || q.Window <= 0 || q.Windows < 1 || q.Max <= 0 {
-		return -1, 0, fmt.Errorf("quiet wait: %+v: want 0 < Busy <= 1 and positive Window, Windows and Max", q)
+// objects would otherwise be measured with the dataplane. An error means
+// the node did not become quiet within q.Max (or ctx ended).
+func WaitQuiet(ctx context.Context, e podexec.Executor, probe podexec.Target, q Quiet) (Quieted, error) {
+	if q.Busy <= 0 || q.Busy > 1 || q.Window <= 0 || q.Windows < 1 || q.Steady < 0 || q.Spread < 0 || q.Max <= 0 {
+		return Quieted{Busy: -1}, fmt.Errorf("quiet wait: %+v: want 0 < Busy <= 1, positive Window, Windows and Max, and Steady and Spread not negative", q)
 	}
+	res := Quieted{Busy: -1}
 	quiet := 0
-	last = -1
-	took, err = kube.WaitEvery(ctx, "a quiet node", q.Max, 10*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+	var recent []float64
+	var err error
+	res.Took, err = kube.WaitEvery(ctx, "a quiet node", q.Max, 10*time.Millisecond, func(ctx context.Context) (bool, string, error) {
 		a, err := ReadCPUTimes(ctx, e, probe)
 		if err != nil {
 			return false, err.Error(), nil
@@ -126,16 +146,23 @@ func WaitQuiet(ctx context.Context, e podexec.Executor, probe podexec.Target, q 
 		if err != nil {
 			return false, err.Error(), nil
 		}
-		last = f
+		res.Busy = f
 		if f < q.Busy {
 			quiet++
 		} else {
 			quiet = 0
 		}
-		return quiet >= q.Windows, fmt.Sprintf("%.0f %% busy", f*100), nil
+		if q.Steady > 0 {
+			recent = append(recent, f)
+			if len(recent) > q.Steady {
+				recent = recent[1:]
+			}
+			res.Steady = quiet < q.Windows && len(recent) == q.Steady && slices.Max(recent)-slices.Min(recent) <= q.Spread
+		}
+		return quiet >= q.Windows || res.Steady, fmt.Sprintf("%.0f %% busy", f*100), nil
 	})
-	if err != nil && last >= 0 {
-		err = fmt.Errorf("%w (the last window %.0f %% busy, limit %.0f %%)", err, last*100, q.Busy*100)
+	if err != nil && res.Busy >= 0 {
+		err = fmt.Errorf("%w (the last window %.0f %% busy, limit %.0f %%)", err, res.Busy*100, q.Busy*100)
 	}
-	return last, took, err
+	return res, err
 }

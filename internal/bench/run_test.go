@@ -121,16 +121,42 @@ func TestWaitQuiet(t *testing.T) {
 		procStat(0, 0), procStat(50, 50), procStat(50, 50), procStat(60, 140),
 		procStat(60, 140), procStat(110, 190), procStat(110, 190), procStat(120, 280),
 		procStat(120, 280), procStat(130, 370)}}}
-	last, _, err := WaitQuiet(context.Background(), e, probe, q)
+	res, err := WaitQuiet(context.Background(), e, probe, q)
 	require.NoError(t, err)
-	require.InDelta(t, 0.1, last, 1e-9)
+	require.InDelta(t, 0.1, res.Busy, 1e-9)
+	require.False(t, res.Steady)
 	require.Len(t, e.calls, 10, "two reads a window, five windows")
 
 	e = &scripted{files: map[string][]string{"/proc/stat": {procStat(0, 0), procStat(90, 10), procStat(180, 20)}}}
 	q.Max = 30 * time.Millisecond
-	_, _, err = WaitQuiet(context.Background(), e, probe, q)
-	require.ErrorContains(t, err, "(the last window 90 % busy, limit 25 %)")
+	_, err = WaitQuiet(context.Background(), e, probe, q)
+	require.ErrorContains(t, err, "(the last window 90 % busy, limit 25 %)", "no Steady: a constant load is waited out")
 
-	_, _, err = WaitQuiet(context.Background(), e, probe, Quiet{Busy: 2, Window: time.Second, Windows: 1, Max: time.Second})
+	_, err = WaitQuiet(context.Background(), e, probe, Quiet{Busy: 2, Window: time.Second, Windows: 1, Max: time.Second})
 	require.ErrorContains(t, err, "want 0 < Busy <= 1")
+}
+
+// A CPU burner beside the run keeps the node above Busy for good: waiting
+// for it to drop would spend Max before every measurement (issue 13).
+// Steady windows end the wait; bursts of settling work do not.
+func TestWaitQuietSteadyLoad(t *testing.T) {
+	q := Quiet{Busy: 0.25, Window: time.Millisecond, Windows: 2, Steady: 3, Spread: 0.05, Max: 5 * time.Second}
+	// Windows: 90 %, 50 %, 52 %, 54 % busy: the burst is not steady, the
+	// last three are within 4 points.
+	e := &scripted{files: map[string][]string{"/proc/stat": {
+		procStat(0, 0), procStat(90, 10), procStat(90, 10), procStat(140, 60),
+		procStat(140, 60), procStat(192, 108), procStat(192, 108), procStat(246, 154)}}}
+	res, err := WaitQuiet(context.Background(), e, probe, q)
+	require.NoError(t, err)
+	require.True(t, res.Steady)
+	require.InDelta(t, 0.54, res.Busy, 1e-9)
+	require.Len(t, e.calls, 8, "ends at the fourth window")
+
+	// Alternating bursts never count as steady.
+	e = &scripted{files: map[string][]string{"/proc/stat": {
+		procStat(0, 0), procStat(90, 10), procStat(90, 10), procStat(140, 60),
+		procStat(140, 60), procStat(230, 70), procStat(230, 70), procStat(280, 120)}}}
+	q.Max = 50 * time.Millisecond
+	_, err = WaitQuiet(context.Background(), e, probe, q)
+	require.Error(t, err)
 }
