@@ -85,17 +85,7 @@ func (p *policy) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) c
 	if _, err := kube.WaitFor(ctx, "deny canary Ready", 2*time.Minute, kube.PodsReady(p.client, p.ns, deniedClient)); err != nil {
 		t.Fatal(err)
 	}
-	np := fixtures.L3L4NetworkPolicy(p.ns, policyName, p.id, "fortio-server", "fortio-client", fixtures.FortioHTTPPort)
-	p.kinds = []policyKind{{
-		name: "NetworkPolicy",
-		apply: func(ctx context.Context) error {
-			_, err := p.client.NetworkingV1().NetworkPolicies(p.ns).Create(ctx, np, metav1.CreateOptions{})
-			return err
-		},
-		del: func(ctx context.Context) error {
-			return p.client.NetworkingV1().NetworkPolicies(p.ns).Delete(ctx, policyName, metav1.DeleteOptions{})
-		},
-	}}
+	p.kinds = []policyKind{p.networkPolicy("NetworkPolicy", "fortio-server")}
 	if p.det.Cilium != nil {
 		cnp := fixtures.L3L4CiliumNetworkPolicy(p.ns, policyName, p.id, "fortio-server", "fortio-client", fixtures.FortioHTTPPort)
 		res := p.dyn.Resource(fixtures.CiliumNetworkPolicyResource).Namespace(p.ns)
@@ -118,6 +108,22 @@ func (p *policy) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) c
 	// on any exit. Results are written also after a failed assessment.
 	t.Cleanup(func() { p.writeResults(t) })
 	return ctx
+}
+
+// networkPolicy is the L3/L4 NetworkPolicy that lets only the allowed
+// client reach the pods of role `to`.
+func (p *policy) networkPolicy(name, to string) policyKind {
+	np := fixtures.L3L4NetworkPolicy(p.ns, policyName, p.id, to, "fortio-client", fixtures.FortioHTTPPort)
+	return policyKind{
+		name: name,
+		apply: func(ctx context.Context) error {
+			_, err := p.client.NetworkingV1().NetworkPolicies(p.ns).Create(ctx, np, metav1.CreateOptions{})
+			return err
+		},
+		del: func(ctx context.Context) error {
+			return p.client.NetworkingV1().NetworkPolicies(p.ns).Delete(ctx, policyName, metav1.DeleteOptions{})
+		},
+	}
 }
 
 // reach runs one request (fortio curl, extra flags first) from a client pod
@@ -231,17 +237,7 @@ func (p *policy) skipWithoutEnforcement(ctx context.Context, t *testing.T) {
 // to refuse it: the seed reported policy costs without ever checking a
 // policy denied anything.
 func (p *policy) absentEnforcementIsCaught(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	np := fixtures.L3L4NetworkPolicy(p.ns, policyName, p.id, "nobody", "fortio-client", fixtures.FortioHTTPPort)
-	k := policyKind{
-		name: "NetworkPolicy selecting no pod",
-		apply: func(ctx context.Context) error {
-			_, err := p.client.NetworkingV1().NetworkPolicies(p.ns).Create(ctx, np, metav1.CreateOptions{})
-			return err
-		},
-		del: func(ctx context.Context) error {
-			return p.client.NetworkingV1().NetworkPolicies(p.ns).Delete(ctx, policyName, metav1.DeleteOptions{})
-		},
-	}
+	k := p.networkPolicy("NetworkPolicy selecting no pod", "nobody")
 	// The deny canary is refused within about 2 s where a policy works
 	// (measured here); 15 s without is no enforcement.
 	err := p.setPolicy(ctx, t, k, true, 15*time.Second)

@@ -76,10 +76,7 @@ func TestRPS(t *testing.T) {
 func (r *rps) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 	r.start(ctx, t, cfg)
 	defer r.progress.To(t).Phase("setup: fortio server and client, Service")()
-	r.samples = map[rpsCase]*rpsSamples{}
-	for _, c := range r.cases {
-		r.samples[c] = &rpsSamples{}
-	}
+	r.samples = perCase[rpsCase, rpsSamples](r.cases)
 	r.podIP, r.svcIP = fortioPair(ctx, t, r.run)
 	// Written when the feature ends, also after a failed assessment.
 	t.Cleanup(func() { r.writeResults(t) })

@@ -81,10 +81,7 @@ func TestThroughput(t *testing.T) {
 func (th *throughput) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 	th.start(ctx, t, cfg)
 	defer th.progress.To(t).Phase("setup: iperf3 servers and clients")()
-	th.samples = map[throughputCase]*throughputSamples{}
-	for _, c := range th.cases {
-		th.samples[c] = &throughputSamples{}
-	}
+	th.samples = perCase[throughputCase, throughputSamples](th.cases)
 	server, client := th.nodes[0].Name, th.nodes[1].Name
 	pods := []*corev1.Pod{
 		fixtures.IperfServer(th.ns, "iperf-server", th.id, server, false, fixtures.IperfPort, th.workload(t)),
