@@ -32,6 +32,7 @@ func WaitFor(ctx context.Context, what string, timeout time.Duration, cond Condi
 // expensive to observe (reading a node's whole rule set).
 func WaitEvery(ctx context.Context, what string, timeout, poll time.Duration, cond Condition) (time.Duration, error) {
 	start := time.Now()
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	t := time.NewTicker(poll)
@@ -52,7 +53,14 @@ func WaitEvery(ctx context.Context, what string, timeout, poll time.Duration, co
 		}
 		select {
 		case <-ctx.Done():
-			return time.Since(start), fmt.Errorf("wait for %s: not reached after %s; last observed: %s", what, timeout, last)
+			took := time.Since(start)
+			if err := parent.Err(); err != nil {
+				// Interrupted or out of the caller's time: not this wait's
+				// timeout, which a reader would take for a slow cluster.
+				return took, fmt.Errorf("wait for %s: stopped after %s of its %s: %w; last observed: %s",
+					what, took.Round(time.Millisecond), timeout, context.Cause(parent), last)
+			}
+			return took, fmt.Errorf("wait for %s: not reached after %s; last observed: %s", what, timeout, last)
 		case <-t.C:
 		}
 	}

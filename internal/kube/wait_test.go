@@ -64,6 +64,22 @@ func TestWaitForKeepsTheLastCompletedObservation(t *testing.T) {
 	require.ErrorContains(t, err, "last observed: seen 3 of 4")
 }
 
+// An interrupt (the caller's context ended) is not the wait's timeout: the
+// error says so and wraps the cause (found by TestInterruptAtEveryPoint:
+// a SIGTERM in the programming wait read "not reached after 3m20s").
+func TestWaitForInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	took, err := WaitFor(ctx, "the thing", time.Minute, func(context.Context) (bool, string, error) {
+		return false, "seen 3 of 4", nil
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorContains(t, err, "wait for the thing: stopped after")
+	require.ErrorContains(t, err, "of its 1m0s: context canceled; last observed: seen 3 of 4")
+	require.NotContains(t, err.Error(), "not reached")
+	require.Less(t, took, time.Second)
+}
+
 func TestNodeReady(t *testing.T) {
 	node := func(conds ...corev1.NodeCondition) *corev1.Node {
 		return &corev1.Node{Status: corev1.NodeStatus{Conditions: conds}}
