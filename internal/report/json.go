@@ -217,30 +217,20 @@ func toJSON(run Run) jsonRun {
 		j.Scenarios = append(j.Scenarios, jsonScenario(s))
 	}
 	for _, res := range run.Results {
-		jr := jsonResult{Name: res.Name, Keys: []jsonKV{}, Metrics: []jsonMetric{}, Raw: compact(res.Raw),
-			Failures: convertAll(res.Failures, func(f Failure) jsonFailure { return jsonFailure(f) })}
-		for _, kv := range res.Keys {
-			jr.Keys = append(jr.Keys, jsonKV(kv))
-		}
-		for _, m := range res.Metrics {
-			s := m.Summary
-			jr.Metrics = append(jr.Metrics, jsonMetric{
-				Unit:    m.Unit,
-				Better:  m.Better,
-				Samples: append([]float64{}, m.Samples...),
-				Summary: jsonSummary{
-					N:          s.N,
-					Center:     s.Center,
-					Lo:         finite(s.Lo),
-					Hi:         finite(s.Hi),
-					Confidence: s.Confidence,
-					Warnings:   append([]string{}, s.Warnings...),
-				},
-			})
-		}
-		j.Results = append(j.Results, jr)
+		j.Results = append(j.Results, jsonResult{Name: res.Name, Raw: compact(res.Raw),
+			// [], not null, when empty, as everywhere in the summary.
+			Keys:     append([]jsonKV{}, convertAll(res.Keys, func(kv KV) jsonKV { return jsonKV(kv) })...),
+			Metrics:  append([]jsonMetric{}, convertAll(res.Metrics, metricToJSON)...),
+			Failures: convertAll(res.Failures, func(f Failure) jsonFailure { return jsonFailure(f) })})
 	}
 	return j
+}
+
+func metricToJSON(m Metric) jsonMetric {
+	s := m.Summary
+	return jsonMetric{Unit: m.Unit, Better: m.Better, Samples: append([]float64{}, m.Samples...),
+		Summary: jsonSummary{N: s.N, Center: s.Center, Lo: finite(s.Lo), Hi: finite(s.Hi),
+			Confidence: s.Confidence, Warnings: append([]string{}, s.Warnings...)}}
 }
 
 func fromJSON(j jsonRun) Run {
@@ -254,32 +244,22 @@ func fromJSON(j jsonRun) Run {
 	}
 	for _, jr := range j.Results {
 		res := Result{Name: jr.Name, Raw: compact(jr.Raw),
+			Keys:     convertAll(jr.Keys, func(kv jsonKV) KV { return KV(kv) }),
+			Metrics:  convertAll(jr.Metrics, metricFromJSON),
 			Failures: convertAll(jr.Failures, func(f jsonFailure) Failure { return Failure(f) })}
 		if bytes.Equal(bytes.TrimSpace(res.Raw), []byte("null")) {
 			res.Raw = nil // "raw": null means none, as when it is left out
 		}
-		for _, kv := range jr.Keys {
-			res.Keys = append(res.Keys, KV(kv))
-		}
-		for _, jm := range jr.Metrics {
-			s := jm.Summary
-			res.Metrics = append(res.Metrics, Metric{
-				Unit:    jm.Unit,
-				Better:  jm.Better,
-				Samples: jm.Samples,
-				Summary: stats.Summary{
-					N:          s.N,
-					Center:     s.Center,
-					Lo:         orInf(s.Lo, -1),
-					Hi:         orInf(s.Hi, 1),
-					Confidence: s.Confidence,
-					Warnings:   append([]string(nil), s.Warnings...),
-				},
-			})
-		}
 		run.Results = append(run.Results, res)
 	}
 	return run
+}
+
+func metricFromJSON(jm jsonMetric) Metric {
+	s := jm.Summary
+	return Metric{Unit: jm.Unit, Better: jm.Better, Samples: jm.Samples,
+		Summary: stats.Summary{N: s.N, Center: s.Center, Lo: orInf(s.Lo, -1), Hi: orInf(s.Hi, 1),
+			Confidence: s.Confidence, Warnings: append([]string(nil), s.Warnings...)}}
 }
 
 func fingerprintToJSON(fp Fingerprint) jsonFingerprint {
