@@ -22,7 +22,7 @@ commands:
                the kind cluster named CLUSTER (its API server: CLUSTER-control-plane:6443)
   parse TOOL FILE
                print one raw tool output as normalized JSON; FILE - reads standard input.
-               TOOL is fortio (fortio load -json or its REST API's run, v1.3 on),
+               TOOL is fortio (fortio load -json or its REST API's run),
                iperf3 (iperf3 -J: TCP or UDP, any streams, either direction) or
                netperf (-o or -k with any selectors that include THROUGHPUT, P50_LATENCY,
                P90_LATENCY and P99_LATENCY). An error, interrupted, truncated or otherwise
