@@ -22,8 +22,11 @@ commands:
                the kind cluster named CLUSTER (its API server: CLUSTER-control-plane:6443)
   parse TOOL FILE
                print one raw tool output as normalized JSON; FILE - reads standard input.
-               TOOL is fortio (fortio load -json), iperf3 (iperf3 -J) or netperf (netperf -o with
-               the selectors of internal/tools/netperf). Bad or truncated input exits 1.
+               TOOL is fortio (fortio load -json or its REST API's run),
+               iperf3 (iperf3 -J: TCP or UDP, any streams, either direction) or
+               netperf (-o or -k with any selectors that include THROUGHPUT, P50_LATENCY,
+               P90_LATENCY and P99_LATENCY). An error, interrupted, truncated or otherwise
+               broken output exits 1, naming FILE and the problem.
   compare [--profile P] [--allow-env-change] [-o DIR] BASELINE CANDIDATE
                the regression gate: compares every metric of two runs (each a results JSON file
                or a directory of them) against the tolerances of profile P's regression section

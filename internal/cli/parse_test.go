@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,7 +76,7 @@ func TestParseErrors(t *testing.T) {
 			"netbench parse iperf3 ../../testdata/iperf3/closed-port.json: iperf3 result: iperf3 reported an error: " +
 				`"unable to connect to server: Connection refused"`},
 		{"iperf3 truncated", []string{"iperf3", captureFile("iperf3", "truncated.json")}, "",
-			"netbench parse iperf3 ../../testdata/iperf3/truncated.json: iperf3 result: truncated JSON"},
+			"netbench parse iperf3 ../../testdata/iperf3/truncated.json: iperf3 result: truncated JSON: the input ends at byte 2243 inside the object"},
 		{"netperf without netserver", []string{"netperf", captureFile("netperf", "no-netserver.txt")}, "",
 			"netbench parse netperf ../../testdata/netperf/no-netserver.txt: netperf result: netperf said " +
 				`"establish control: are you sure there is a netserver listening on 127.0.0.1 at port 25869?\n` +
@@ -84,12 +85,12 @@ func TestParseErrors(t *testing.T) {
 		{"netperf truncated", []string{"netperf", captureFile("netperf", "truncated.txt")}, "",
 			"netbench parse netperf ../../testdata/netperf/truncated.txt: netperf result: truncated or malformed: 8 values for 14 columns"},
 		{"fortio truncated on stdin", []string{"fortio", "-"}, string(keepalive[:len(keepalive)/2]),
-			"netbench parse fortio standard input: fortio result: truncated JSON"},
+			fmt.Sprintf("netbench parse fortio standard input: fortio result: truncated JSON: the input ends at byte %d inside the object", len(keepalive)/2)},
 		{"empty stdin", []string{"netperf", "-"}, "", "netbench parse netperf standard input: netperf result: empty input"},
 		{"an iperf3 result given to fortio", []string{"fortio", captureFile("iperf3", "single.json")}, "",
 			"netbench parse fortio ../../testdata/iperf3/single.json: fortio result: no DurationHistogram (not a fortio load result?)"},
 		{"a netperf result given to iperf3", []string{"iperf3", captureFile("netperf", "tcp-rr.txt")}, "",
-			"netbench parse iperf3 ../../testdata/netperf/tcp-rr.txt: iperf3 result: invalid character 'M' looking for beginning of value"},
+			"netbench parse iperf3 ../../testdata/netperf/tcp-rr.txt: iperf3 result: invalid JSON at byte 1: invalid character 'M' looking for beginning of value"},
 		{"a fortio result given to netperf", []string{"netperf", captureFile("fortio", "tcp-echo.json")}, "",
 			"netbench parse netperf ../../testdata/fortio/tcp-echo.json: netperf result: netperf said " +
 				`"{\n\"RunType\": \"TCP\",\n\"Labels\": \"tcp://127.0.0.1:18078 , vm\"," (and 288 more lines)`},
@@ -132,5 +133,58 @@ func TestUsage(t *testing.T) {
 	require.Contains(t, usage, "  parse TOOL FILE\n")
 	for tool := range parsers {
 		require.Contains(t, usage, tool+" (", "usage names %s", tool)
+	}
+}
+
+// TestParseVariants: real outputs the suite does not produce itself (see
+// their .provenance.md) are read, or refused with the file and the problem
+// named.
+func TestParseVariants(t *testing.T) {
+	cases := []struct {
+		tool, file string
+		// err is "" for an output that parses, else a fragment of the
+		// message after the file's name.
+		err string
+	}{
+		{"netperf", "pcts-only.txt", ""},
+		{"netperf", "reordered.txt", ""},
+		{"netperf", "keyval.txt", ""},
+		{"netperf", "keyval-no-banner.txt", ""},
+		{"netperf", "udp-rr.txt", ""},
+		{"netperf", "seed-tcp-rr.txt", ""},
+		{"netperf", "no-percentiles.txt", "netperf result: no P50_LATENCY column"},
+		{"netperf", "classic.txt", "netperf result: classic netperf output (no -o or -k selectors) has no latency percentiles"},
+		{"netperf", "human.txt", "netperf result: netperf -O (human-readable) output"},
+		{"netperf", "no-header.txt", "netperf result: values without a header line"},
+		{"netperf", "stream.txt", "netperf result: \"MIGRATED TCP STREAM TEST\" is a stream test, not request/response"},
+		// netperf stopped by SIGINT prints a normal result of the time it ran:
+		// nothing in the file tells it apart (see its provenance).
+		{"netperf", "interrupted.txt", ""},
+		{"fortio", "v1.38-keepalive.json", ""},
+		{"fortio", "v1.38-http-503.json", ""},
+		{"fortio", "rest-run.json", ""},
+		{"fortio", "rest-async.json", "fortio result: the REST API's reply to an async run, not a result"},
+		{"fortio", "rest-error.json", "fortio result: fortio reported an error: Aborting because of error"},
+		{"fortio", "interrupted.json", "fortio result: cut short (interrupted or aborted): ran "},
+		{"iperf3", "udp.json", ""},
+		{"iperf3", "no-intervals.json", ""},
+		{"iperf3", "reverse-streams4.json", ""},
+		{"iperf3", "interrupted.json", `iperf3 result: iperf3 reported an error: "interrupt - the client has terminated"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.tool+"/"+tc.file, func(t *testing.T) {
+			path := captureFile(tc.tool, tc.file)
+			code, stdout, stderr := run("", "parse", tc.tool, path)
+			if tc.err == "" {
+				require.Empty(t, stderr)
+				require.Equal(t, 0, code)
+				require.True(t, strings.HasPrefix(stdout, "{\n"), stdout)
+				return
+			}
+			require.Equal(t, 1, code)
+			require.Empty(t, stdout)
+			require.True(t, strings.HasPrefix(stderr, "netbench parse "+tc.tool+" "+path+": "), "the file is named: %s", stderr)
+			require.Contains(t, stderr, tc.err)
+		})
 	}
 }

@@ -39,13 +39,54 @@ func Check(t testing.TB, path string, got []byte, update bool) {
 // cannot: the real captures every parser test reads.
 func Testdata(t testing.TB, elem ...string) []byte {
 	t.Helper()
+	b, err := os.ReadFile(filepath.Join(append([]string{testdataDir(t)}, elem...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestdataGlob reads every file under the repository's testdata directory
+// whose path there matches pattern (filepath.Match syntax, e.g.
+// "netperf/*.txt"), by that path; a pattern that matches nothing fails the
+// test. Fuzz targets seed their corpus with it, so that a new capture is a
+// new seed.
+func TestdataGlob(t testing.TB, pattern string) map[string][]byte {
+	t.Helper()
+	root := testdataDir(t)
+	paths, err := filepath.Glob(filepath.Join(root, pattern))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Fatalf("testdata: nothing matches %s", pattern)
+	}
+	files := make(map[string][]byte, len(paths))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.ToSlash(rel)] = b
+	}
+	return files
+}
+
+// testdataDir is the testdata directory beside the go.mod above the test's
+// working directory.
+func testdataDir(t testing.TB) string {
+	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
+			return filepath.Join(dir, "testdata")
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -53,9 +94,15 @@ func Testdata(t testing.TB, elem ...string) []byte {
 		}
 		dir = parent
 	}
-	b, err := os.ReadFile(filepath.Join(append([]string{dir, "testdata"}, elem...)...))
-	if err != nil {
-		t.Fatal(err)
+}
+
+// Seed adds every testdata file that matches one of the patterns (as in
+// TestdataGlob) to a fuzz target's seed corpus.
+func Seed(f *testing.F, patterns ...string) {
+	f.Helper()
+	for _, p := range patterns {
+		for _, b := range TestdataGlob(f, p) {
+			f.Add(b)
+		}
 	}
-	return b
 }

@@ -1,8 +1,10 @@
 package golden
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -43,4 +45,14 @@ func TestCheck(t *testing.T) {
 	r = &recorder{TB: t}
 	Check(r, filepath.Join(t.TempDir(), "missing"), nil, false)
 	require.True(t, r.failed, "a missing golden fails")
+}
+
+func TestTestdataGlob(t *testing.T) {
+	files := TestdataGlob(t, "netperf/tcp-*.txt")
+	require.Equal(t, []string{"netperf/tcp-crr.txt", "netperf/tcp-rr.txt"}, slices.Sorted(maps.Keys(files)))
+	require.Equal(t, Testdata(t, "netperf", "tcp-rr.txt"), files["netperf/tcp-rr.txt"])
+
+	r := &recorder{TB: t}
+	require.Empty(t, TestdataGlob(r, "netperf/no-such-*.txt"))
+	require.True(t, r.failed, "a pattern without a file fails")
 }

@@ -3,15 +3,18 @@
 package fortio
 
 import (
-	"encoding/json"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"kube-netbench/internal/tools/jsondoc"
 )
 
 // Load describes one `fortio load` run.
@@ -117,6 +120,8 @@ type rawResult struct {
 	Destination       string // the target of tcp:// and udp:// runs
 	Resolution        float64
 	NumThreads        int
+	RequestedDuration string
+	Exactly           int64
 	ActualQPS         float64
 	ActualDuration    int64
 	RetCodes          map[string]int64
@@ -127,33 +132,49 @@ type rawResult struct {
 		Percentiles           []struct{ Percentile, Value float64 }
 	}
 	ErrorsDurationHistogram *struct{ Count int64 }
+	// Error, Message and Exception are fortio's jrpc.ServerReply: a REST
+	// API error, or (v1.58 on) a result of a run that did not start.
+	Error     bool
+	Message   string
+	Exception string
+	// ResultURL is in the REST API's reply to an async run, not a result.
+	ResultURL string
 }
 
-// Parse reads the JSON fortio writes with `-json`. It fails on truncated or
-// empty input, on anything after the JSON object and on a result without a
-// histogram, rather than returning zero values that would pass for a
-// measurement.
+// Parse reads the JSON fortio writes with `fortio load -json`, which is also
+// what its REST API returns for a run and what its UI saves. Versions from
+// v1.3 (no ErrorsDurationHistogram, no Resolution) to v1.66 (an error reply
+// embedded) are read by field name. It fails on empty, truncated or trailing
+// input, on fortio's error reply, on a run cut short (interrupted or
+// aborted: less time or fewer calls than asked for), on a result without a
+// histogram and on counts that cannot be, rather than returning numbers
+// that would pass for a measurement.
 func Parse(r io.Reader) (Result, error) {
-	var raw rawResult
-	dec := json.NewDecoder(r)
-	if err := dec.Decode(&raw); err != nil {
-		if errors.Is(err, io.EOF) {
-			return Result{}, errors.New("fortio result: empty input")
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return Result{}, errors.New("fortio result: truncated JSON")
-		}
+	res, err := parse(r)
+	if err != nil {
 		return Result{}, fmt.Errorf("fortio result: %w", err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Result{}, errors.New("fortio result: data after the JSON object (two results, or logs on stdout?)")
+	return res, nil
+}
+
+func parse(r io.Reader) (Result, error) {
+	var raw rawResult
+	if err := jsondoc.DecodeOne(r, &raw); err != nil {
+		return Result{}, err
+	}
+	if raw.Error {
+		return Result{}, fmt.Errorf("fortio reported an error: %s", strings.Join(nonEmpty(raw.Message, raw.Exception), ": "))
 	}
 	if raw.DurationHistogram == nil {
-		return Result{}, errors.New("fortio result: no DurationHistogram (not a fortio load result?)")
+		if raw.ResultURL != "" {
+			return Result{}, fmt.Errorf("the REST API's reply to an async run, not a result: fetch %s", raw.ResultURL)
+		}
+		return Result{}, errors.New("no DurationHistogram (not a fortio load result?)")
 	}
 	if raw.RetCodes == nil {
-		return Result{}, errors.New("fortio result: no RetCodes")
+		return Result{}, errors.New("no RetCodes")
 	}
+	h := raw.DurationHistogram
 	url := raw.URL
 	if url == "" {
 		url = raw.Destination
@@ -162,14 +183,20 @@ func Parse(r io.Reader) (Result, error) {
 		Version: raw.Version, URL: url, Connections: raw.NumThreads,
 		Resolution: time.Duration(math.Round(raw.Resolution * float64(time.Second))),
 		ActualQPS:  raw.ActualQPS, Duration: time.Duration(raw.ActualDuration),
-		Requests: raw.DurationHistogram.Count, RetCodes: raw.RetCodes, Sockets: raw.SocketCount,
-		Latency: Histogram{
-			Count: raw.DurationHistogram.Count, Min: raw.DurationHistogram.Min, Max: raw.DurationHistogram.Max,
-			Avg: raw.DurationHistogram.Avg, StdDev: raw.DurationHistogram.StdDev,
-		},
+		Requests: h.Count, RetCodes: raw.RetCodes, Sockets: raw.SocketCount,
+		Latency: Histogram{Count: h.Count, Min: h.Min, Max: h.Max, Avg: h.Avg, StdDev: h.StdDev},
 	}
-	for _, p := range raw.DurationHistogram.Percentiles {
+	if err := checkCounts(raw); err != nil {
+		return Result{}, err
+	}
+	if err := checkComplete(raw); err != nil {
+		return Result{}, err
+	}
+	for _, p := range h.Percentiles {
 		res.Latency.Percentiles = append(res.Latency.Percentiles, Percentile{p.Percentile, p.Value})
+	}
+	if err := checkPercentiles(slices.Clone(res.Latency.Percentiles)); err != nil {
+		return Result{}, err
 	}
 	for code, n := range raw.RetCodes {
 		if !okCode(code) {
@@ -180,6 +207,85 @@ func Parse(r io.Reader) (Result, error) {
 		res.Errors = raw.ErrorsDurationHistogram.Count
 	}
 	return res, nil
+}
+
+func nonEmpty(s ...string) []string {
+	var out []string
+	for _, x := range s {
+		if x != "" {
+			out = append(out, x)
+		}
+	}
+	if out == nil {
+		return []string{"(no message)"}
+	}
+	return out
+}
+
+// maxResolution bounds fortio's -r, in seconds: far above any useful
+// bucket, well inside time.Duration.
+const maxResolution = 1e6
+
+// checkCounts refuses counts no run can have.
+func checkCounts(raw rawResult) error {
+	h := raw.DurationHistogram
+	if h.Count < 0 || raw.SocketCount < 0 || raw.NumThreads < 0 || raw.ActualDuration < 0 || raw.ActualQPS < 0 {
+		return fmt.Errorf("negative count: %d calls, %d sockets, %d connections, %d ns, %v qps",
+			h.Count, raw.SocketCount, raw.NumThreads, raw.ActualDuration, raw.ActualQPS)
+	}
+	if raw.Resolution < 0 || raw.Resolution > maxResolution {
+		return fmt.Errorf("Resolution %v s: not a histogram resolution", raw.Resolution)
+	}
+	var total int64 // never above h.Count, so it cannot overflow
+	for code, n := range raw.RetCodes {
+		if n < 0 {
+			return fmt.Errorf("RetCodes %q: %d calls", code, n)
+		}
+		if n > h.Count-total {
+			return fmt.Errorf("RetCodes %q: %d calls, more than the histogram's %d in all", code, n, h.Count)
+		}
+		total += n
+	}
+	if e := raw.ErrorsDurationHistogram; e != nil && (e.Count < 0 || e.Count > h.Count) {
+		return fmt.Errorf("ErrorsDurationHistogram counts %d calls of %d", e.Count, h.Count)
+	}
+	return nil
+}
+
+// cutShort is how much less than the asked-for time a timed run may last
+// before it counts as interrupted: fortio stops a timed run at its duration,
+// so a shorter one was stopped (^C, SIGTERM, the REST API's stop or -abort-on).
+const cutShort = 0.95
+
+// checkComplete refuses a run that did less than it was asked to.
+func checkComplete(raw rawResult) error {
+	if raw.Exactly > 0 && raw.DurationHistogram.Count < raw.Exactly {
+		return fmt.Errorf("cut short (interrupted or aborted): %d of exactly %d calls", raw.DurationHistogram.Count, raw.Exactly)
+	}
+	asked, err := time.ParseDuration(raw.RequestedDuration)
+	if err != nil || asked <= 0 {
+		return nil // "exactly N calls", "until stop" or an older version's text
+	}
+	if ran := time.Duration(raw.ActualDuration); float64(ran) < cutShort*float64(asked) {
+		return fmt.Errorf("cut short (interrupted or aborted): ran %v of the %v asked for", ran.Round(time.Millisecond), asked)
+	}
+	return nil
+}
+
+// checkPercentiles refuses percentiles out of [0, 100] and values that fall
+// as the percentile rises: fortio computes them from one histogram (in the
+// order -p lists them, so they are sorted here).
+func checkPercentiles(ps []Percentile) error {
+	slices.SortStableFunc(ps, func(a, b Percentile) int { return cmp.Compare(a.Percentile, b.Percentile) })
+	for i, p := range ps {
+		if p.Percentile < 0 || p.Percentile > 100 || p.Seconds < 0 {
+			return fmt.Errorf("percentile p%v = %v s is out of range", p.Percentile, p.Seconds)
+		}
+		if i > 0 && p.Seconds < ps[i-1].Seconds {
+			return fmt.Errorf("percentiles out of order: p%v = %v s below p%v = %v s", p.Percentile, p.Seconds, ps[i-1].Percentile, ps[i-1].Seconds)
+		}
+	}
+	return nil
 }
 
 // okCode reports whether a RetCodes key is a success: HTTP 2xx, or "OK" for

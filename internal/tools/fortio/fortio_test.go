@@ -3,6 +3,7 @@ package fortio
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,17 @@ type doc struct {
 		Percentiles []struct{ Percentile, Value float64 }
 	}
 	ErrorsDurationHistogram struct{ Count int64 }
+}
+
+// edit returns the capture with a change applied to its generic decoding.
+func edit(t *testing.T, name string, change func(d map[string]any)) string {
+	t.Helper()
+	var d map[string]any
+	require.NoError(t, json.Unmarshal(capture(t, name), &d))
+	change(d)
+	b, err := json.Marshal(d)
+	require.NoError(t, err)
+	return string(b)
 }
 
 func decodeDoc(t *testing.T, b []byte) doc {
@@ -192,14 +204,34 @@ func TestParseErrors(t *testing.T) {
 	cases := []struct{ name, in, err string }{
 		{"empty", "", "fortio result: empty input"},
 		{"whitespace", " \n", "fortio result: empty input"},
-		{"truncated", string(ka[:len(ka)/2]), "fortio result: truncated JSON"},
-		{"truncated after the brace", "{", "fortio result: truncated JSON"},
-		{"two results", string(ka) + string(ka), "fortio result: data after the JSON object"},
-		{"log line after", string(ka) + "\nAll done 56425 calls\n", "fortio result: data after the JSON object"},
-		{"log line before", "Fortio 1.66.5 running at 0 queries per second\n" + string(ka), "fortio result: invalid character 'F'"},
+		{"truncated", string(ka[:len(ka)/2]), fmt.Sprintf("fortio result: truncated JSON: the input ends at byte %d inside the object", len(ka)/2)},
+		{"truncated after the brace", "{", "fortio result: truncated JSON: the input ends at byte 1"},
+		{"two results", string(ka) + string(ka), fmt.Sprintf("fortio result: data after the JSON value, which ends at byte %d", len(bytes.TrimSpace(ka)))},
+		{"log line after", string(ka) + "\nAll done 56425 calls\n", "fortio result: data after the JSON value"},
+		{"log line before", "Fortio 1.66.5 running at 0 queries per second\n" + string(ka), "fortio result: invalid JSON at byte 1: invalid character 'F'"},
 		{"not a fortio result", `{"a": 1}`, "fortio result: no DurationHistogram (not a fortio load result?)"},
 		{"no RetCodes", `{"DurationHistogram": {"Count": 1}}`, "fortio result: no RetCodes"},
 		{"a number where an object is", `{"DurationHistogram": 5}`, "fortio result: json: cannot unmarshal number"},
+		{"interrupted timed run", edit(t, "keepalive", func(d map[string]any) { d["ActualDuration"] = 1.2e9 }),
+			"fortio result: cut short (interrupted or aborted): ran 1.2s of the 3s asked for"},
+		{"interrupted counted run", edit(t, "http-503", func(d map[string]any) { d["Exactly"] = 300 }),
+			"fortio result: cut short (interrupted or aborted): 200 of exactly 300 calls"},
+		{"negative calls", edit(t, "keepalive", func(d map[string]any) { d["SocketCount"] = -1 }),
+			"fortio result: negative count: 56425 calls, -1 sockets"},
+		{"more codes than calls", edit(t, "http-503", func(d map[string]any) { d["RetCodes"].(map[string]any)["503"] = 105 }),
+			"calls, more than the histogram's 200 in all"},
+		{"more errors than calls", edit(t, "http-503", func(d map[string]any) { d["ErrorsDurationHistogram"].(map[string]any)["Count"] = 201 }),
+			"fortio result: ErrorsDurationHistogram counts 201 calls of 200"},
+		{"percentiles falling", edit(t, "keepalive", func(d map[string]any) {
+			ps := d["DurationHistogram"].(map[string]any)["Percentiles"].([]any)
+			ps[len(ps)-1].(map[string]any)["Value"] = 0
+		}), "fortio result: percentiles out of order: p99.9 = 0 s below p99 = "},
+		{"an error reply", `{"error": true, "message": "init error", "exception": "parse \"http://[::1\": missing ']' in host"}`,
+			`fortio result: fortio reported an error: init error: parse "http://[::1": missing ']' in host`},
+		{"an error with a result's fields", edit(t, "keepalive", func(d map[string]any) { d["error"], d["message"] = true, "Aborted before even starting" }),
+			"fortio result: fortio reported an error: Aborted before even starting"},
+		{"an async REST reply", `{"RunID": 1, "Count": 1, "ResultID": "2026-12-06-140000_1", "ResultURL": "http://127.0.0.1:18080/fortio/data/2026-12-06-140000_1.json"}`,
+			"fortio result: the REST API's reply to an async run, not a result: fetch http://127.0.0.1:18080/fortio/data/2026-12-06-140000_1.json"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,7 +3,6 @@
 package iperf3
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"kube-netbench/internal/tools/jsondoc"
 )
 
 // Client describes one `iperf3 -c` TCP run.
@@ -100,7 +101,7 @@ func wholeSeconds(what string, d time.Duration) (int64, error) {
 	return int64(d / time.Second), nil
 }
 
-// Result is the normalized outcome of one iperf3 TCP run.
+// Result is the normalized outcome of one iperf3 run.
 type Result struct {
 	// Version is iperf3's, as it reports it ("iperf 3.12").
 	Version string `json:"version"`
@@ -122,10 +123,20 @@ type Result struct {
 	// Intervals are the client's per-interval sums, omitted intervals left
 	// out, so that callers can check the rate was stable.
 	Intervals []Interval `json:"intervals"`
+	// UDP is the loss and jitter of a UDP run, nil for TCP.
+	UDP *UDP `json:"udp,omitempty"`
 	// Connected are the data connections as the client's kernel saw them
 	// (start.connected): which addresses really carried the traffic, e.g.
 	// the node IPs of a host-to-host run (W-BUG-2).
 	Connected []Connection `json:"connected"`
+}
+
+// UDP is end.sum of a UDP run, as the receiver saw it.
+type UDP struct {
+	JitterMs    float64 `json:"jitter_ms"`
+	LostPackets int64   `json:"lost_packets"`
+	Packets     int64   `json:"packets"`
+	LostPercent float64 `json:"lost_percent"`
 }
 
 // Connection is one data stream's local and remote address.
@@ -179,58 +190,77 @@ type rawResult struct {
 		} `json:"test_start"`
 	}
 	Intervals []struct{ Sum rawSum }
-	End       struct {
-		SumSent     *rawSum `json:"sum_sent"`
-		SumReceived *rawSum `json:"sum_received"`
-		CPU         *struct {
-			HostTotal   float64 `json:"host_total"`
-			RemoteTotal float64 `json:"remote_total"`
-		} `json:"cpu_utilization_percent"`
-	}
-	Error *string
+	End       rawEnd
+	Error     *string
 }
 
-// Parse reads the JSON `iperf3 -J` writes. It fails on empty, truncated or
-// trailing input, on the "error" iperf3 reports in the JSON (iperf3 3.12
-// exits 0 when it cannot connect: the field is the only sign, W-BUG-4), on a
-// result without its end section and on a rate of 0 bits/s: a parse that
-// yields 0 Gbps is an error, not a sample.
+type rawEnd struct {
+	SumSent     *rawSum `json:"sum_sent"`
+	SumReceived *rawSum `json:"sum_received"`
+	// Sum is UDP's: the sender's rate, jitter and loss.
+	Sum *struct {
+		rawSum
+		JitterMs    *float64 `json:"jitter_ms"`
+		LostPackets int64    `json:"lost_packets"`
+		Packets     int64    `json:"packets"`
+		LostPercent float64  `json:"lost_percent"`
+	}
+	CPU *struct {
+		HostTotal   float64 `json:"host_total"`
+		RemoteTotal float64 `json:"remote_total"`
+	} `json:"cpu_utilization_percent"`
+}
+
+// Parse reads the JSON `iperf3 -J` writes, for TCP and UDP, any number of
+// streams, either direction, with or without omitted (-O) or any (-i 0)
+// intervals. It fails on empty, truncated or trailing input, on the "error"
+// iperf3 reports in the JSON (iperf3 3.12 exits 0 when it cannot connect:
+// the field is the only sign, W-BUG-4; an interrupted run says
+// "interrupt - ..." there), on a result without its end section, on numbers
+// no run can have and on a rate of 0 bits/s: a parse that yields 0 Gbps is
+// an error, not a sample.
 func Parse(r io.Reader) (Result, error) {
-	var raw rawResult
-	dec := json.NewDecoder(r)
-	switch err := dec.Decode(&raw); {
-	case errors.Is(err, io.EOF):
-		return Result{}, errors.New("iperf3 result: empty input")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return Result{}, errors.New("iperf3 result: truncated JSON")
-	case err != nil:
+	res, err := parse(r)
+	if err != nil {
 		return Result{}, fmt.Errorf("iperf3 result: %w", err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Result{}, errors.New("iperf3 result: data after the JSON object (two results, or text on stdout?)")
+	return res, nil
+}
+
+// maxSeconds bounds every time iperf3 reports: far beyond any real run,
+// well inside time.Duration.
+const maxSeconds = 1e7
+
+func parse(r io.Reader) (Result, error) {
+	var raw rawResult
+	if err := jsondoc.DecodeOne(r, &raw); err != nil {
+		return Result{}, err
 	}
 	if raw.Error != nil {
-		return Result{}, fmt.Errorf("iperf3 result: iperf3 reported an error: %q", *raw.Error)
+		return Result{}, fmt.Errorf("iperf3 reported an error: %q", *raw.Error)
 	}
 	ts, end := raw.Start.TestStart, raw.End
 	if ts == nil {
-		return Result{}, errors.New("iperf3 result: no start.test_start (not an iperf3 -J result?)")
+		return Result{}, errors.New("no start.test_start (not an iperf3 -J result?)")
 	}
-	if end.SumSent == nil || end.SumReceived == nil {
-		return Result{}, errors.New("iperf3 result: no end.sum_sent or end.sum_received (the test did not finish?)")
+	if ts.NumStreams < 1 || ts.Duration < 0 || ts.Omit < 0 || ts.Duration > maxSeconds || ts.Omit > maxSeconds {
+		return Result{}, fmt.Errorf("start.test_start: %d streams, -t %d, -O %d: not a run", ts.NumStreams, ts.Duration, ts.Omit)
+	}
+	sent, received, err := sums(ts.Protocol, end)
+	if err != nil {
+		return Result{}, err
 	}
 	if end.CPU == nil {
-		return Result{}, errors.New("iperf3 result: no end.cpu_utilization_percent")
+		return Result{}, errors.New("no end.cpu_utilization_percent")
 	}
-	if end.SumReceived.BitsPerSecond <= 0 || end.SumSent.BitsPerSecond <= 0 {
-		return Result{}, fmt.Errorf("iperf3 result: %v bits/s received, %v sent: a run that moved no data is not a sample",
-			end.SumReceived.BitsPerSecond, end.SumSent.BitsPerSecond)
+	if end.CPU.HostTotal < 0 || end.CPU.RemoteTotal < 0 {
+		return Result{}, fmt.Errorf("CPU %v%% on the client, %v%% on the server", end.CPU.HostTotal, end.CPU.RemoteTotal)
 	}
 	res := Result{
 		Version: raw.Start.Version, Protocol: ts.Protocol, Streams: ts.NumStreams, Reverse: ts.Reverse != 0,
 		Duration: time.Duration(ts.Duration) * time.Second, Omit: time.Duration(ts.Omit) * time.Second,
-		SenderBitsPerSecond: end.SumSent.BitsPerSecond, ReceiverBitsPerSecond: end.SumReceived.BitsPerSecond,
-		Retransmits: end.SumSent.Retransmits,
+		SenderBitsPerSecond: sent.BitsPerSecond, ReceiverBitsPerSecond: received.BitsPerSecond,
+		Retransmits: sent.Retransmits,
 		CPU:         CPU{HostTotal: end.CPU.HostTotal, RemoteTotal: end.CPU.RemoteTotal},
 		Intervals:   []Interval{},
 		Connected:   raw.Start.Connected,
@@ -241,15 +271,59 @@ func Parse(r io.Reader) (Result, error) {
 	if c := raw.Start.ConnectingTo; c != nil {
 		res.Target = net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
 	}
+	if u := end.Sum; u != nil && u.JitterMs != nil {
+		res.UDP = &UDP{JitterMs: *u.JitterMs, LostPackets: u.LostPackets, Packets: u.Packets, LostPercent: u.LostPercent}
+		if u.LostPackets < 0 || u.Packets < 0 || u.LostPackets > u.Packets || *u.JitterMs < 0 || u.LostPercent < 0 || u.LostPercent > 100 {
+			return Result{}, fmt.Errorf("end.sum: %d of %d packets lost, jitter %v ms", u.LostPackets, u.Packets, *u.JitterMs)
+		}
+	}
 	for _, iv := range raw.Intervals {
 		if iv.Sum.Omitted {
 			continue
+		}
+		if err := iv.Sum.check("an interval"); err != nil {
+			return Result{}, err
 		}
 		res.Intervals = append(res.Intervals, Interval{
 			Start: seconds(iv.Sum.Start), End: seconds(iv.Sum.End), BitsPerSecond: iv.Sum.BitsPerSecond,
 		})
 	}
 	return res, nil
+}
+
+// sums returns the sender's and the receiver's totals: end.sum_sent and
+// end.sum_received, which iperf3 writes for TCP and (3.12 does) for UDP;
+// older iperf3 write only end.sum for UDP, the sender's rate with the loss,
+// so the receiver's is that rate less the packets lost.
+func sums(protocol string, end rawEnd) (sent, received rawSum, err error) {
+	switch {
+	case end.SumSent != nil && end.SumReceived != nil:
+		sent, received = *end.SumSent, *end.SumReceived
+	case protocol == "UDP" && end.Sum != nil && end.Sum.JitterMs != nil:
+		sent, received = end.Sum.rawSum, end.Sum.rawSum
+		received.BitsPerSecond *= 1 - end.Sum.LostPercent/100
+	default:
+		return sent, received, errors.New("no end.sum_sent or end.sum_received (the test did not finish?)")
+	}
+	if err := sent.check("end.sum_sent"); err != nil {
+		return sent, received, err
+	}
+	if err := received.check("end.sum_received"); err != nil {
+		return sent, received, err
+	}
+	if received.BitsPerSecond <= 0 || sent.BitsPerSecond <= 0 {
+		return sent, received, fmt.Errorf("%v bits/s received, %v sent: a run that moved no data is not a sample",
+			received.BitsPerSecond, sent.BitsPerSecond)
+	}
+	return sent, received, nil
+}
+
+// check refuses a sum no run can have.
+func (s rawSum) check(what string) error {
+	if s.BitsPerSecond < 0 || s.Retransmits < 0 || s.Start < 0 || s.End < s.Start || s.End > maxSeconds {
+		return fmt.Errorf("%s: %v bits/s, %d retransmits, from %v s to %v s", what, s.BitsPerSecond, s.Retransmits, s.Start, s.End)
+	}
+	return nil
 }
 
 // seconds converts iperf3's float seconds, rounded to the microsecond it reports.

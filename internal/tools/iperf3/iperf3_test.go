@@ -3,6 +3,7 @@ package iperf3
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,13 +132,13 @@ func TestParseErrors(t *testing.T) {
 	cases := []struct{ name, in, err string }{
 		{"closed port", string(capture(t, "closed-port")),
 			`iperf3 result: iperf3 reported an error: "unable to connect to server: Connection refused"`},
-		{"truncated capture", string(capture(t, "truncated")), "iperf3 result: truncated JSON"},
+		{"truncated capture", string(capture(t, "truncated")), "iperf3 result: truncated JSON: the input ends at byte 2243 inside the object"},
 		{"empty", "", "iperf3 result: empty input"},
 		{"whitespace", " \n", "iperf3 result: empty input"},
 		{"truncated after the brace", "{", "iperf3 result: truncated JSON"},
-		{"two results", string(single) + string(single), "iperf3 result: data after the JSON object"},
-		{"text after", string(single) + "\niperf Done.\n", "iperf3 result: data after the JSON object"},
-		{"text before", "Connecting to host 127.0.0.1, port 25201\n" + string(single), "iperf3 result: invalid character 'C'"},
+		{"two results", string(single) + string(single), fmt.Sprintf("iperf3 result: data after the JSON value, which ends at byte %d", len(bytes.TrimSpace(single)))},
+		{"text after", string(single) + "\niperf Done.\n", fmt.Sprintf("iperf3 result: data after the JSON value, which ends at byte %d", len(bytes.TrimSpace(single)))},
+		{"text before", "Connecting to host 127.0.0.1, port 25201\n" + string(single), "iperf3 result: invalid JSON at byte 1: invalid character 'C'"},
 		{"not an iperf3 result", `{"a": 1}`, "iperf3 result: no start.test_start (not an iperf3 -J result?)"},
 		{"a number where an object is", `{"end": 5}`, "iperf3 result: json: cannot unmarshal number"},
 		{"error next to a complete result", edit(t, "single", func(d doc) { d["error"] = "interrupt - the server has terminated" }),
@@ -152,6 +153,15 @@ func TestParseErrors(t *testing.T) {
 			"iperf3 result: 0 bits/s received, "},
 		{"0 bits/s sent", edit(t, "single", func(d doc) { d.at(t, "end", "sum_sent").(map[string]any)["bits_per_second"] = 0 }),
 			" bits/s received, 0 sent: a run that moved no data is not a sample"},
+		{"no streams", edit(t, "single", func(d doc) { d.at(t, "start", "test_start").(map[string]any)["num_streams"] = 0 }),
+			"iperf3 result: start.test_start: 0 streams, -t 3, -O 1: not a run"},
+		{"negative retransmits", edit(t, "single", func(d doc) { d.at(t, "end", "sum_sent").(map[string]any)["retransmits"] = -3 }),
+			"iperf3 result: end.sum_sent: "},
+		{"an interval ending before it starts", edit(t, "single", func(d doc) {
+			d.at(t, "intervals").([]any)[2].(map[string]any)["sum"].(map[string]any)["end"] = 0.5
+		}), "iperf3 result: an interval: "},
+		{"negative CPU", edit(t, "single", func(d doc) { d.at(t, "end", "cpu_utilization_percent").(map[string]any)["host_total"] = -1 }),
+			"iperf3 result: CPU -1% on the client"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

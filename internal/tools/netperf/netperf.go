@@ -1,14 +1,10 @@
 // Package netperf builds netperf request/response command lines and parses
-// netperf's -o (CSV) output. It is pure: no exec, no logging, no Kubernetes.
+// netperf's -o (CSV) and -k (keyval) output. It is pure: no exec, no logging, no Kubernetes.
 package netperf
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
-	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,8 +54,9 @@ var columns = []column{
 }
 
 // Selectors returns the -o output selectors Argv asks for, in order. Parse
-// requires each of them. Asking for latency selectors turns netperf's
-// statistics on, so -j is not needed.
+// needs only those of Needed; it reads and checks the others where present.
+// Asking for latency selectors turns netperf's statistics on, so -j is not
+// needed.
 func Selectors() []string {
 	s := make([]string, len(columns))
 	for i, c := range columns {
@@ -134,6 +131,9 @@ type Result struct {
 	RequestSize       int           `json:"request_size"`
 	ResponseSize      int           `json:"response_size"`
 	Elapsed           time.Duration `json:"elapsed_ns"`
+	// Absent are the selectors of Selectors the output did not have: their
+	// fields are zero (nil for retransmissions), not measured values.
+	Absent []string `json:"absent,omitempty"`
 }
 
 // Latency is the transaction latency distribution in microseconds. netperf's
@@ -147,216 +147,4 @@ type Latency struct {
 	P99    float64 `json:"p99"`
 	Max    float64 `json:"max"`
 	StdDev float64 `json:"stddev"`
-}
-
-// maxSaid is how many lines of text that is not -o output an error quotes.
-const maxSaid = 3
-
-// banners maps the start of netperf's test banner to the test it names.
-var banners = map[string]Type{
-	"MIGRATED TCP REQUEST/RESPONSE TEST":         TCPRR,
-	"MIGRATED TCP Connect/Request/Response TEST": TCPCRR,
-}
-
-// Parse reads the output of a netperf run with `-o` and the selectors of
-// Selectors: an optional banner line, a CSV header line and a values line.
-// Values are found by their header name, not by position. Anything else
-// is an error that says what is wrong: netperf's own error text (it writes
-// it to stdout) is quoted, and a missing column, a value that is not a
-// number, throughput not in Trans/s or no transaction at all fail.
-func Parse(r io.Reader) (Result, error) {
-	return parse(r, Selectors())
-}
-
-// SeedSelectors are the -o selectors of the seed script's latency tests
-// (MIN, MEAN, P50, P90, P99 and MAX latency, THROUGHPUT): no units column,
-// no retransmissions, sizes or elapsed time.
-func SeedSelectors() []string {
-	return []string{"MIN_LATENCY", "MEAN_LATENCY", "P50_LATENCY", "P90_LATENCY", "P99_LATENCY", "MAX_LATENCY", "THROUGHPUT"}
-}
-
-// ParseSeed is Parse for output of the seed's selectors (SeedSelectors), so
-// that its old files can be re-read: those columns are required, the others
-// are read and checked where present and left zero (retransmissions nil)
-// where not. Without THROUGHPUT_UNITS the rate's unit is unchecked; the
-// banner's test type is what tells a request/response test.
-func ParseSeed(r io.Reader) (Result, error) {
-	return parse(r, SeedSelectors())
-}
-
-func parse(r io.Reader, required []string) (Result, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return Result{}, fmt.Errorf("netperf result: %w", err)
-	}
-	lines := strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
-	var res Result
-	var header, values []string
-	var said []string // lines that are neither banner, header nor values
-	i := 0
-	for ; i < len(lines) && header == nil; i++ {
-		line := strings.TrimSpace(lines[i])
-		switch {
-		case line == "":
-		case strings.Contains(line, " TEST from "):
-			for prefix, typ := range banners {
-				if strings.HasPrefix(line, prefix+" from ") {
-					res.Test = typ
-				}
-			}
-		case isHeader(line):
-			if header, err = splitCSV(line); err != nil {
-				return Result{}, fmt.Errorf("netperf result: header line: %w", err)
-			}
-		default:
-			said = append(said, line)
-		}
-	}
-	if len(said) > maxSaid {
-		return Result{}, fmt.Errorf("netperf result: netperf said %q (and %d more lines)", strings.Join(said[:maxSaid], "\n"), len(said)-maxSaid)
-	}
-	if len(said) > 0 {
-		return Result{}, fmt.Errorf("netperf result: netperf said %q", strings.Join(said, "\n"))
-	}
-	if header == nil {
-		if strings.TrimSpace(string(b)) == "" {
-			return Result{}, errors.New("netperf result: empty input")
-		}
-		return Result{}, errors.New("netperf result: truncated: no -o header line")
-	}
-	for ; i < len(lines); i++ {
-		line := strings.TrimSpace(lines[i])
-		switch {
-		case line == "":
-		case values != nil:
-			return Result{}, fmt.Errorf("netperf result: text after the values line: %q", line)
-		default:
-			if values, err = splitCSV(line); err != nil {
-				return Result{}, fmt.Errorf("netperf result: values line: %w", err)
-			}
-		}
-	}
-	if values == nil {
-		return Result{}, errors.New("netperf result: truncated: a header line without values")
-	}
-	if len(values) != len(header) {
-		return Result{}, fmt.Errorf("netperf result: truncated or malformed: %d values for %d columns", len(values), len(header))
-	}
-	if err := res.fill(header, values, required); err != nil {
-		return Result{}, fmt.Errorf("netperf result: %w", err)
-	}
-	return res, nil
-}
-
-// isHeader reports whether line is an -o header: it has a field that is
-// one of the headers of this package's selectors.
-func isHeader(line string) bool {
-	fields, err := splitCSV(line)
-	if err != nil {
-		return false
-	}
-	for _, f := range fields {
-		for _, c := range columns {
-			if f == c.header {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func splitCSV(line string) ([]string, error) {
-	cr := csv.NewReader(strings.NewReader(line))
-	cr.TrimLeadingSpace = true
-	return cr.Read()
-}
-
-// fill sets res from the values, found by header: every required selector
-// must have its column; the others are checked where present.
-func (res *Result) fill(header, values, required []string) error {
-	byHeader := make(map[string]string, len(header))
-	for i, h := range header {
-		byHeader[h] = strings.TrimSpace(values[i])
-	}
-	num := make(map[string]float64, len(columns))
-	for _, c := range columns {
-		v, ok := byHeader[c.header]
-		if !ok {
-			if slices.Contains(required, c.selector) {
-				return fmt.Errorf("no column %q (selector %s)", c.header, c.selector)
-			}
-			continue
-		}
-		if c.selector == "THROUGHPUT_UNITS" {
-			if v != "Trans/s" {
-				return fmt.Errorf("throughput in %q, want Trans/s (not a request/response test?)", v)
-			}
-			continue
-		}
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Errorf("%s (%q) is %q, not a number", c.selector, c.header, v)
-		}
-		num[c.selector] = f
-	}
-	if num["THROUGHPUT"] <= 0 {
-		return fmt.Errorf("%v Trans/s: a run without transactions is not a sample", num["THROUGHPUT"])
-	}
-	l := Latency{Min: num["MIN_LATENCY"], Mean: num["MEAN_LATENCY"], P50: num["P50_LATENCY"], P90: num["P90_LATENCY"],
-		P99: num["P99_LATENCY"], Max: num["MAX_LATENCY"], StdDev: num["STDDEV_LATENCY"]}
-	for _, c := range columns {
-		if strings.HasSuffix(c.selector, "_LATENCY") && num[c.selector] < 0 {
-			return fmt.Errorf("%s is %v: netperf did not measure latency", c.selector, num[c.selector])
-		}
-	}
-	if l.Mean == 0 {
-		return errors.New("MEAN_LATENCY is 0: netperf did not measure latency")
-	}
-	var err error
-	res.Latency, res.TransactionsPerSecond = l, num["THROUGHPUT"]
-	if res.LocalRetransmits, err = retransmits("LOCAL_TRANSPORT_RETRANS", num); err != nil {
-		return err
-	}
-	if res.RemoteRetransmits, err = retransmits("REMOTE_TRANSPORT_RETRANS", num); err != nil {
-		return err
-	}
-	if res.RequestSize, err = count("REQUEST_SIZE", num); err != nil {
-		return err
-	}
-	if res.ResponseSize, err = count("RESPONSE_SIZE", num); err != nil {
-		return err
-	}
-	if e, ok := num["ELAPSED_TIME"]; ok {
-		if e <= 0 {
-			return fmt.Errorf("ELAPSED_TIME is %v seconds", e)
-		}
-		res.Elapsed = time.Duration(math.Round(e * float64(time.Second)))
-	}
-	return nil
-}
-
-// retransmits is nil for netperf's -1 (not measured) or a column not asked
-// for, else the count.
-func retransmits(sel string, num map[string]float64) (*int64, error) {
-	v, ok := num[sel]
-	if !ok || v == -1 {
-		return nil, nil
-	}
-	if v < 0 || v != math.Trunc(v) {
-		return nil, fmt.Errorf("%s is %v, not a count", sel, v)
-	}
-	n := int64(v)
-	return &n, nil
-}
-
-// count is a positive whole number of bytes; 0 for a column not asked for.
-func count(sel string, num map[string]float64) (int, error) {
-	v, ok := num[sel]
-	if !ok {
-		return 0, nil
-	}
-	if v <= 0 || v != math.Trunc(v) {
-		return 0, fmt.Errorf("%s is %v, not a positive whole number", sel, v)
-	}
-	return int(v), nil
 }

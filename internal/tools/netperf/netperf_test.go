@@ -169,22 +169,23 @@ func TestParseErrors(t *testing.T) {
 		{"truncated capture", string(capture(t, "truncated")), "netperf result: truncated or malformed: 8 values for 14 columns"},
 		{"empty", "", "netperf result: empty input"},
 		{"whitespace", " \n", "netperf result: empty input"},
-		{"banner only", banner, "netperf result: truncated: no -o header line"},
+		{"banner only", banner, "netperf result: truncated: no -o header line and no -k SELECTOR=value line"},
 		{"header without values", headerOnly, "netperf result: truncated: a header line without values"},
-		{"two results", rr + rr, `netperf result: text after the values line: "MIGRATED TCP REQUEST/RESPONSE TEST from `},
+		{"two results", rr + rr, `netperf result: text after the result: "MIGRATED TCP REQUEST/RESPONSE TEST from `},
 		{"text before the header", "catcher: timer popped with times_up != 0\n" + rr, `netperf result: netperf said "catcher: timer popped with times_up != 0"`},
 		{"not netperf output", "{\n\"a\": 1,\n\"b\": 2,\n\"c\": 3\n}\n", `netperf result: netperf said "{\n\"a\": 1,\n\"b\": 2," (and 2 more lines)`},
-		{"text after", rr + "netperf: send_omni: recv_data failed\n", `netperf result: text after the values line: "netperf: send_omni: recv_data failed"`},
+		{"text after", rr + "netperf: send_omni: recv_data failed\n", `netperf result: text after the result: "netperf: send_omni: recv_data failed"`},
 		{"a stream test's units", edit(t, func(d *doc) { d.set("Throughput Units", "10^6bits/s") }),
 			`netperf result: throughput in "10^6bits/s", want Trans/s (not a request/response test?)`},
 		{"missing column", edit(t, func(d *doc) {
 			i := slices.Index(d.header, "99th Percentile Latency Microseconds")
 			d.header, d.values = slices.Delete(d.header, i, i+1), slices.Delete(d.values, i, i+1)
-		}), `netperf result: no column "99th Percentile Latency Microseconds" (selector P99_LATENCY)`},
-		{"seed's selectors", "MIGRATED TCP REQUEST/RESPONSE TEST from 0.0.0.0 (0.0.0.0) port 0 AF_INET to 127.0.0.1 () port 0 AF_INET : demo : first burst 0\n" +
-			"Minimum Latency Microseconds,Mean Latency Microseconds,50th Percentile Latency Microseconds,90th Percentile Latency Microseconds,99th Percentile Latency Microseconds,Maximum Latency Microseconds,Throughput\n" +
-			"15,92.52,97,133,215,5349,10785.17\n",
-			`netperf result: no column "Stddev Latency Microseconds" (selector STDDEV_LATENCY)`},
+		}), `netperf result: no P99_LATENCY column ("99th Percentile Latency Microseconds"): a result needs THROUGHPUT, P50_LATENCY, P90_LATENCY, P99_LATENCY`},
+		{"percentiles out of order", edit(t, func(d *doc) { d.set("90th Percentile Latency Microseconds", "300") }),
+			"netperf result: P90_LATENCY 300 is above P99_LATENCY 215: not one run's percentiles"},
+		{"a column twice", edit(t, func(d *doc) {
+			d.header, d.values = append(d.header, "Throughput"), append(d.values, "5")
+		}), `netperf result: column "Throughput" twice`},
 		{"not a number", edit(t, func(d *doc) { d.set("Mean Latency Microseconds", "abc") }),
 			`netperf result: MEAN_LATENCY ("Mean Latency Microseconds") is "abc", not a number`},
 		{"empty value", edit(t, func(d *doc) { d.set("Throughput", "") }),
@@ -220,20 +221,25 @@ func TestParseErrors(t *testing.T) {
 // captures, see seed-*.txt.provenance.md) to the values of the full
 // captures, and the full captures to the same result as Parse.
 func TestParseSeed(t *testing.T) {
+	seedOnly := []string{"STDDEV_LATENCY", "THROUGHPUT_UNITS", "LOCAL_TRANSPORT_RETRANS", "REMOTE_TRANSPORT_RETRANS",
+		"REQUEST_SIZE", "RESPONSE_SIZE", "ELAPSED_TIME"}
 	for _, name := range []string{"tcp-rr", "tcp-crr"} {
 		t.Run(name, func(t *testing.T) {
 			full, err := Parse(bytes.NewReader(capture(t, name)))
 			require.NoError(t, err)
+			require.Empty(t, full.Absent)
 			got, err := ParseSeed(bytes.NewReader(capture(t, "seed-"+name)))
 			require.NoError(t, err)
 			want := full
 			want.Latency.StdDev, want.LocalRetransmits, want.RemoteRetransmits = 0, nil, nil
 			want.RequestSize, want.ResponseSize, want.Elapsed = 0, 0, 0
-			require.Equal(t, want, got, "the seed's columns, nothing else")
-			_, err = Parse(bytes.NewReader(capture(t, "seed-"+name)))
-			require.ErrorContains(t, err, `no column "Stddev Latency Microseconds"`, "Parse needs every selector of Selectors")
+			want.Absent = seedOnly
+			require.Equal(t, want, got, "the seed's columns, nothing else, and the others named absent")
+			again, err := Parse(bytes.NewReader(capture(t, "seed-"+name)))
+			require.NoError(t, err)
+			require.Equal(t, got, again, "Parse needs only Needed(): the seed's columns are enough")
 
-			again, err := ParseSeed(bytes.NewReader(capture(t, name)))
+			again, err = ParseSeed(bytes.NewReader(capture(t, name)))
 			require.NoError(t, err)
 			require.Equal(t, full, again, "columns beyond the seed's are read and checked too")
 		})
@@ -241,7 +247,9 @@ func TestParseSeed(t *testing.T) {
 	seed := string(capture(t, "seed-tcp-rr"))
 	for _, tc := range []struct{ name, in, err string }{
 		{"missing P99", strings.Replace(seed, "99th Percentile Latency Microseconds", "99th", 1),
-			`netperf result: no column "99th Percentile Latency Microseconds" (selector P99_LATENCY)`},
+			`netperf result: no P99_LATENCY column ("99th Percentile Latency Microseconds")`},
+		{"missing minimum", strings.Replace(seed, "Minimum Latency Microseconds", "Min", 1),
+			`netperf result: no MIN_LATENCY column ("Minimum Latency Microseconds"): a result needs MIN_LATENCY, MEAN_LATENCY, P50_LATENCY, P90_LATENCY, P99_LATENCY, MAX_LATENCY, THROUGHPUT`},
 		{"truncated", seed[:len(seed)-10], "netperf result: truncated or malformed: 6 values for 7 columns"},
 		{"no transactions", strings.Replace(seed, ",10785.17", ",0", 1), "netperf result: 0 Trans/s"},
 		{"a stream test's units", edit(t, func(d *doc) { d.set("Throughput Units", "10^6bits/s") }),
