@@ -14,7 +14,7 @@ GOTESTSUM := $(GO) tool gotestsum
 # The lab's end-to-end suites can take minutes (kube-proxy programming on 2 cores).
 E2E_TIMEOUT ?= 30m
 
-.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet lint-workflows cross unit fuzz lab-tests e2e report test bench compare lab-up lab-down lab-status clean
+.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet lint-workflows cross unit fuzz lab-tests interrupts e2e report test bench compare lab-up lab-down lab-status clean
 
 all: build
 
@@ -86,9 +86,10 @@ unit: vet
 # a new one is fuzzed without being listed, and no test binary is built just to list them), fuzzed
 # for FUZZTIME each, one after the other. A panic, a hang or an accepted result that is not sane
 # fails, and Go keeps the input in the package's testdata/fuzz/FuzzXxx/ (commit it: it becomes a
-# seed). Measured on 2026-12-06 on the 2-core build VM (8 targets): 98 s with a warm build cache;
-# 373 s cold, when the fuzz-instrumented standard library is first compiled (another build ran beside).
-FUZZTIME ?= 10s
+# seed). Measured on 2026-12-06 on the 2-core build VM (8 targets): 98 s at 10 s each with a warm
+# build cache; 373 s cold, when the fuzz-instrumented standard library is first compiled (another
+# build ran beside). CI fuzzes 5 s each; longer: make fuzz FUZZTIME=1m.
+FUZZTIME ?= 5s
 fuzz:
 	grep -rl --include='*_test.go' '^func Fuzz' internal cmd | sort | while read -r f; do \
 	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
@@ -99,10 +100,24 @@ fuzz:
 
 # The lab's own tests create network namespaces, containers and whole labs:
 # one package at a time (only one lab can exist on a machine).
+# TestInterruptAtEveryPoint interrupts the suite (SIGINT or SIGTERM) at each point of a run and
+# checks that nothing is left; here four of its points (about 3 min), all of them with
+# `make interrupts` (about 10 min on kube-proxy iptables).
+INTERRUPT_POINTS ?= workload pods starting|dummy Service creation|fortio run|teardown
 lab-tests: deps lab-bins lab-images
 	mkdir -p $(RESULTS)
-	$(GOTESTSUM) --junitfile $(RESULTS)/junit-lab.xml -- -count=1 -p 1 ./internal/lab/...
+	INTERRUPT_POINTS='$(INTERRUPT_POINTS)' $(GOTESTSUM) --junitfile $(RESULTS)/junit-lab.xml -- -count=1 -p 1 ./internal/lab/...
 	$(IMAGES_MOD) test $(IMAGES_DIR) -count=1 ./...
+
+# Every interrupt point, on a kube-proxy lab and on a Cilium one (Hubble's rollout and the raised
+# LB map need Cilium).
+INTERRUPT_DATAPLANES ?= iptables cilium-overlay
+interrupts: deps lab-bins lab-bins-cilium lab-images-cilium
+	mkdir -p $(RESULTS)
+	for dp in $(INTERRUPT_DATAPLANES); do \
+	  env KUBECONFIG= LAB_DATAPLANE=$$dp INTERRUPT_POINTS= $(GOTESTSUM) --junitfile $(RESULTS)/junit-interrupts-$$dp.xml -- \
+	    -count=1 -timeout 60m -run 'TestInterruptAtEveryPoint|TestSuiteRemovesItsLab|TestInterruptDuringUp' ./internal/lab || exit 1; \
+	done
 
 # The suite's smoke and lab features, and every benchmark dimension at CI size, on a fresh lab per
 # dataplane (each run checks for leftovers first and removes its lab). CI size: 2 rounds of 2 s
