@@ -93,7 +93,7 @@ func (g *gateTest) compare(t *testing.T, name, base, cand string) (int, string) 
 	t.Helper()
 	dir := filepath.Join(g.root, "compare-"+name)
 	var stdout, stderr bytes.Buffer
-	code := cli.Run([]string{"compare", "--profile", profilePath(gateProfile), "-o", dir, base, cand}, nil, &stdout, &stderr)
+	code := cli.Run([]string{"compare", "--profile", filepath.Join(moduleRoot, gateProfile), "-o", dir, base, cand}, nil, &stdout, &stderr)
 	t.Logf("netbench compare %s %s: exit %d\n%s%s", base, cand, code, stdout.String(), stderr.String())
 	md, _ := os.ReadFile(filepath.Join(dir, "compare.md"))
 	return code, string(md)
