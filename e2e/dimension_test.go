@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -42,12 +41,11 @@ type dimension struct {
 	out *results.Dir
 }
 
-// newDimension reads and validates the configuration and the profile before
-// anything touches the cluster.
+// newDimension gives the dimension its own copy of the run's settings and
+// the profile, validated by TestMain before anything was created.
 func newDimension(t *testing.T, name string) *dimension {
 	t.Helper()
-	cfg, prof := loadConfig(t)
-	return &dimension{name: name, outcome: recordOutcome(t, name), cfg: cfg, profile: prof, progress: progress.New(nil)}
+	return &dimension{name: name, outcome: recordOutcome(t, name), cfg: suite.Config.Clone(), profile: suite.Profile, progress: progress.New(nil)}
 }
 
 // feature is a dimension's e2e-framework feature: labelled dimension=<name>
@@ -133,32 +131,6 @@ func (o *outcome) partSkipf(t *testing.T, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	o.notes = append(o.notes, "not measured: "+msg)
 	t.Skip(msg)
-}
-
-// loadConfig reads the environment's configuration and the profile, and
-// fails the test on any invalid value before anything is created.
-func loadConfig(t *testing.T) (config.Config, config.Profile) {
-	t.Helper()
-	cfg := readConfig(t)
-	prof, err := config.LoadProfile(profilePath(cfg.Profile))
-	if err != nil {
-		t.Fatalf("profile: %v", err)
-	}
-	return cfg, prof
-}
-
-// readConfig reads the environment's configuration and fails the test on
-// any invalid value before anything is created.
-func readConfig(t *testing.T) config.Config {
-	t.Helper()
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		t.Fatalf("configuration: %v", err)
-	}
-	for _, w := range cfg.Warnings {
-		t.Logf("configuration warning: %s", w)
-	}
-	return cfg
 }
 
 // workloadResources is the configuration's sizing of the workload pods.

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"kube-netbench/internal/cli"
+	"kube-netbench/internal/config"
 	"kube-netbench/internal/gate"
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/results"
@@ -35,6 +36,10 @@ const (
 type gateTest struct {
 	*rps
 	root string
+	// base is the run's configuration; each pass measures with its own
+	// copy of it, so that one pass's rounds and duration never leak into
+	// the next or into what the run records.
+	base config.Config
 }
 
 // TestRegressionGate tests netbench compare end to end on real runs: two
@@ -45,6 +50,7 @@ type gateTest struct {
 func TestRegressionGate(t *testing.T) {
 	g := &gateTest{rps: &rps{dimension: newDimension(t, report.DimGate),
 		cases: []rpsCase{{"svc", 64, true}, {"pod", 64, true}}}}
+	g.base = g.cfg.Clone()
 	g.test(t, feature{title: "regression gate", setup: g.setup, labels: []string{"lab=only", "disruptive=true"}, assess: []step{
 		{"A/A: two passes of the same measurement pass the gate", g.aa},
 		{"FORWARD rules injected on every node: the gate fails naming the metric", g.injected},
@@ -73,6 +79,7 @@ func (g *gateTest) pass(ctx context.Context, t *testing.T, name string, rounds i
 		t.Fatal(err)
 	}
 	g.out, g.results, g.started = out, nil, time.Now()
+	g.cfg = g.base.Clone()
 	g.cfg.Rounds, g.cfg.FortioDuration = rounds, duration
 	for _, c := range g.cases {
 		g.samples[c] = &rpsSamples{}
@@ -93,15 +100,15 @@ func (g *gateTest) compare(t *testing.T, name, base, cand string) (int, string) 
 	t.Helper()
 	dir := filepath.Join(g.root, "compare-"+name)
 	var stdout, stderr bytes.Buffer
-	code := cli.Run([]string{"compare", "--profile", profilePath(gateProfile), "-o", dir, base, cand}, nil, &stdout, &stderr)
+	code := cli.Run([]string{"compare", "--profile", filepath.Join(moduleRoot, gateProfile), "-o", dir, base, cand}, nil, &stdout, &stderr)
 	t.Logf("netbench compare %s %s: exit %d\n%s%s", base, cand, code, stdout.String(), stderr.String())
 	md, _ := os.ReadFile(filepath.Join(dir, "compare.md"))
 	return code, string(md)
 }
 
 func (g *gateTest) aa(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	a := g.pass(ctx, t, "a", gateRounds, g.cfg.FortioDuration)
-	b := g.pass(ctx, t, "b", gateRounds, g.cfg.FortioDuration)
+	a := g.pass(ctx, t, "a", gateRounds, g.base.FortioDuration)
+	b := g.pass(ctx, t, "b", gateRounds, g.base.FortioDuration)
 	if code, md := g.compare(t, "aa", a, b); code != gate.ExitPass {
 		t.Fatalf("A/A: exit %d, want %d (no regression):\n%s", code, gate.ExitPass, md)
 	}
@@ -125,7 +132,7 @@ func (g *gateTest) injected(ctx context.Context, t *testing.T, _ *envconf.Config
 		}
 	})
 	t.Logf("%d rules at the top of every node's FORWARD chain", gateRules)
-	c := g.pass(ctx, t, "injected", gateRounds, g.cfg.FortioDuration)
+	c := g.pass(ctx, t, "injected", gateRounds, g.base.FortioDuration)
 	removed = true
 	if err := remove(ctx); err != nil {
 		t.Fatalf("remove the injected rules: %v", err)
@@ -142,7 +149,7 @@ func (g *gateTest) injected(ctx context.Context, t *testing.T, _ *envconf.Config
 }
 
 func (g *gateTest) incomparable(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	d := g.pass(ctx, t, "other-load", 2, g.cfg.FortioDuration+time.Second)
+	d := g.pass(ctx, t, "other-load", 2, g.base.FortioDuration+time.Second)
 	if code, md := g.compare(t, "incomparable", filepath.Join(g.root, "a"), d); code != gate.ExitIncomparable {
 		t.Fatalf("another load configuration: exit %d, want %d:\n%s", code, gate.ExitIncomparable, md)
 	}

@@ -18,11 +18,7 @@ import (
 // when Setup fails (e2e-framework runs Finish then too) or the run is
 // interrupted. Everything that can be checked is checked before anything is
 // created.
-func useKind(ctx context.Context, log *slog.Logger, teardownFailed, finished *atomic.Bool) error {
-	dp, err := cluster.ParseDataplane(cluster.KindDataplaneEnv, os.Getenv(cluster.KindDataplaneEnv))
-	if err != nil {
-		return err
-	}
+func useKind(ctx context.Context, log *slog.Logger, dp cluster.Dataplane, teardownFailed, finished *atomic.Bool) error {
 	if err := cluster.CheckContainerEngine(ctx, os.Getenv); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,19 +20,12 @@ import (
 )
 
 // useLab makes the suite start the embedded lab in its Setup and remove it
-// in its Finish, also after an interrupt. All lab input is validated here,
-// before anything is created. Unless LAB_AS=admin, the suite then acts as
-// deploy/rbac.yaml's ServiceAccount, so that every lab run proves the file
-// grants all a run needs (a missing rule fails as Forbidden).
-func useLab(ctx context.Context, log *slog.Logger, teardownFailed, finished *atomic.Bool) error {
-	opts, err := lab.OptionsFromEnv(os.Getenv, lab.DefaultDir())
-	if err != nil {
-		return fmt.Errorf("lab configuration: %w", err)
-	}
-	as, err := cluster.SelectIdentity(os.Getenv(cluster.IdentityEnv))
-	if err != nil {
-		return fmt.Errorf("lab configuration: %w", err)
-	}
+// in its Finish, also after an interrupt. Its options were validated with
+// every other setting (suiteconfig.Load), before anything is created.
+// Unless LAB_AS=admin, the suite then acts as deploy/rbac.yaml's
+// ServiceAccount, so that every lab run proves the file grants all a run
+// needs (a missing rule fails as Forbidden).
+func useLab(ctx context.Context, log *slog.Logger, opts lab.Options, as cluster.Identity, teardownFailed, finished *atomic.Bool) error {
 	onLab, labKubectl = true, opts.Cache.Binaries().Kubectl
 	injectForward = func(ctx context.Context, n int) (func(context.Context) error, error) {
 		return lab.InjectForwardRules(ctx, opts, n)
@@ -106,12 +98,8 @@ func serviceAccountKubeconfig(ctx context.Context, admin, dir string) (string, e
 // the lab's teardown.
 func tokenLifetime() time.Duration {
 	d := 24 * time.Hour
-	if f := flag.Lookup("test.timeout"); f != nil {
-		if g, ok := f.Value.(flag.Getter); ok {
-			if t, ok := g.Get().(time.Duration); ok && t > 0 {
-				d = t
-			}
-		}
+	if t := testTimeout(); t > 0 {
+		d = t
 	}
 	return max(d, time.Hour) + 10*time.Minute
 }

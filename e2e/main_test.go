@@ -10,6 +10,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/results"
 	"kube-netbench/internal/seedview"
+	"kube-netbench/internal/suiteconfig"
 )
 
 var (
@@ -42,6 +44,12 @@ var (
 	// directory, resultsDir, which every dimension writes through.
 	runID      string
 	resultsDir *results.Dir
+	// suite is the run's validated settings and profile, read once by
+	// TestMain; each dimension takes its own copy (newDimension).
+	suite suiteconfig.Suite
+	// moduleRoot is the repository root when the suite runs from its
+	// source, else the working directory (suiteconfig.ModuleRoot).
+	moduleRoot string
 )
 
 func TestMain(m *testing.M) {
@@ -58,6 +66,27 @@ func runSuite(m *testing.M) int {
 	if kubeconfig == "" {
 		kubeconfig = os.Getenv("KUBECONFIG")
 	}
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 2
+	}
+	// Every setting is validated together before anything is created (no
+	// lab, cluster or namespace yet): each bad one is named, with its value
+	// and what is allowed. The run ID is fixed here, once, for every
+	// feature of the run.
+	moduleRoot = suiteconfig.ModuleRoot(wd)
+	suite, err = suiteconfig.Load(suiteconfig.Inputs{Getenv: os.Getenv, Kubeconfig: kubeconfig,
+		Root: moduleRoot, Timeout: testTimeout(),
+		Selected: suiteconfig.Selector(flagValue("test.run"), flagValue("test.skip"))})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: configuration:\n%v\n", err)
+		return 2
+	}
+	for _, w := range suite.Config.Warnings {
+		fmt.Fprintf(os.Stderr, "e2e: configuration warning: %s\n", w)
+	}
+	fmt.Fprintf(os.Stderr, "e2e: profile %s\n", suite.ProfileFrom)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	testEnv, err = env.NewWithContext(ctx, cfg)
@@ -65,19 +94,12 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 2
 	}
-	// Bad configuration is refused before anything is created; the run ID
-	// is fixed here, once, for every feature of the run.
-	rc, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: configuration: %v\n", err)
-		return 2
-	}
-	runID = rc.RunID
+	runID = suite.Config.RunID
 	if err := os.Setenv(config.EnvRunID, runID); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 2
 	}
-	if resultsDir, err = results.Create(resultsRoot(rc.ResultsDir), runID, time.Now()); err != nil {
+	if resultsDir, err = results.Create(suite.ResultsRoot, runID, time.Now()); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 2
 	}
@@ -85,12 +107,7 @@ func runSuite(m *testing.M) int {
 	defer finishResults()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	var teardownFailed, finished atomic.Bool
-	provider, err := cluster.Select(os.Getenv(cluster.ProviderEnv), kubeconfig)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
-		return 2
-	}
-	switch provider {
+	switch suite.Provider {
 	case cluster.Existing:
 		// A KUBECONFIG list (a:b) is merged into one file, as kubectl reads it.
 		path, remove, err := cluster.KubeconfigFile(kubeconfig)
@@ -105,9 +122,9 @@ func runSuite(m *testing.M) int {
 		}()
 		cfg.WithKubeconfigFile(path)
 	case cluster.Kind:
-		err = useKind(ctx, log, &teardownFailed, &finished)
+		err = useKind(ctx, log, suite.KindDataplane, &teardownFailed, &finished)
 	case cluster.Lab:
-		err = useLab(ctx, log, &teardownFailed, &finished)
+		err = useLab(ctx, log, suite.Lab, suite.LabAs, &teardownFailed, &finished)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
@@ -145,13 +162,24 @@ func finishResults() {
 	}
 }
 
-// resultsRoot resolves a relative RESULTS_DIR against the repository root:
-// go test runs the suite in e2e/.
-func resultsRoot(dir string) string {
-	if filepath.IsAbs(dir) {
-		return dir
+// flagValue is the value of a parsed flag, "" if there is none.
+func flagValue(name string) string {
+	if f := flag.Lookup(name); f != nil {
+		return f.Value.String()
 	}
-	return filepath.Join("..", dir)
+	return ""
+}
+
+// testTimeout is go test's -timeout, 0 when there is none.
+func testTimeout() time.Duration {
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if g, ok := f.Value.(flag.Getter); ok {
+			if t, ok := g.Get().(time.Duration); ok {
+				return t
+			}
+		}
+	}
+	return 0
 }
 
 // removeAfterInterrupt removes what the suite created if, after an interrupt

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -26,6 +25,7 @@ import (
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/scale"
 	"kube-netbench/internal/scaleresult"
+	"kube-netbench/internal/suiteconfig"
 )
 
 // serviceScale measures how short-connection and keepalive RPS through a
@@ -64,8 +64,8 @@ type serviceScale struct {
 }
 
 func TestServiceScale(t *testing.T) {
-	cfg, prof := loadConfig(t)
-	s := &serviceScale{outcome: recordOutcome(t, report.DimServiceScale), cfg: cfg, profile: prof}
+	cfg := suite.Config.Clone()
+	s := &serviceScale{outcome: recordOutcome(t, report.DimServiceScale), cfg: cfg, profile: suite.Profile}
 	f := features.New("service scale").
 		WithLabel("dimension", "service-scale").WithLabel("tier", "full").WithLabel("disruptive", "true").
 		Setup(s.setup).
@@ -83,17 +83,6 @@ func TestServiceScale(t *testing.T) {
 	testEnv.Test(t, f.Assess("degradation per step against the same run's baseline", s.judge).Feature())
 }
 
-// profilePath resolves the profile relative to the repository root when
-// the suite runs from e2e/.
-func profilePath(p string) string {
-	if _, err := os.Stat(p); err != nil {
-		if _, err := os.Stat("../" + p); err == nil {
-			return "../" + p
-		}
-	}
-	return p
-}
-
 func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) context.Context {
 	// Refuse to run over an earlier run's leftovers (W-OPS-1), before this
 	// run creates anything.
@@ -103,6 +92,16 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	}
 	if _, err := scale.Leftovers(ctx, pre); err != nil {
 		t.Fatalf("an earlier run left objects behind: %v", err)
+	}
+	// The largest step must fit the Service range, known only now on a
+	// cluster the suite did not make: checked before anything is created.
+	// The dry-run source needs a namespace that exists: default does.
+	rng, err := scale.DiscoverServiceRange(ctx, pre, metav1.NamespaceDefault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := suiteconfig.CheckServiceRange(s.cfg, rng.Prefix, rng.Source); err != nil {
+		t.Fatalf("configuration: %v", err)
 	}
 	s.outcome.started = true
 	s.started = time.Now()
@@ -120,16 +119,9 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	if err := det.ProgrammedReadable(); err != nil {
 		s.skipf(t, "dataplane %s: %v", det.Kind, err)
 	}
-	rng, err := scale.DiscoverServiceRange(ctx, s.client, s.ns)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cidr := rng.Prefix
-	maxSvc := s.cfg.SvcScaleSteps[len(s.cfg.SvcScaleSteps)-1]
-	// The dummies' own run ID, so that deleting them (closing baseline,
-	// cleanup) leaves the run's namespace and workloads alone.
-	s.plan = scale.Plan{RunID: s.id + "-svc", Endpoints: s.cfg.SvcEndpoints, PerNamespace: scale.DefaultPerNamespace,
-		NamespacePrefix: scale.DefaultNamespacePrefix, Dummy: scale.DefaultDummy, Port: scale.DefaultPort, MaxServices: maxSvc}
+	s.plan = suiteconfig.ScalePlan(s.cfg)
+	maxSvc := s.plan.MaxServices
 	if err := s.plan.Validate(); err != nil {
 		t.Fatal(err)
 	}

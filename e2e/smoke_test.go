@@ -34,7 +34,7 @@ type smoke struct {
 // carries Services (kube-proxy, or Cilium replacing it) has programmed the
 // Service on every node.
 func TestDataplaneSmoke(t *testing.T) {
-	s := &smoke{sizing: workloadResources(readConfig(t))}
+	s := &smoke{sizing: workloadResources(suite.Config)}
 	f := features.New("dataplane smoke").
 		WithLabel("dimension", "smoke").WithLabel("tier", "smoke").
 		Setup(s.setup).

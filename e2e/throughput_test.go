@@ -18,12 +18,14 @@ import (
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/stats"
+	"kube-netbench/internal/suiteconfig"
 	"kube-netbench/internal/tools/iperf3"
 )
 
 // iperfOmit is the warm-up iperf3 leaves out of its result (-O), instead
-// of the seed's separate warm-up run and sleep (spec §4).
-const iperfOmit = time.Second
+// of the seed's separate warm-up run and sleep (spec §4); the timeout check
+// counts it.
+const iperfOmit = suiteconfig.IperfOmit
 
 // throughputCase is one iperf3 scenario.
 type throughputCase struct {

@@ -30,7 +30,7 @@ commands:
   compare [--profile P] [--allow-env-change] [-o DIR] BASELINE CANDIDATE
                the regression gate: compares every metric of two runs (each a results JSON file
                or a directory of them) against the tolerances of profile P's regression section
-               (default profiles/default.yaml); writes DIR/compare.md and DIR/compare.junit.xml
+               (default profiles/default.yaml, built in); writes DIR/compare.md and DIR/compare.junit.xml
                (DIR defaults to .). Exits 0 without a regression, 1 with one, 2 when the runs are
                incomparable (no shared metric; fingerprints that differ in kernel, nodes or load
                tools, unless --allow-env-change) or the input is bad.

@@ -10,6 +10,7 @@ import (
 
 	"kube-netbench/internal/config"
 	"kube-netbench/internal/gate"
+	"kube-netbench/profiles"
 )
 
 // Names of the files compare writes into its output directory.
@@ -24,7 +25,7 @@ const (
 func runCompare(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	profile := fs.String("profile", config.DefaultProfile, "the profile whose regression section holds the tolerances")
+	profile := fs.String("profile", "", "the profile whose regression section holds the tolerances (default: "+profiles.DefaultName+", built in)")
 	allow := fs.Bool("allow-env-change", false, "compare runs whose fingerprints differ in what must not differ (kernel, nodes, load tools)")
 	outDir := fs.String("o", ".", "the directory to write "+compareMarkdown+" and "+compareJUnit+" into")
 	fail := func(format string, a ...any) int {
@@ -37,9 +38,9 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 2 {
 		return fail("want BASELINE and CANDIDATE (flags first), got %d arguments %q\n%s", fs.NArg(), fs.Args(), usage)
 	}
-	p, err := config.LoadProfile(*profile)
+	p, profileName, err := compareProfile(*profile)
 	if err != nil {
-		return fail("--profile %s: %v", *profile, err)
+		return fail("--profile %s: %v", profileName, err)
 	}
 	var sides [2]gate.Input
 	for i, name := range []string{"BASELINE", "CANDIDATE"} {
@@ -48,7 +49,7 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 			return fail("%s %s: %v; give a run's results directory (holding run.json), a %s file (report.WriteJSON) or a directory of them", name, arg, err, "<dimension>.json")
 		}
 	}
-	r, err := gate.Compare(sides[0], sides[1], gate.Options{Tolerances: p.Regression, AllowEnvChange: *allow, Profile: *profile})
+	r, err := gate.Compare(sides[0], sides[1], gate.Options{Tolerances: p.Regression, AllowEnvChange: *allow, Profile: profileName})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -88,4 +89,16 @@ func printSummary(w io.Writer, r gate.Result, outDir string) {
 		}
 	}
 	fmt.Fprintf(w, "wrote %s and %s\n", filepath.Join(outDir, compareMarkdown), filepath.Join(outDir, compareJUnit))
+}
+
+// compareProfile is the profile at path, or without one the default built
+// into netbench (so that it gates alike from any directory), and the name
+// compare.md gives it.
+func compareProfile(path string) (config.Profile, string, error) {
+	if path == "" {
+		p, err := config.ParseProfile(profiles.Default)
+		return p, profiles.DefaultName, err
+	}
+	p, err := config.LoadProfile(path)
+	return p, path, err
 }

@@ -7,8 +7,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"kube-netbench/internal/config"
 	"kube-netbench/internal/report"
 	"kube-netbench/internal/stats"
+	"kube-netbench/profiles"
 )
 
 // The gate's real runs; testdata/gate/README.md gives their provenance.
@@ -54,6 +56,21 @@ func scaleReqPerSec(t *testing.T, factor float64) func(*report.Run) {
 			}
 		}
 	}
+}
+
+// TestCompareDefaultProfile: without --profile, compare judges with the
+// default profile built into it, here in a directory that has no
+// profiles/default.yaml.
+func TestCompareDefaultProfile(t *testing.T) {
+	_, err := os.Stat(config.DefaultProfile)
+	require.ErrorIs(t, err, os.ErrNotExist, "the test runs where the file is not")
+	out := t.TempDir()
+	code, stdout, stderr := run("", "compare", "-o", out, filepath.Join(gateData, "a"), filepath.Join(gateData, "b"))
+	require.Empty(t, stderr)
+	require.Equal(t, 0, code, stdout)
+	md, err := os.ReadFile(filepath.Join(out, "compare.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(md), profiles.DefaultName)
 }
 
 // TestCompareAA: two real CI runs of the same code pass, and compare.md is

@@ -14,6 +14,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -189,10 +191,6 @@ type KV struct {
 // fingerprint: every value that shapes the results is recorded with the
 // output (practice 12).
 func (c Config) Describe() []KV {
-	steps := make([]string, len(c.SvcScaleSteps))
-	for i, s := range c.SvcScaleSteps {
-		steps[i] = strconv.Itoa(s)
-	}
 	kv := func(key, value string) KV {
 		src := "default"
 		if c.sources[key] {
@@ -202,7 +200,7 @@ func (c Config) Describe() []KV {
 	}
 	qos, cpu, memory := c.Workload.describe()
 	return []KV{
-		kv(EnvSvcScaleSteps, strings.Join(steps, ",")),
+		kv(EnvSvcScaleSteps, c.ScaleSteps()),
 		kv(EnvSvcEndpoints, strconv.Itoa(c.SvcEndpoints)),
 		kv(EnvRounds, strconv.Itoa(c.Rounds)),
 		kv(EnvFortioDuration, c.FortioDuration.String()),
@@ -217,6 +215,25 @@ func (c Config) Describe() []KV {
 		kv(EnvProfile, c.Profile),
 		kv(EnvRunID, c.RunID),
 	}
+}
+
+// ScaleSteps is SVC_SCALE_STEPS as it would be set.
+func (c Config) ScaleSteps() string {
+	steps := make([]string, len(c.SvcScaleSteps))
+	for i, s := range c.SvcScaleSteps {
+		steps[i] = strconv.Itoa(s)
+	}
+	return strings.Join(steps, ",")
+}
+
+// Clone is a copy of c that shares nothing with it, for a caller that
+// changes its copy (a test pass with other rounds or durations).
+func (c Config) Clone() Config {
+	c.SvcScaleSteps = slices.Clone(c.SvcScaleSteps)
+	c.Warnings = slices.Clone(c.Warnings)
+	c.sources = maps.Clone(c.sources)
+	c.Workload.CPU, c.Workload.Memory = c.Workload.CPU.DeepCopy(), c.Workload.Memory.DeepCopy()
+	return c
 }
 
 // MinExecSlack is the least time an exec gets beyond its tool's duration.

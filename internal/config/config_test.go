@@ -255,3 +255,19 @@ func TestExecTimeout(t *testing.T) {
 		require.Greater(t, got, tc.tool, "the exec always outlives its tool")
 	}
 }
+
+// TestCloneSharesNothing: a copy a test pass changes leaves the run's
+// configuration as it was.
+func TestCloneSharesNothing(t *testing.T) {
+	c, err := fromEnv(env(map[string]string{"SVC_SCALE_STEPS": "10,20", "ROUNDS": "2"}), fixedID)
+	require.NoError(t, err)
+	d := c.Clone()
+	require.Equal(t, c.Describe(), d.Describe())
+	d.SvcScaleSteps[0], d.Warnings[0], d.Rounds = 15, "changed", 6
+	d.Workload.CPU.Add(resource.MustParse("1"))
+	require.Equal(t, "10,20", c.ScaleSteps())
+	require.Equal(t, "15,20", d.ScaleSteps())
+	require.NotEqual(t, "changed", c.Warnings[0])
+	require.Equal(t, 2, c.Rounds)
+	require.Equal(t, "600m", c.Workload.CPU.String())
+}

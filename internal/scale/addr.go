@@ -97,6 +97,20 @@ func (a Allocation) usable() uint64 {
 	return n - 1
 }
 
+// Capacity is the number of ClusterIPs an explicit allocation may hand out
+// (0 for Auto, which hands out none itself): the most Services a scale step
+// can reach in this range.
+func (a Allocation) Capacity() uint64 {
+	if !a.IsExplicit() {
+		return 0
+	}
+	return a.usable()
+}
+
+// EndpointCapacity is the number of endpoint addresses dummy holds
+// (EndpointAddr's range), 0 for anything but an IPv4 prefix.
+func EndpointCapacity(dummy netip.Prefix) uint64 { return hostCount(dummy) }
+
 // check verifies that an explicit allocation has room for maxServices
 // distinct addresses (W-BUG-5: the seed never checked the Service range's
 // capacity).
