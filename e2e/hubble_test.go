@@ -218,6 +218,7 @@ func (h *hubble) measure(ctx context.Context, t *testing.T, _ *envconf.Config) c
 		var got [2]float64 // [off, on]
 		ok := true
 		for _, state := range abba([]bool{true, false}, pair) {
+			stopIfInterrupted(ctx, t, fmt.Sprintf("pair %d", pair))
 			if state != on {
 				if err := h.setHubble(ctx, t, state); err != nil {
 					t.Fatalf("pair %d: %v", pair, err)

@@ -128,6 +128,7 @@ func (l *latencyDim) measure(ctx context.Context, t *testing.T, _ *envconf.Confi
 	steps = append(steps, step{"HTTP at 1000 QPS", func(ctx context.Context) error { return l.httpRound(ctx, t) }})
 	for round := 1; round <= l.cfg.Rounds; round++ {
 		for _, s := range abba(steps, round) {
+			stopIfInterrupted(ctx, t, fmt.Sprintf("round %d, %s", round, s.name))
 			done := p.Phase("round %d of %d: %s", round, l.cfg.Rounds, s.name)
 			err := s.run(ctx)
 			done()

@@ -264,6 +264,7 @@ func (p *policy) measureL3L4(ctx context.Context, t *testing.T, _ *envconf.Confi
 			var got [2]float64 // [without, with]
 			ok := true
 			for _, state := range abba([]bool{false, true}, pair) {
+				stopIfInterrupted(ctx, t, fmt.Sprintf("%s, pair %d", k.name, pair))
 				if state != on {
 					if err := p.setPolicy(ctx, t, k, state, policyTimeout); err != nil {
 						t.Fatalf("%s, pair %d: %v", k.name, pair, err)

@@ -212,6 +212,7 @@ func (r *agentResources) measure(ctx context.Context, t *testing.T, _ *envconf.C
 		Connections: 64, Duration: r.cfg.FortioDuration, Keepalive: true}
 	for round := 1; round <= r.cfg.Rounds; round++ {
 		for _, state := range abba([]string{"idle", "load"}, round) {
+			stopIfInterrupted(ctx, t, fmt.Sprintf("round %d, %s", round, state))
 			r.waitQuiet(ctx, t, fmt.Sprintf("round %d, %s", round, state))
 			during := func() error {
 				select {

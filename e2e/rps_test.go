@@ -137,6 +137,7 @@ func (r *rps) measure(ctx context.Context, t *testing.T, _ *envconf.Config) cont
 	margin := r.cfg.ExecTimeout(r.cfg.FortioDuration) - r.cfg.FortioDuration
 	for round := 1; round <= r.cfg.Rounds; round++ {
 		for _, c := range abba(r.cases, round) {
+			stopIfInterrupted(ctx, t, fmt.Sprintf("round %d, %s", round, c))
 			s := r.samples[c]
 			if !c.keepalive {
 				wait, tw, err := r.drainTimeWait(ctx, "fortio-server")

@@ -158,3 +158,13 @@ func perCase[K comparable, V any](cases []K) map[K]*V {
 	}
 	return m
 }
+
+// stopIfInterrupted ends the assessment once the run's context has ended
+// (SIGINT, SIGTERM): every further round would break the same way, and a
+// broken round is no sample.
+func stopIfInterrupted(ctx context.Context, t *testing.T, where string) {
+	t.Helper()
+	if ctx.Err() != nil {
+		t.Fatalf("%s: interrupted (%v): no further rounds", where, context.Cause(ctx))
+	}
+}

@@ -150,6 +150,7 @@ func (s *serviceScale) measure(ctx context.Context, t *testing.T, p *progress.Tr
 	for r := 1; r <= s.cfg.Rounds; r++ {
 		p.Note("%d Services: round %d of %d", st.Services, r, s.cfg.Rounds)
 		for _, keepalive := range []bool{true, false} {
+			stopIfInterrupted(ctx, t, fmt.Sprintf("%d Services, round %d", st.Services, r))
 			if !keepalive {
 				wait, tw, err := s.drainTimeWait(ctx, "fortio-server")
 				if err != nil {

@@ -164,6 +164,7 @@ func (th *throughput) measure(ctx context.Context, t *testing.T, _ *envconf.Conf
 	p := th.progress.To(t)
 	for round := 1; round <= th.cfg.Rounds; round++ {
 		for _, c := range abba(th.cases, round) {
+			stopIfInterrupted(ctx, t, fmt.Sprintf("round %d, %s", round, c))
 			done := p.Phase("round %d of %d: %s", round, th.cfg.Rounds, c)
 			res, err := th.run1(ctx, c)
 			done()
