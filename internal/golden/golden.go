@@ -4,6 +4,7 @@ package golden
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -105,4 +106,25 @@ func Seed(f *testing.F, patterns ...string) {
 			f.Add(b)
 		}
 	}
+}
+
+// FuzzParser fuzzes a parser of outside input from the testdata files that
+// match pattern: it may not panic or hang, a rejected input gives the zero
+// result (zero says whether res is one), and an accepted one must be sane
+// (insane says what is wrong, "" when nothing).
+func FuzzParser[R any](f *testing.F, pattern string, parse func(io.Reader) (R, error), zero func(R) bool, insane func(R) string) {
+	f.Helper()
+	Seed(f, pattern)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		res, err := parse(bytes.NewReader(b))
+		if err != nil {
+			if !zero(res) {
+				t.Errorf("an error and a result %+v", res)
+			}
+			return
+		}
+		if msg := insane(res); msg != "" {
+			t.Errorf("accepted %q: %s (%+v)", b, msg, res)
+		}
+	})
 }

@@ -1,7 +1,6 @@
 package iperf3
 
 import (
-	"bytes"
 	"testing"
 
 	"kube-netbench/internal/golden"
@@ -11,19 +10,9 @@ import (
 // it may not panic or hang, and what it accepts must be a result a reader
 // can trust.
 func FuzzParse(f *testing.F) {
-	golden.Seed(f, "iperf3/*.json")
-	f.Fuzz(func(t *testing.T, b []byte) {
-		res, err := Parse(bytes.NewReader(b))
-		if err != nil {
-			if res.Intervals != nil || res.Throughput() != 0 {
-				t.Errorf("an error and a result %+v", res)
-			}
-			return
-		}
-		if msg := insane(res); msg != "" {
-			t.Errorf("accepted %q: %s (%+v)", b, msg, res)
-		}
-	})
+	golden.FuzzParser(f, "iperf3/*.json", Parse, func(res Result) bool {
+		return res.Intervals == nil && res.Throughput() == 0
+	}, insane)
 }
 
 // insane says what is wrong with an accepted result, "" when nothing.
