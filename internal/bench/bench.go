@@ -63,6 +63,10 @@ func ParseSockStat(s string) (SockStat, error) {
 			if err != nil {
 				return SockStat{}, fmt.Errorf("sockstat: %q: %w", line, err)
 			}
+			if v < 0 {
+				// A drain would wait for a count below a bound it already meets.
+				return SockStat{}, fmt.Errorf("sockstat: %q: %s %d is negative", line, f[i], v)
+			}
 			switch f[i] {
 			case "inuse":
 				st.TCPInUse, seen = v, seen+1

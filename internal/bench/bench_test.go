@@ -23,6 +23,8 @@ func TestParseSockStat(t *testing.T) {
 	require.ErrorContains(t, err, "no TCP line")
 	_, err = ParseSockStat("TCP: inuse x orphan 0 tw 1\n")
 	require.ErrorContains(t, err, "sockstat")
+	_, err = ParseSockStat("TCP: inuse 1 orphan 0 tw -5\n")
+	require.ErrorContains(t, err, "tw -5 is negative")
 	_, err = ParseSockStat("TCP: inuse 1 alloc 2\n")
 	require.ErrorContains(t, err, "lacks")
 }
