@@ -33,7 +33,17 @@ func Netperf(ctx context.Context, e podexec.Executor, client podexec.Target, tes
 	if err != nil {
 		return netperf.Result{}, err
 	}
-	return runParsed(ctx, e, client, argv, timeout, netperf.Parse)
+	res, err := runParsed(ctx, e, client, argv, timeout, netperf.Parse)
+	if err != nil {
+		return res, err
+	}
+	// netperf stopped by a signal prints a normal result for the time it
+	// ran and exits 0: only the length asked for tells it was cut short
+	// (the same 95 % rule as fortio's).
+	if res.Elapsed > 0 && res.Elapsed < test.Duration*95/100 {
+		return netperf.Result{}, fmt.Errorf("%s: ran %s of the %s asked: cut short, not a sample", strings.Join(argv, " "), res.Elapsed, test.Duration)
+	}
+	return res, nil
 }
 
 // runParsed runs argv in the container within timeout and parses its

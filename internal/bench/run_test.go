@@ -72,6 +72,13 @@ func TestIperf3AndNetperfDrivers(t *testing.T) {
 	require.NoError(t, err)
 	require.Positive(t, nres.TransactionsPerSecond)
 
+	// netperf stopped by a signal prints a normal result and exits 0
+	// (testdata/netperf/interrupted.txt); the suite's columns include
+	// ELAPSED_TIME, so a run shorter than asked is caught: tcp-rr.txt ran
+	// 3 s, here 10 s are asked.
+	_, err = Netperf(context.Background(), e, client, netperf.Test{Type: netperf.TCPRR, Host: "10.0.0.1", Port: 12865, Duration: 10 * time.Second, RequestSize: 1, ResponseSize: 1}, time.Minute)
+	require.ErrorContains(t, err, "ran 3s of the 10s asked: cut short, not a sample")
+
 	e.tool["iperf3"] = "../../testdata/iperf3/closed-port.json"
 	_, err = Iperf3(context.Background(), e, client, iperf3.Client{Host: "10.0.0.1", Port: 5201, Duration: 2 * time.Second, Streams: 1}, time.Minute)
 	require.Error(t, err, "a run iperf3 reports as failed is not a sample")
