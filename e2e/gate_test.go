@@ -64,7 +64,6 @@ func (g *gateTest) setup(ctx context.Context, t *testing.T, cfg *envconf.Config)
 		g.skipf(t, "the regression is injected into the embedded lab's nodes; this cluster is not the lab")
 	}
 	g.start(ctx, t, cfg)
-	g.samples = map[rpsCase]*rpsSamples{}
 	g.podIP, g.svcIP = fortioPair(ctx, t, g.run)
 	g.root = filepath.Join(resultsDir.Path, "gate")
 	return ctx
@@ -81,9 +80,7 @@ func (g *gateTest) pass(ctx context.Context, t *testing.T, name string, rounds i
 	g.out, g.results, g.started = out, nil, time.Now()
 	g.cfg = g.base.Clone()
 	g.cfg.Rounds, g.cfg.FortioDuration = rounds, duration
-	for _, c := range g.cases {
-		g.samples[c] = &rpsSamples{}
-	}
+	g.samples = perCase[rpsCase, rpsSamples](g.cases)
 	g.measure(ctx, t, nil)
 	if t.Failed() {
 		t.FailNow()
