@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -158,13 +159,22 @@ func labReady(c kubernetes.Interface, nodes int, app string) kube.Condition {
 			return false, err.Error(), nil
 		}
 		ready := 0
+		var tainted []string
 		for i := range nl.Items {
-			if kube.NodeReady(&nl.Items[i]) {
-				ready++
+			n := &nl.Items[i]
+			if !kube.NodeReady(n) {
+				continue
 			}
+			// The node lifecycle controller lifts the not-ready taint a
+			// moment after Ready: until then nothing can be scheduled there.
+			if t := lifecycleTaint(n); t != "" {
+				tainted = append(tainted, n.Name+": "+t)
+				continue
+			}
+			ready++
 		}
 		if ready < nodes {
-			return false, fmt.Sprintf("%d of %d nodes Ready", ready, nodes), nil
+			return false, fmt.Sprintf("%d of %d nodes Ready and untainted %v", ready, nodes, tainted), nil
 		}
 		pl, err := c.CoreV1().Pods(metav1.NamespaceSystem).List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=" + app})
 		if err != nil {
@@ -184,6 +194,16 @@ func labReady(c kubernetes.Interface, nodes int, app string) kube.Condition {
 		}
 		return true, "", nil
 	}
+}
+
+// lifecycleTaint is the node lifecycle controller's taint on n, if any.
+func lifecycleTaint(n *corev1.Node) string {
+	for _, t := range n.Spec.Taints {
+		if t.Key == corev1.TaintNodeNotReady || t.Key == corev1.TaintNodeUnreachable {
+			return t.Key + ":" + string(t.Effect)
+		}
+	}
+	return ""
 }
 
 // Down removes everything a lab made, in order: the nodes (each node's PID
