@@ -91,6 +91,10 @@ type outcome struct {
 	// started is set by the feature's setup: a feature the framework did
 	// not start (labels, -skip-assessment) has no entry.
 	started bool
+	// failures are the failed samples per case label, broken their
+	// reasons for the manifest: a measurement broke.
+	failures map[string][]report.Failure
+	broken   []string
 }
 
 // recordOutcome records the dimension's status in the run's manifest when
@@ -103,6 +107,11 @@ func recordOutcome(t *testing.T, name string) *outcome {
 		}
 		status, msg := report.StatusPassed, strings.Join(o.notes, "; ")
 		switch {
+		case len(o.broken) > 0:
+			// A broken measurement is not a violated bound: the manifest
+			// says which rounds broke and why, whatever else failed.
+			status, msg = report.StatusError, fmt.Sprintf("%d failed samples (a broken measurement, not a regression): %s",
+				len(o.broken), strings.Join(o.broken, "; "))
 		case t.Failed():
 			status, msg = report.StatusFailed, "a check failed or a measurement broke (the test log says which)"
 		case !resultsDir.Has(name) && o.skipped != "":
@@ -153,6 +162,7 @@ func (d *dimension) start(ctx context.Context, t *testing.T, cfg *envconf.Config
 	d.det = det
 	t.Logf("dataplane %s; server node %s, client node %s", det.Kind, d.nodes[0].Name, d.nodes[1].Name)
 	logDetection(t, det)
+	d.guardWith(ctx, t, det)
 }
 
 // logDetection says what decided the dataplane: which source gave
@@ -176,6 +186,18 @@ func (d *dimension) add(name string, keys []report.KV, metrics ...report.Metric)
 	d.results = append(d.results, report.Result{Name: name,
 		Keys:    append([]report.KV{{Key: "dataplane", Value: d.dataplaneKey()}}, keys...),
 		Metrics: metrics})
+}
+
+// addCase records one case's result with its failed samples (the case's
+// label is the one its rounds gave measureRound); a case whose every round
+// broke is a result with failures and no metric.
+func (d *dimension) addCase(label, name string, keys []report.KV, metrics ...report.Metric) {
+	f := d.failures[label]
+	if len(metrics) == 0 && len(f) == 0 {
+		return
+	}
+	d.add(name, keys, metrics...)
+	d.results[len(d.results)-1].Failures = f
 }
 
 // dataplaneKey is the short dataplane name in benchmark names
@@ -272,6 +294,21 @@ func abba[T any](scenarios []T, round int) []T {
 func judgePaired(t *testing.T, base, treat []float64, b *stats.Bound, metric string) {
 	t.Helper()
 	judge(t, b, metric, pairedChange(t, base, treat, metric))
+}
+
+// byRound pairs two cases' samples by the round that gave them (aRounds[i]
+// gave a[i]): a round that broke in either case gives no pair.
+func byRound(aRounds []int, a []float64, bRounds []int, b []float64) (x, y []float64) {
+	at := make(map[int]float64, len(bRounds))
+	for i, r := range bRounds {
+		at[r] = b[i]
+	}
+	for i, r := range aRounds {
+		if v, ok := at[r]; ok {
+			x, y = append(x, a[i]), append(y, v)
+		}
+	}
+	return x, y
 }
 
 // pairedChange is the change of treat against base, pair by pair, with its

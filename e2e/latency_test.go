@@ -117,35 +117,35 @@ func (l *latencyDim) setup(ctx context.Context, t *testing.T, cfg *envconf.Confi
 func (l *latencyDim) measure(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	p := l.progress.To(t)
 	type step struct {
-		name string
-		run  func(context.Context) error
+		name   string
+		series *latencySeries
+		run    measurement
 	}
 	var steps []step
 	if l.netperfMissing == "" {
-		steps = append(steps, step{"netperf TCP_RR", func(ctx context.Context) error { return l.netperf(ctx, t, netperf.TCPRR, l.rr) }},
-			step{"netperf TCP_CRR", func(ctx context.Context) error { return l.netperf(ctx, t, netperf.TCPCRR, l.crr) }})
+		steps = append(steps, step{"netperf TCP_RR", l.rr, func(ctx context.Context) (func(), error) { return l.netperf(ctx, t, netperf.TCPRR, l.rr) }},
+			step{"netperf TCP_CRR", l.crr, func(ctx context.Context) (func(), error) { return l.netperf(ctx, t, netperf.TCPCRR, l.crr) }})
 	}
-	steps = append(steps, step{"HTTP at 1000 QPS", func(ctx context.Context) error { return l.httpRound(ctx, t) }})
+	steps = append(steps, step{"HTTP at 1000 QPS", l.http, func(ctx context.Context) (func(), error) { return l.httpRound(ctx, t) }})
 	for round := 1; round <= l.cfg.Rounds; round++ {
 		for _, s := range abba(steps, round) {
-			stopIfInterrupted(ctx, t, fmt.Sprintf("round %d, %s", round, s.name))
-			done := p.Phase("round %d of %d: %s", round, l.cfg.Rounds, s.name)
-			err := s.run(ctx)
-			done()
-			if err != nil {
-				t.Errorf("round %d, %s: %v", round, s.name, err)
+			if !l.measureRound(ctx, t, l.outcome, round, s.name, func(ctx context.Context) (func(), error) {
+				defer p.Phase("round %d of %d: %s", round, l.cfg.Rounds, s.name)()
+				return s.run(ctx)
+			}) {
+				s.series.failed++
 			}
 		}
 	}
 	return ctx
 }
 
-func (l *latencyDim) netperf(ctx context.Context, t *testing.T, typ netperf.Type, s *latencySeries) error {
+func (l *latencyDim) netperf(ctx context.Context, t *testing.T, typ netperf.Type, s *latencySeries) (func(), error) {
 	if typ == netperf.TCPCRR {
 		for _, pod := range []string{"netperf-client", "netperf-server"} {
 			wait, tw, err := l.drainTimeWait(ctx, pod)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			t.Logf("%s TIME_WAIT %d after waiting %s", pod, tw, wait.Round(time.Millisecond))
 		}
@@ -154,41 +154,44 @@ func (l *latencyDim) netperf(ctx context.Context, t *testing.T, typ netperf.Type
 	test := netperf.Test{Type: typ, Host: l.netperfIP, Port: fixtures.NetperfPort, Duration: d, RequestSize: 1, ResponseSize: 1}
 	res, err := bench.Netperf(ctx, l.exec, podTarget(l.ns, "netperf-client", "netperf"), test, l.cfg.ExecTimeout(d))
 	if err != nil {
-		s.failed++
-		return err
+		return nil, err
 	}
-	us := func(v float64) float64 { return v / 1e6 }
-	s.perRound["p50"] = append(s.perRound["p50"], us(res.Latency.P50))
-	s.perRound["p90"] = append(s.perRound["p90"], us(res.Latency.P90))
-	s.perRound["p99"] = append(s.perRound["p99"], us(res.Latency.P99))
-	s.rate = append(s.rate, res.TransactionsPerSecond)
-	t.Logf("%s: p50 %.0fµs p90 %.0fµs p99 %.0fµs, %.0f trans/s", typ, res.Latency.P50, res.Latency.P90, res.Latency.P99, res.TransactionsPerSecond)
-	return nil
+	return func() {
+		us := func(v float64) float64 { return v / 1e6 }
+		s.perRound["p50"] = append(s.perRound["p50"], us(res.Latency.P50))
+		s.perRound["p90"] = append(s.perRound["p90"], us(res.Latency.P90))
+		s.perRound["p99"] = append(s.perRound["p99"], us(res.Latency.P99))
+		s.rate = append(s.rate, res.TransactionsPerSecond)
+		t.Logf("%s: p50 %.0fµs p90 %.0fµs p99 %.0fµs, %.0f trans/s", typ, res.Latency.P50, res.Latency.P90, res.Latency.P99, res.TransactionsPerSecond)
+	}, nil
 }
 
-func (l *latencyDim) httpRound(ctx context.Context, t *testing.T) error {
+func (l *latencyDim) httpRound(ctx context.Context, t *testing.T) (func(), error) {
 	url := fmt.Sprintf("http://%s:%d/echo?size=512", l.svcIP, fixtures.FortioHTTPPort)
 	load := fortio.Load{URL: url, QPS: HTTPQPS, Connections: HTTPConnections, Duration: l.cfg.FortioDuration, Keepalive: true}
 	margin := l.cfg.ExecTimeout(l.cfg.FortioDuration) - l.cfg.FortioDuration
 	res, _, err := bench.Fortio(ctx, l.exec, podTarget(l.ns, "fortio-client", "fortio"), load, margin)
 	if err != nil {
-		l.http.failed++
-		return err
+		return nil, err
 	}
-	l.fortioVersion, l.http.resolution = res.Version, res.Resolution
-	var line []string
-	for _, name := range l.http.percentiles {
+	values := make([]float64, len(l.http.percentiles))
+	for i, name := range l.http.percentiles {
 		v, ok := res.Latency.Percentile(pctValue(name))
 		if !ok {
-			l.http.failed++
-			return fmt.Errorf("fortio reported no %s (percentiles %v)", name, res.Latency.Percentiles)
+			return nil, fmt.Errorf("fortio reported no %s (percentiles %v)", name, res.Latency.Percentiles)
 		}
-		l.http.perRound[name] = append(l.http.perRound[name], v)
-		line = append(line, name+" "+seconds(v))
+		values[i] = v
 	}
-	l.http.rate = append(l.http.rate, res.ActualQPS)
-	t.Logf("HTTP at %d QPS: %s (%.0f req/s, resolution %s)", HTTPQPS, strings.Join(line, ", "), res.ActualQPS, res.Resolution)
-	return nil
+	return func() {
+		l.fortioVersion, l.http.resolution = res.Version, res.Resolution
+		var line []string
+		for i, name := range l.http.percentiles {
+			l.http.perRound[name] = append(l.http.perRound[name], values[i])
+			line = append(line, name+" "+seconds(values[i]))
+		}
+		l.http.rate = append(l.http.rate, res.ActualQPS)
+		t.Logf("HTTP at %d QPS: %s (%.0f req/s, resolution %s)", HTTPQPS, strings.Join(line, ", "), res.ActualQPS, res.Resolution)
+	}, nil
 }
 
 // pctValue turns "p99.9" into 99.9 (names are this file's constants).
@@ -288,10 +291,12 @@ func (l *latencyDim) writeResults(t *testing.T) {
 		l.tools = append(l.tools, report.Tool{Name: "netperf", Image: fixtures.NetperfImage, Version: l.rr.serverVersion})
 	}
 	for _, s := range []struct {
-		test, target string
+		label, test, target string
 		*latencySeries
-	}{{"TCP_RR", "pod", l.rr}, {"TCP_CRR", "pod", l.crr}, {"HTTP-1000qps", "svc", l.http}} {
+	}{{"netperf TCP_RR", "TCP_RR", "pod", l.rr}, {"netperf TCP_CRR", "TCP_CRR", "pod", l.crr}, {"HTTP at 1000 QPS", "HTTP-1000qps", "svc", l.http}} {
+		keys := []report.KV{{Key: "test", Value: s.test}, {Key: "target", Value: s.target}, {Key: "tool", Value: s.tool}}
 		if len(s.rate) == 0 {
+			l.addCase(s.label, "Latency", keys)
 			continue
 		}
 		rate, err := report.NewMetric(s.rateUnit, report.HigherIsBetter, s.rate, stats.DefaultConfidence)
@@ -308,7 +313,7 @@ func (l *latencyDim) writeResults(t *testing.T) {
 			}
 			metrics = append(metrics, m)
 		}
-		l.add("Latency", []report.KV{{Key: "test", Value: s.test}, {Key: "target", Value: s.target}, {Key: "tool", Value: s.tool}}, metrics...)
+		l.addCase(s.label, "Latency", keys, metrics...)
 	}
 	if len(l.results) == 0 {
 		return

@@ -272,16 +272,18 @@ func (p *policy) measureL3L4(ctx context.Context, t *testing.T, _ *envconf.Confi
 					on = state
 				}
 				p.waitQuiet(ctx, t, fmt.Sprintf("%s, pair %d, policy %s", k.name, pair, onOff(state)))
-				res, busy, err := p.fortioLoad(ctx, load, margin)
-				if err != nil {
+				label := fmt.Sprintf("%s, policy %s", k.name, onOff(state))
+				if !p.measureRound(ctx, t, p.outcome, pair, label, func(ctx context.Context) (func(), error) {
+					res, busy, err := p.fortioLoad(ctx, load, margin)
+					return func() {
+						p.fortioVersion = res.Version
+						got[btoi(state)] = res.ActualQPS
+						t.Logf("%s, pair %d, policy %s: %.0f req/s keepalive c64 through the Service, all 200; client node CPU %.0f %% busy",
+							k.name, pair, onOff(state), res.ActualQPS, busy*100)
+					}, err
+				}) {
 					ok = false
-					t.Errorf("%s, pair %d, policy %s: %v", k.name, pair, onOff(state), err)
-					continue
 				}
-				p.fortioVersion = res.Version
-				got[btoi(state)] = res.ActualQPS
-				t.Logf("%s, pair %d, policy %s: %.0f req/s keepalive c64 through the Service, all 200; client node CPU %.0f %% busy",
-					k.name, pair, onOff(state), res.ActualQPS, busy*100)
 			}
 			if ok {
 				s.without, s.with = append(s.without, got[0]), append(s.with, got[1])
@@ -359,14 +361,12 @@ func (p *policy) l7(ctx context.Context, t *testing.T, _ *envconf.Config) contex
 		Connections: 64, Duration: p.cfg.FortioDuration, Keepalive: true}
 	var qps []float64
 	for round := 1; round <= p.cfg.Rounds; round++ {
-		r, _, err := p.fortioLoad(ctx, load, margin)
-		if err != nil {
-			t.Errorf("L7 round %d: %v", round, err)
-			continue
-		}
-		qps = append(qps, r.ActualQPS)
+		p.measureRound(ctx, t, p.outcome, round, "L7, policy on", func(ctx context.Context) (func(), error) {
+			r, _, err := p.fortioLoad(ctx, load, margin)
+			return func() { qps = append(qps, r.ActualQPS) }, err
+		})
 	}
-	if len(qps) > 0 {
+	if len(qps) > 0 || len(p.failures["L7, policy on"]) > 0 {
 		p.samples["L7"] = &policySamples{with: qps}
 		t.Logf("L7 policy: keepalive c64 req/s %v (compare with the L3/L4 pairs' without-policy samples)", qps)
 	}
@@ -383,20 +383,26 @@ func (p *policy) writeResults(t *testing.T) {
 		for _, v := range []struct {
 			state   string
 			samples []float64
-		}{{"none", s.without}, {"l3l4", s.with}} {
-			if len(v.samples) == 0 {
-				continue
-			}
+			on      string
+		}{{"none", s.without, "off"}, {"l3l4", s.with, "on"}} {
 			state := v.state
 			if name == "L7" {
 				state = "l7"
+			}
+			keys := []report.KV{{Key: "kind", Value: name}, {Key: "policy", Value: state}, {Key: "conn", Value: "keepalive"}, {Key: "c", Value: "64"}}
+			label := name + ", policy " + v.on
+			if len(v.samples) == 0 {
+				if name != "L7" || v.on == "on" {
+					p.addCase(label, "NetworkPolicy", keys)
+				}
+				continue
 			}
 			m, err := report.NewMetric(report.UnitReqPerSec, report.HigherIsBetter, v.samples, stats.DefaultConfidence)
 			if err != nil {
 				t.Errorf("%s %s: %v", name, v.state, err)
 				continue
 			}
-			p.add("NetworkPolicy", []report.KV{{Key: "kind", Value: name}, {Key: "policy", Value: state}, {Key: "conn", Value: "keepalive"}, {Key: "c", Value: "64"}}, m)
+			p.addCase(label, "NetworkPolicy", keys, m)
 		}
 	}
 	if len(p.results) > 0 {

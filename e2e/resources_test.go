@@ -156,21 +156,22 @@ func (r *agentResources) read(ctx context.Context, a agentProc) (reading, error)
 // cgroup rate is taken between the kubelet's own reading times, which must
 // cover the window: a reading from before it (cAdvisor refreshes every
 // 10-15 s) is a failed sample, not a diluted number.
-func (r *agentResources) window(ctx context.Context, t *testing.T, state string, during func() error) error {
+func (r *agentResources) window(ctx context.Context, t *testing.T, state string, during func() error) (func(), error) {
 	before := make([]reading, len(r.agents))
 	for i, a := range r.agents {
 		rd, err := r.read(ctx, a)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		before[i] = rd
 	}
 	start := time.Now()
 	if err := during(); err != nil {
-		return err
+		return nil, err
 	}
 	elapsed := time.Since(start)
 	var errs []error
+	var keep []func()
 	for i, a := range r.agents {
 		after, err := r.read(ctx, a)
 		if err != nil {
@@ -187,8 +188,10 @@ func (r *agentResources) window(ctx context.Context, t *testing.T, state string,
 			errs = append(errs, fmt.Errorf("node %s: the kubelet's cgroup readings span %s, not the %s window: cached readings (cAdvisor refreshes every 10-15 s; make windows longer)",
 				a.node, span.Round(time.Millisecond), elapsed.Round(time.Millisecond)))
 		default:
-			u.CgroupMillicores, u.WorkingSetBytes = append(u.CgroupMillicores, cg), append(u.WorkingSetBytes, after.cg.WorkingSetBytes)
-			t.Logf("%s on %s, %s: cgroup %.1f millicores over %s, working set %.1f MiB", a.name, a.node, state, cg, span.Round(time.Millisecond), after.cg.WorkingSetBytes/(1<<20))
+			keep = append(keep, func() {
+				u.CgroupMillicores, u.WorkingSetBytes = append(u.CgroupMillicores, cg), append(u.WorkingSetBytes, after.cg.WorkingSetBytes)
+				t.Logf("%s on %s, %s: cgroup %.1f millicores over %s, working set %.1f MiB", a.name, a.node, state, cg, span.Round(time.Millisecond), after.cg.WorkingSetBytes/(1<<20))
+			})
 		}
 		if a.noProc != "" {
 			continue
@@ -198,10 +201,20 @@ func (r *agentResources) window(ctx context.Context, t *testing.T, state string,
 			errs = append(errs, fmt.Errorf("node %s: /proc: %w", a.node, err))
 			continue
 		}
-		u.Millicores, u.RSSBytes = append(u.Millicores, m), append(u.RSSBytes, float64(after.proc.RSSBytes))
-		t.Logf("%s on %s, %s: process %.1f millicores over %s, RSS %.1f MiB", a.name, a.node, state, m, elapsed.Round(time.Millisecond), float64(after.proc.RSSBytes)/(1<<20))
+		keep = append(keep, func() {
+			u.Millicores, u.RSSBytes = append(u.Millicores, m), append(u.RSSBytes, float64(after.proc.RSSBytes))
+			t.Logf("%s on %s, %s: process %.1f millicores over %s, RSS %.1f MiB", a.name, a.node, state, m, elapsed.Round(time.Millisecond), float64(after.proc.RSSBytes)/(1<<20))
+		})
 	}
-	return errors.Join(errs...)
+	// A window is one sample of every agent: all of it or none.
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return func() {
+		for _, k := range keep {
+			k()
+		}
+	}, nil
 }
 
 // measure alternates idle and load windows of FORTIO_DURATION in ABBA
@@ -212,7 +225,6 @@ func (r *agentResources) measure(ctx context.Context, t *testing.T, _ *envconf.C
 		Connections: 64, Duration: r.cfg.FortioDuration, Keepalive: true}
 	for round := 1; round <= r.cfg.Rounds; round++ {
 		for _, state := range abba([]string{"idle", "load"}, round) {
-			stopIfInterrupted(ctx, t, fmt.Sprintf("round %d, %s", round, state))
 			r.waitQuiet(ctx, t, fmt.Sprintf("round %d, %s", round, state))
 			during := func() error {
 				select {
@@ -231,9 +243,9 @@ func (r *agentResources) measure(ctx context.Context, t *testing.T, _ *envconf.C
 					return err
 				}
 			}
-			if err := r.window(ctx, t, state, during); err != nil {
-				t.Errorf("round %d, %s: %v", round, state, err)
-			}
+			r.measureRound(ctx, t, r.outcome, round, state, func(context.Context) (func(), error) {
+				return r.window(ctx, t, state, during)
+			})
 		}
 	}
 	return ctx
@@ -251,7 +263,11 @@ func (r *agentResources) writeResults(t *testing.T) {
 				{"cgroup", u.CgroupMillicores, u.WorkingSetBytes, report.UnitBytes},
 				{"proc", u.Millicores, u.RSSBytes, report.UnitBytes},
 			} {
+				keys := []report.KV{{Key: "agent", Value: a.name}, {Key: "node", Value: a.node}, {Key: "state", Value: state}, {Key: "source", Value: src.source}}
 				if len(src.cpu) == 0 {
+					if src.source == "cgroup" || a.noProc == "" {
+						r.addCase(state, "Resources", keys)
+					}
 					continue
 				}
 				cpu, err := report.NewMetric("millicores", report.LowerIsBetter, src.cpu, stats.DefaultConfidence)
@@ -264,7 +280,7 @@ func (r *agentResources) writeResults(t *testing.T) {
 					t.Errorf("%s %s %s: %v", a.node, state, src.source, err)
 					continue
 				}
-				r.add("Resources", []report.KV{{Key: "agent", Value: a.name}, {Key: "node", Value: a.node}, {Key: "state", Value: state}, {Key: "source", Value: src.source}}, cpu, mem)
+				r.addCase(state, "Resources", keys, cpu, mem)
 			}
 		}
 	}

@@ -49,7 +49,9 @@ type rpsSamples struct {
 	ClientCPUBusy []float64 `json:"client_node_cpu_busy"`
 	Saturated     int       `json:"saturated_rounds"`
 	Failed        int       `json:"failed_rounds"`
-	DrainWaits    []float64 `json:"drain_wait_s,omitempty"`
+	// Rounds are the rounds that gave the samples, to pair cases by round.
+	Rounds     []int     `json:"rounds"`
+	DrainWaits []float64 `json:"drain_wait_s,omitempty"`
 }
 
 // rps measures HTTP requests per second with fortio: pod to pod and through
@@ -137,38 +139,24 @@ func (r *rps) measure(ctx context.Context, t *testing.T, _ *envconf.Config) cont
 	margin := r.cfg.ExecTimeout(r.cfg.FortioDuration) - r.cfg.FortioDuration
 	for round := 1; round <= r.cfg.Rounds; round++ {
 		for _, c := range abba(r.cases, round) {
-			stopIfInterrupted(ctx, t, fmt.Sprintf("round %d, %s", round, c))
 			s := r.samples[c]
-			if !c.keepalive {
-				wait, tw, err := r.drainTimeWait(ctx, "fortio-server")
-				if err != nil {
-					t.Fatal(err)
+			if !r.measureRound(ctx, t, r.outcome, round, c.String(), func(ctx context.Context) (func(), error) {
+				if !c.keepalive {
+					wait, tw, err := r.drainTimeWait(ctx, "fortio-server")
+					if err != nil {
+						return nil, err
+					}
+					s.DrainWaits = append(s.DrainWaits, wait.Seconds())
+					t.Logf("round %d, %s: server TIME_WAIT %d after waiting %s", round, c, tw, wait.Round(time.Millisecond))
 				}
-				s.DrainWaits = append(s.DrainWaits, wait.Seconds())
-				t.Logf("round %d, %s: server TIME_WAIT %d after waiting %s", round, c, tw, wait.Round(time.Millisecond))
-			}
-			done := p.Phase("round %d of %d: %s", round, r.cfg.Rounds, c)
-			l := fortio.Load{URL: r.url(c), Connections: c.conns, Duration: r.cfg.FortioDuration, Keepalive: c.keepalive}
-			res, busy, err := r.fortioLoad(ctx, l, margin)
-			done()
-			if err != nil {
+				done := p.Phase("round %d of %d: %s", round, r.cfg.Rounds, c)
+				l := fortio.Load{URL: r.url(c), Connections: c.conns, Duration: r.cfg.FortioDuration, Keepalive: c.keepalive}
+				res, busy, err := r.fortioLoad(ctx, l, margin)
+				done()
+				return func() { r.keep(t, round, c, res, busy) }, err
+			}) {
 				s.Failed++
-				t.Errorf("round %d, %s: %v", round, c, err)
-				continue
 			}
-			r.fortioVersion = res.Version
-			s.QPS = append(s.QPS, res.ActualQPS)
-			p50, _ := res.Latency.Percentile(50)
-			p99, _ := res.Latency.Percentile(99)
-			s.P50, s.P99 = append(s.P50, p50), append(s.P99, p99)
-			s.ClientCPUBusy = append(s.ClientCPUBusy, busy)
-			sat := ""
-			if busy >= bench.SaturationThreshold {
-				s.Saturated++
-				sat = " (saturated: the load generator may be the bottleneck)"
-			}
-			t.Logf("round %d, %s: %.0f req/s, p50 %s, p99 %s, %d calls all 200; client node CPU %.0f %% busy%s",
-				round, c, res.ActualQPS, seconds(p50), seconds(p99), res.Requests, busy*100, sat)
 		}
 	}
 	for _, c := range r.cases {
@@ -180,12 +168,31 @@ func (r *rps) measure(ctx context.Context, t *testing.T, _ *envconf.Config) cont
 	return ctx
 }
 
+// keep records a round's sample of case c.
+func (r *rps) keep(t *testing.T, round int, c rpsCase, res fortio.Result, busy float64) {
+	s := r.samples[c]
+	r.fortioVersion = res.Version
+	s.QPS, s.Rounds = append(s.QPS, res.ActualQPS), append(s.Rounds, round)
+	p50, _ := res.Latency.Percentile(50)
+	p99, _ := res.Latency.Percentile(99)
+	s.P50, s.P99 = append(s.P50, p50), append(s.P99, p99)
+	s.ClientCPUBusy = append(s.ClientCPUBusy, busy)
+	sat := ""
+	if busy >= bench.SaturationThreshold {
+		s.Saturated++
+		sat = " (saturated: the load generator may be the bottleneck)"
+	}
+	t.Logf("round %d, %s: %.0f req/s, p50 %s, p99 %s, %d calls all 200; client node CPU %.0f %% busy%s",
+		round, c, res.ActualQPS, seconds(p50), seconds(p99), res.Requests, busy*100, sat)
+}
+
 // judgeService compares keepalive c64 through the Service with pod to pod,
 // pair by pair (the rounds ran them back to back), against the profile's
 // bound.
 func (r *rps) judgeService(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	pod, svc := r.samples[r.cases[0]], r.samples[r.cases[1]]
-	judgePaired(t, pod.QPS, svc.QPS, r.profile.Bound(&r.profile.Datapath.ServiceVsPodKeepaliveRPSPct), "keepalive c64 req/s, Service vs pod")
+	podQPS, svcQPS := byRound(pod.Rounds, pod.QPS, svc.Rounds, svc.QPS)
+	judgePaired(t, podQPS, svcQPS, r.profile.Bound(&r.profile.Datapath.ServiceVsPodKeepaliveRPSPct), "keepalive c64 req/s, Service vs pod")
 	return ctx
 }
 
@@ -247,7 +254,9 @@ func (r *rps) writeResults(t *testing.T) {
 	r.tools = []report.Tool{{Name: "fortio", Image: fixtures.FortioImage, Version: r.fortioVersion}}
 	for _, c := range r.cases {
 		s := r.samples[c]
+		keys := []report.KV{{Key: "target", Value: c.target}, {Key: "conn", Value: c.conn()}, {Key: "c", Value: strconv.Itoa(c.conns)}}
 		if len(s.QPS) == 0 {
+			r.addCase(c.String(), "RPS", keys)
 			continue
 		}
 		qps, err := report.NewMetric(report.UnitReqPerSec, report.HigherIsBetter, s.QPS, stats.DefaultConfidence)
@@ -267,7 +276,7 @@ func (r *rps) writeResults(t *testing.T) {
 			}
 			metrics = append(metrics, m)
 		}
-		r.add("RPS", []report.KV{{Key: "target", Value: c.target}, {Key: "conn", Value: c.conn()}, {Key: "c", Value: strconv.Itoa(c.conns)}}, metrics...)
+		r.addCase(c.String(), "RPS", keys, metrics...)
 		raw, err := json.Marshal(s)
 		if err == nil {
 			r.results[len(r.results)-1].Raw = raw

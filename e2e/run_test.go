@@ -16,6 +16,7 @@ import (
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/bench"
+	"kube-netbench/internal/guard"
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/podexec"
 	"kube-netbench/internal/tools/fortio"
@@ -34,6 +35,8 @@ type run struct {
 	nodes          []corev1.Node
 	// res sizes the workload pods, from the validated configuration.
 	res fixtures.Resources
+	// guard tells broken rounds from slow ones (measureRound).
+	guard *guard.Guard
 }
 
 // startRun sets up a run named after the feature, on `workers` schedulable

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"strconv"
 	"testing"
 	"time"
 
@@ -60,16 +59,18 @@ func (s *serviceScale) judge(ctx context.Context, t *testing.T, _ *envconf.Confi
 func (s *serviceScale) write(t *testing.T, sum scaleresult.Summary) error {
 	run := report.Run{ID: s.cfg.RunID, Started: s.started, Finished: time.Now(), Fingerprint: s.fingerprint()}
 	for _, st := range s.steps {
-		svc := strconv.Itoa(st.Services)
-		if st.Closing {
-			svc += "-closing" // its own row: benchstat must not pool it with the first baseline
-		}
+		svc := stepSvc(st)
 		for _, m := range []struct {
 			conn    string
 			samples []float64
 			busy    []float64
 		}{{"keepalive", st.Keepalive, st.CPUBusyKeepalive}, {"short", st.Short, st.CPUBusyShort}} {
+			keys := []report.KV{{Key: "dataplane", Value: dataplaneKey(s.det)}, {Key: "svc", Value: svc}, {Key: "conn", Value: m.conn}}
+			failures := s.failures[stepLabel(st, m.conn == "keepalive")]
 			if len(m.samples) == 0 {
+				if len(failures) > 0 {
+					run.Results = append(run.Results, report.Result{Name: "ServiceScale", Keys: keys, Failures: failures})
+				}
 				continue
 			}
 			metric, err := report.NewMetric(report.UnitReqPerSec, report.HigherIsBetter, m.samples, stats.DefaultConfidence)
@@ -82,9 +83,8 @@ func (s *serviceScale) write(t *testing.T, sum scaleresult.Summary) error {
 			if err != nil {
 				return err
 			}
-			run.Results = append(run.Results, report.Result{Name: "ServiceScale",
-				Keys:    []report.KV{{Key: "dataplane", Value: dataplaneKey(s.det)}, {Key: "svc", Value: svc}, {Key: "conn", Value: m.conn}},
-				Metrics: []report.Metric{metric}, Raw: raw})
+			run.Results = append(run.Results, report.Result{Name: "ServiceScale", Keys: keys,
+				Metrics: []report.Metric{metric}, Raw: raw, Failures: failures})
 		}
 	}
 	seed := results.View{Name: "servicescale.summary.json", Write: func(w io.Writer) error {

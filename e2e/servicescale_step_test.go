@@ -150,34 +150,56 @@ func (s *serviceScale) measure(ctx context.Context, t *testing.T, p *progress.Tr
 	for r := 1; r <= s.cfg.Rounds; r++ {
 		p.Note("%d Services: round %d of %d", st.Services, r, s.cfg.Rounds)
 		for _, keepalive := range []bool{true, false} {
-			stopIfInterrupted(ctx, t, fmt.Sprintf("%d Services, round %d", st.Services, r))
-			if !keepalive {
-				wait, tw, err := s.drainTimeWait(ctx, "fortio-server")
-				if err != nil {
-					t.Fatal(err)
+			s.measureRound(ctx, t, s.outcome, r, stepLabel(st, keepalive), func(ctx context.Context) (func(), error) {
+				if !keepalive {
+					wait, tw, err := s.drainTimeWait(ctx, "fortio-server")
+					if err != nil {
+						return nil, err
+					}
+					st.DrainWaits, st.TimeWait = append(st.DrainWaits, wait), append(st.TimeWait, tw)
+					ct := s.conntrackCount(ctx)
+					st.Conntrack = append(st.Conntrack, ct)
+					t.Logf("round %d: server TIME_WAIT %d after waiting %s; conntrack entries on the client's node %d",
+						r, tw, wait.Round(time.Millisecond), ct)
 				}
-				st.DrainWaits, st.TimeWait = append(st.DrainWaits, wait), append(st.TimeWait, tw)
-				ct := s.conntrackCount(ctx)
-				st.Conntrack = append(st.Conntrack, ct)
-				t.Logf("round %d: server TIME_WAIT %d after waiting %s; conntrack entries on the client's node %d",
-					r, tw, wait.Round(time.Millisecond), ct)
-			}
-			l := fortio.Load{URL: url, Connections: s.cfg.FortioConnections, Duration: s.cfg.FortioDuration, Keepalive: keepalive}
-			res, busy, err := s.fortioLoad(ctx, l, margin)
-			if err != nil {
-				st.Failed++
-				t.Errorf("%d Services, round %d, keepalive=%t: %v", st.Services, r, keepalive, err)
-				continue
-			}
-			s.fortioVersion = res.Version
-			if keepalive {
-				st.Keepalive, st.CPUBusyKeepalive = append(st.Keepalive, res.ActualQPS), append(st.CPUBusyKeepalive, busy)
-			} else {
-				st.Short, st.CPUBusyShort = append(st.Short, res.ActualQPS), append(st.CPUBusyShort, busy)
-			}
+				l := fortio.Load{URL: url, Connections: s.cfg.FortioConnections, Duration: s.cfg.FortioDuration, Keepalive: keepalive}
+				res, busy, err := s.fortioLoad(ctx, l, margin)
+				if err != nil {
+					st.Failed++
+					return nil, err
+				}
+				return func() {
+					s.fortioVersion = res.Version
+					if keepalive {
+						st.Keepalive, st.CPUBusyKeepalive = append(st.Keepalive, res.ActualQPS), append(st.CPUBusyKeepalive, busy)
+					} else {
+						st.Short, st.CPUBusyShort = append(st.Short, res.ActualQPS), append(st.CPUBusyShort, busy)
+					}
+				}, nil
+			})
 		}
 	}
 	t.Logf("%d Services: keepalive req/s %v; short-connection req/s %v", st.Services, rounded(st.Keepalive), rounded(st.Short))
+}
+
+// stepLabel names a step's connection mode in failed samples: "3000
+// Services, short", "0-closing Services, keepalive".
+func stepLabel(st *scaleresult.Step, keepalive bool) string {
+	conn := "short"
+	if keepalive {
+		conn = "keepalive"
+	}
+	return stepSvc(st) + " Services, " + conn
+}
+
+// stepSvc is a step's svc key: its Service count, the closing baseline
+// marked as its own row (benchstat must not pool it with the first).
+func stepSvc(st *scaleresult.Step) string {
+	svc := strconv.Itoa(st.Services)
+	if st.Closing {
+		svc += "-closing"
+	}
+	return svc
 }
 
 func rounded(v []float64) []int {

@@ -115,6 +115,7 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	}
 	s.det, s.kind = det, det.Kind
 	logDetection(t, det)
+	s.guardWith(ctx, t, det)
 	// Service-scale results stand on each node's programmed state.
 	if err := det.ProgrammedReadable(); err != nil {
 		s.skipf(t, "dataplane %s: %v", det.Kind, err)
@@ -267,6 +268,7 @@ func (s *serviceScale) preflightLBMap(ctx context.Context, t *testing.T, maxSvc 
 	if s.det, err = detect(ctx, s.run); err != nil {
 		t.Fatal(err)
 	}
+	s.guardWith(ctx, t, s.det)
 	if _, err := s.answers(ctx, s.fortioIP, time.Minute); err != nil {
 		t.Fatal(err)
 	}

@@ -47,6 +47,7 @@ type throughputSamples struct {
 	ClientCPU   []float64 `json:"client_cpu_pct"`
 	ServerCPU   []float64 `json:"server_cpu_pct"`
 	Failed      int       `json:"failed_rounds"`
+	Rounds      []int     `json:"rounds"`
 	// Connected is the last run's data connections, as iperf3 reported them.
 	Connected []iperf3.Connection `json:"connected"`
 }
@@ -164,29 +165,32 @@ func (th *throughput) measure(ctx context.Context, t *testing.T, _ *envconf.Conf
 	p := th.progress.To(t)
 	for round := 1; round <= th.cfg.Rounds; round++ {
 		for _, c := range abba(th.cases, round) {
-			stopIfInterrupted(ctx, t, fmt.Sprintf("round %d, %s", round, c))
-			done := p.Phase("round %d of %d: %s", round, th.cfg.Rounds, c)
-			res, err := th.run1(ctx, c)
-			done()
-			s := th.samples[c]
-			if err != nil {
-				s.Failed++
-				t.Errorf("round %d, %s: %v", round, c, err)
-				continue
+			if !th.measureRound(ctx, t, th.outcome, round, c.String(), func(ctx context.Context) (func(), error) {
+				done := p.Phase("round %d of %d: %s", round, th.cfg.Rounds, c)
+				res, err := th.run1(ctx, c)
+				done()
+				return func() { th.keep(t, round, c, res) }, err
+			}) {
+				th.samples[c].Failed++
 			}
-			th.version = strings.TrimPrefix(res.Version, "iperf ") // "iperf 3.12" -> "3.12"
-			s.Bps = append(s.Bps, res.Throughput())
-			s.Retransmits = append(s.Retransmits, float64(res.Retransmits))
-			s.ClientCPU, s.ServerCPU = append(s.ClientCPU, res.CPU.HostTotal), append(s.ServerCPU, res.CPU.RemoteTotal)
-			s.Connected = res.Connected
-			// CPU per Gbit/s tells dataplanes apart even where the link
-			// caps Gbps (W-STAT-7).
-			gbps := res.Throughput() / 1e9
-			t.Logf("round %d, %s: %.2f Gbit/s, %d retransmits, CPU client %.0f %% server %.0f %% (%.1f and %.1f %% per Gbit/s)",
-				round, c, gbps, res.Retransmits, res.CPU.HostTotal, res.CPU.RemoteTotal, res.CPU.HostTotal/gbps, res.CPU.RemoteTotal/gbps)
 		}
 	}
 	return ctx
+}
+
+// keep records a round's sample of case c.
+func (th *throughput) keep(t *testing.T, round int, c throughputCase, res iperf3.Result) {
+	s := th.samples[c]
+	th.version = strings.TrimPrefix(res.Version, "iperf ") // "iperf 3.12" -> "3.12"
+	s.Bps, s.Rounds = append(s.Bps, res.Throughput()), append(s.Rounds, round)
+	s.Retransmits = append(s.Retransmits, float64(res.Retransmits))
+	s.ClientCPU, s.ServerCPU = append(s.ClientCPU, res.CPU.HostTotal), append(s.ServerCPU, res.CPU.RemoteTotal)
+	s.Connected = res.Connected
+	// CPU per Gbit/s tells dataplanes apart even where the link caps Gbps
+	// (W-STAT-7).
+	gbps := res.Throughput() / 1e9
+	t.Logf("round %d, %s: %.2f Gbit/s, %d retransmits, CPU client %.0f %% server %.0f %% (%.1f and %.1f %% per Gbit/s)",
+		round, c, gbps, res.Retransmits, res.CPU.HostTotal, res.CPU.RemoteTotal, res.CPU.HostTotal/gbps, res.CPU.RemoteTotal/gbps)
 }
 
 func (th *throughput) run1(ctx context.Context, c throughputCase) (iperf3.Result, error) {
@@ -235,7 +239,8 @@ func (th *throughput) assessHostToHost(ctx context.Context, t *testing.T, _ *env
 // with pod to pod, pair by pair, against the profile's bound.
 func (th *throughput) judgeService(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	pod, svc := th.samples[th.cases[1]], th.samples[th.cases[4]]
-	judgePaired(t, pod.Bps, svc.Bps, th.profile.Bound(&th.profile.Datapath.ServiceVsPodThroughputPct), "single-stream Gbps, Service vs pod")
+	podBps, svcBps := byRound(pod.Rounds, pod.Bps, svc.Rounds, svc.Bps)
+	judgePaired(t, podBps, svcBps, th.profile.Bound(&th.profile.Datapath.ServiceVsPodThroughputPct), "single-stream Gbps, Service vs pod")
 	return ctx
 }
 
@@ -244,7 +249,9 @@ func (th *throughput) writeResults(t *testing.T) {
 	th.tools = []report.Tool{{Name: "iperf3", Image: fixtures.IperfImage, Version: th.version}}
 	for _, c := range th.cases {
 		s := th.samples[c]
+		keys := []report.KV{{Key: "path", Value: c.path}, {Key: "node", Value: c.node}, {Key: "streams", Value: strconv.Itoa(c.streams)}}
 		if len(s.Bps) == 0 {
+			th.addCase(c.String(), "Throughput", keys)
 			continue
 		}
 		var metrics []report.Metric
@@ -264,7 +271,7 @@ func (th *throughput) writeResults(t *testing.T) {
 			}
 			metrics = append(metrics, mm)
 		}
-		th.add("Throughput", []report.KV{{Key: "path", Value: c.path}, {Key: "node", Value: c.node}, {Key: "streams", Value: strconv.Itoa(c.streams)}}, metrics...)
+		th.addCase(c.String(), "Throughput", keys, metrics...)
 		if raw, err := json.Marshal(s); err == nil {
 			th.results[len(th.results)-1].Raw = raw
 		}
