@@ -54,11 +54,17 @@ func (h *hubble) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) c
 	defer h.progress.To(t).Phase("setup: fortio server and client, Service")()
 	_, h.svcIP = fortioPair(ctx, t, h.run)
 	prev, had := h.det.Cilium.Config["enable-hubble"]
+	mark, err := dataplane.CiliumRestartMark(ctx, h.client, h.det.Cilium.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.restore = func(ctx context.Context) error {
 		if err := dataplane.RestoreCiliumConfig(ctx, h.client, h.det.Cilium.Namespace, "enable-hubble", prev, had); err != nil {
 			return err
 		}
-		if _, err := dataplane.RestartCilium(ctx, h.client, h.det.Cilium.Namespace, rolloutTimeout); err != nil {
+		// The DaemonSet's template as found, too: the rollout that reads
+		// the restored setting puts the restart annotation back.
+		if _, err := dataplane.RestoreCilium(ctx, h.client, h.det.Cilium.Namespace, mark, rolloutTimeout); err != nil {
 			return err
 		}
 		// Verified: the agents run with the restored setting (absent means

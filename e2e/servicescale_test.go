@@ -246,6 +246,10 @@ func (s *serviceScale) preflightLBMap(ctx context.Context, t *testing.T, maxSvc 
 			"and roll the agents out before its baseline (restored afterwards), or raise it yourself", maxSvc, config.EnvAutoFixLBMap, need)
 	}
 	done := s.progress.To(t).Phase("bpf-lb-map-max to %d and roll the Cilium agents out, before the baseline", need)
+	mark, err := dataplane.CiliumRestartMark(ctx, s.client, s.det.Cilium.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
 	prev, had, err := dataplane.SetCiliumConfig(ctx, s.client, s.det.Cilium.Namespace, "bpf-lb-map-max", strconv.Itoa(need))
 	if err != nil {
 		t.Fatal(err)
@@ -256,7 +260,7 @@ func (s *serviceScale) preflightLBMap(ctx context.Context, t *testing.T, maxSvc 
 			t.Errorf("restore bpf-lb-map-max: %v", err)
 			return
 		}
-		if _, err := dataplane.RestartCilium(ctx, s.client, s.det.Cilium.Namespace, rolloutTimeout); err != nil {
+		if _, err := dataplane.RestoreCilium(ctx, s.client, s.det.Cilium.Namespace, mark, rolloutTimeout); err != nil {
 			t.Errorf("roll the Cilium agents out with bpf-lb-map-max restored: %v", err)
 			return
 		}

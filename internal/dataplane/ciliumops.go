@@ -54,20 +54,61 @@ func patchCiliumConfig(ctx context.Context, c kubernetes.Interface, ns, key stri
 	return nil
 }
 
+// RestartAnnotation is the agents' pod-template annotation a restart sets,
+// as `kubectl rollout restart` sets its own.
+const RestartAnnotation = "netbench.io/restartedAt"
+
+// CiliumRestartMark reads the cilium DaemonSet's restart annotation as
+// found (nil: absent), for RestoreCilium to put it back.
+func CiliumRestartMark(ctx context.Context, c kubernetes.Interface, ns string) (*string, error) {
+	ds, err := c.AppsV1().DaemonSets(ns).Get(ctx, "cilium", metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("read the cilium DaemonSet: %w", err)
+	}
+	if v, ok := ds.Spec.Template.Annotations[RestartAnnotation]; ok {
+		return &v, nil
+	}
+	return nil, nil
+}
+
 // RestartCilium rolls the cilium DaemonSet's agents, as `kubectl rollout
 // restart` does (a template annotation), and waits, verified, until the
 // rollout completed: the DaemonSet observed the change, every scheduled
 // agent is of the new template and Ready, and no agent pod of the old one
 // is left. It returns how long that took.
 func RestartCilium(ctx context.Context, c kubernetes.Interface, ns string, timeout time.Duration) (time.Duration, error) {
-	dsc := c.AppsV1().DaemonSets(ns)
 	stamp := time.Now().UTC().Format(time.RFC3339Nano)
-	patch := fmt.Sprintf(`{"spec":{"template":{"metadata":{"annotations":{"netbench.io/restartedAt":%q}}}}}`, stamp)
-	ds, err := dsc.Patch(ctx, "cilium", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+	return rollCilium(ctx, c, ns, &stamp, timeout)
+}
+
+// RestoreCilium rolls the agents out with the restart annotation as
+// CiliumRestartMark found it (removed if it was absent), so that the
+// DaemonSet's template is as before the run, and waits as RestartCilium.
+func RestoreCilium(ctx context.Context, c kubernetes.Interface, ns string, mark *string, timeout time.Duration) (time.Duration, error) {
+	return rollCilium(ctx, c, ns, mark, timeout)
+}
+
+// markCilium sets the template's restart annotation (nil: removes it) and
+// returns the DaemonSet's generation after the change.
+func markCilium(ctx context.Context, c kubernetes.Interface, ns string, mark *string) (int64, error) {
+	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{
+		"metadata": map[string]any{"annotations": map[string]*string{RestartAnnotation: mark}}}}})
+	if err != nil {
+		return 0, err
+	}
+	ds, err := c.AppsV1().DaemonSets(ns).Patch(ctx, "cilium", types.StrategicMergePatchType, patch, metav1.PatchOptions{})
 	if err != nil {
 		return 0, fmt.Errorf("restart the cilium DaemonSet: %w", err)
 	}
-	gen := ds.Generation
+	return ds.Generation, nil
+}
+
+func rollCilium(ctx context.Context, c kubernetes.Interface, ns string, mark *string, timeout time.Duration) (time.Duration, error) {
+	dsc := c.AppsV1().DaemonSets(ns)
+	gen, err := markCilium(ctx, c, ns, mark)
+	if err != nil {
+		return 0, err
+	}
 	return kube.WaitFor(ctx, "the cilium agents' rollout", timeout, func(ctx context.Context) (bool, string, error) {
 		ds, err := dsc.Get(ctx, "cilium", metav1.GetOptions{})
 		if err != nil {
@@ -85,7 +126,9 @@ func RestartCilium(ctx context.Context, c kubernetes.Interface, ns string, timeo
 		}
 		var old []string
 		for _, p := range pods.Items {
-			if ready, _ := kube.PodReady(&p); p.Annotations["netbench.io/restartedAt"] != stamp || !ready {
+			v, has := p.Annotations[RestartAnnotation]
+			current := has == (mark != nil) && (mark == nil || v == *mark)
+			if ready, _ := kube.PodReady(&p); !current || !ready {
 				old = append(old, p.Name)
 			}
 		}

@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"kube-netbench/internal/podexec"
 )
@@ -124,4 +128,31 @@ func TestWaitCiliumPolicyW_SYNC_3(t *testing.T) {
 	})
 	_, _, err = WaitCiliumPolicy(context.Background(), stuck, &Cilium{Pods: map[string]string{"n1": "cilium-a"}}, "ns", "p", true, []string{"ns/server"}, time.Second)
 	require.ErrorContains(t, err, "n1: endpoint 12 (ns/server) ready at revision 6 of 7")
+}
+
+// A restart marks the DaemonSet's template; restoring puts the mark back as
+// found, removed when there was none, so that the template is as before
+// (an interrupted Hubble run left netbench.io/restartedAt behind).
+func TestRestartMarkIsPutBackAsFound(t *testing.T) {
+	ctx := context.Background()
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "cilium"},
+		Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"other": "x"}}}}}
+	c := fake.NewClientset(ds)
+	mark, err := CiliumRestartMark(ctx, c, "kube-system")
+	require.NoError(t, err)
+	require.Nil(t, mark)
+	stamp := "2026-12-06T17:00:00Z"
+	_, err = markCilium(ctx, c, "kube-system", &stamp)
+	require.NoError(t, err)
+	got, err := CiliumRestartMark(ctx, c, "kube-system")
+	require.NoError(t, err)
+	require.Equal(t, stamp, *got)
+	_, err = markCilium(ctx, c, "kube-system", mark)
+	require.NoError(t, err)
+	after, err := c.AppsV1().DaemonSets("kube-system").Get(ctx, "cilium", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"other": "x"}, after.Spec.Template.Annotations)
+
+	_, err = CiliumRestartMark(ctx, fake.NewClientset(), "kube-system")
+	require.ErrorContains(t, err, "read the cilium DaemonSet")
 }
