@@ -22,8 +22,6 @@ import (
 
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/lab/proc"
-	"kube-netbench/internal/report"
-	"kube-netbench/internal/results"
 )
 
 // faultRounds is the rounds of each faulted run: the fault lands in round
@@ -81,6 +79,15 @@ var faultCases = []faultCase{
 		untilCaseEnds: true, inject: func() injector { return &fillConntrack{} }, reason: `.`},
 }
 
+// lines match the suite's lines for f's round and case: at, its start
+// (progress's "round 2 of 3: svc c64 keepalive ..."), and ended, its
+// sample or its failure.
+func (f faultCase) lines() (at, ended *regexp.Regexp) {
+	rc := regexp.QuoteMeta(f.rpsCase)
+	return regexp.MustCompile(fmt.Sprintf(`round %d of \d+: %s \.\.\.$`, f.round, rc)),
+		regexp.MustCompile(fmt.Sprintf(`round %d, %s: (\d+ req/s|broken measurement)`, f.round, rc))
+}
+
 // TestFaultDuringMeasurement runs the suite's RPS dimension against a lab
 // and injects a fault in the middle of one measurement: the server pod
 // deleted, a dataplane agent killed, the apiserver or the client node's
@@ -128,9 +135,7 @@ var suiteNodes = regexp.MustCompile(`dataplane \S+; server node (\S+), client no
 // injector's undo runs on the normal path (checked) and at cleanup.
 func runWithFault(t *testing.T, cmd *exec.Cmd, f faultCase, tg *faultTarget) (string, error) {
 	t.Helper()
-	rc := regexp.QuoteMeta(f.rpsCase)
-	at := regexp.MustCompile(fmt.Sprintf(`round %d of \d+: %s \.\.\.$`, f.round, rc))
-	caseEnded := regexp.MustCompile(fmt.Sprintf(`round %d, %s: (\d+ req/s|broken measurement)`, f.round, rc))
+	at, caseEnded := f.lines()
 	inj := f.inject()
 	t.Cleanup(func() {
 		if err := inj.undo(context.Background(), tg); err != nil {
@@ -220,87 +225,6 @@ func applyFault(t *testing.T, f faultCase, inj injector, tg *faultTarget, trigge
 	}
 	t.Logf("%s: undone (took %s)", f.name, time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// caseTally is one RPS case's outcome in the results: its samples and its
-// failed rounds.
-type caseTally struct {
-	samples  int
-	failures []report.Failure
-}
-
-// requireFaultRecorded reads the run's results: the RPS dimension is in
-// error; the faulted round of the case is a failure whose reason matches;
-// a run-on fault leaves every case with a sample or a failure for each
-// round, a stopping one nothing after the faulted round.
-func requireFaultRecorded(t *testing.T, dir string, f faultCase, client, log string) {
-	t.Helper()
-	loaded, err := results.Read(dir)
-	require.NoError(t, err, "the faulted run's results")
-	var run *report.Run
-	for _, d := range loaded.Runs {
-		if d.Dimension.Name == report.DimRPS {
-			require.Equal(t, report.StatusError, d.Dimension.Status, "rps dimension: %s", d.Dimension.Message)
-			run = &d.Run
-		}
-	}
-	require.NotNil(t, run, "no rps results in %s", dir)
-	tally := rpsTally(t, *run)
-	for name, c := range tally {
-		t.Logf("results: %s: %d samples, failures %+v", name, c.samples, c.failures)
-	}
-	reason := regexp.MustCompile("(?i)" + strings.ReplaceAll(f.reason, "{client}", regexp.QuoteMeta(client)))
-	faulted := tally[f.rpsCase]
-	require.NotNil(t, faulted, "no result for %s", f.rpsCase)
-	var hit []report.Failure
-	for _, fl := range faulted.failures {
-		if fl.Round == f.round {
-			hit = append(hit, fl)
-		}
-	}
-	require.Len(t, hit, 1, "%s: failures of round %d: %+v", f.rpsCase, f.round, faulted.failures)
-	require.Regexp(t, reason, hit[0].Reason, "%s round %d", f.rpsCase, f.round)
-	for name, c := range tally {
-		if f.stops {
-			for _, fl := range c.failures {
-				require.LessOrEqual(t, fl.Round, f.round, "%s: a failure after the server was deleted: %+v", name, fl)
-			}
-			require.LessOrEqual(t, c.samples+len(c.failures), f.round, "%s: rounds recorded when the dimension should have stopped", name)
-			continue
-		}
-		require.Equal(t, faultRounds, c.samples+len(c.failures), "%s: samples %d, failures %+v", name, c.samples, c.failures)
-	}
-	if f.stops {
-		require.NotContains(t, log, fmt.Sprintf("round %d of %d:", f.round+1, faultRounds), "a round started after the server was deleted")
-	} else {
-		require.Len(t, tally, 4, "every RPS case has a result")
-	}
-}
-
-// rpsTally maps each RPS result to its case as the suite logs it ("svc c64
-// keepalive").
-func rpsTally(t *testing.T, run report.Run) map[string]*caseTally {
-	t.Helper()
-	tally := map[string]*caseTally{}
-	for _, res := range run.Results {
-		if res.Name != "RPS" {
-			continue
-		}
-		keys := map[string]string{}
-		for _, kv := range res.Keys {
-			keys[kv.Key] = kv.Value
-		}
-		name := fmt.Sprintf("%s c%s %s", keys["target"], keys["c"], keys["conn"])
-		c := &caseTally{failures: res.Failures}
-		for _, m := range res.Metrics {
-			if m.Unit == report.UnitReqPerSec {
-				c.samples = len(m.Samples)
-			}
-		}
-		require.Nil(t, tally[name], "two results for %s", name)
-		tally[name] = c
-	}
-	return tally
 }
 
 // requireLabWhole waits until the lab is ready (labReady) and every
