@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"kube-netbench/internal/kube"
+	"kube-netbench/internal/lab/conntrack"
+	"kube-netbench/internal/lab/netplan"
 	"kube-netbench/internal/lab/proc"
 )
 
@@ -122,7 +124,7 @@ func TestFaultDuringMeasurement(t *testing.T) {
 			require.Equal(t, sl.before, clusterSettings(t, c), "the cluster's configuration after the faulted run")
 			requireFaultRecorded(t, filepath.Join(out, id), f, tg.client, log)
 			requireLabWhole(t, c, o)
-			requireNothingStopped(t, o.Dir)
+			requireNoFaultLeft(t, o.Dir)
 		})
 	}
 }
@@ -251,20 +253,27 @@ func requireLabWhole(t *testing.T, c kubernetes.Interface, o Options) {
 	require.NoError(t, err)
 }
 
-// requireNothingStopped checks that no process of the lab is left stopped
-// (a pause not undone): its control plane, nodes and their descendants.
-func requireNothingStopped(t *testing.T, dir string) {
+// requireNoFaultLeft checks that no fault outlived its undo: no process
+// of the lab stopped (its control plane, nodes, kubelets and containerds)
+// and no dummy conntrack entry in any node's table.
+func requireNoFaultLeft(t *testing.T, dir string) {
 	t.Helper()
 	ids := labProcesses(dir)
 	st, err := loadState(dir)
 	require.NoError(t, err)
 	require.NotNil(t, st)
-	for _, n := range st.Nodes {
+	for i, n := range st.Nodes {
 		for _, comm := range []string{"kubelet", "containerd"} {
 			found, err := n.Descendants(comm)
 			require.NoError(t, err)
 			ids = append(ids, found...)
 		}
+		tbl, err := conntrack.Open(netplan.NodeNetns(i+1), time.Second)
+		require.NoError(t, err)
+		left, err := tbl.Left()
+		tbl.Close()
+		require.NoError(t, err)
+		require.Zero(t, left, "dummy conntrack entries left on %s", netplan.NodeName(i+1))
 	}
 	for _, id := range ids {
 		require.False(t, id.Stopped(), "%s (%s) is stopped", id, id.Comm())
