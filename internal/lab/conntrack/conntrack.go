@@ -4,9 +4,9 @@
 // with dummy entries, to test what a full table does to a benchmark, and
 // removes exactly those entries afterwards.
 //
-// The table's limit (nf_conntrack_max) is machine-wide, its count per
-// network namespace: a namespace is full once it holds nf_conntrack_max
-// entries. The dummy entries are TCP connections between addresses of
+// The table's limit (nf_conntrack_max) is the machine's, read-only in
+// other namespaces, and its count is per network namespace: a namespace is
+// full once it holds nf_conntrack_max entries. The dummy entries are TCP connections between addresses of
 // 198.18.0.0/15 (RFC 2544's benchmarking range, which no lab address and no
 // real peer uses), ESTABLISHED and ASSURED, with a long timeout: the kernel
 // frees room for a new connection by dropping entries that are not assured
