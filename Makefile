@@ -14,7 +14,7 @@ GOTESTSUM := $(GO) tool gotestsum
 # The lab's end-to-end suites can take minutes (kube-proxy programming on 2 cores).
 E2E_TIMEOUT ?= 30m
 
-.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet lint-workflows cross unit fuzz lab-tests interrupts e2e report test bench compare lab-up lab-down lab-status clean
+.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet lint-workflows cross unit fuzz lab-tests interrupts faults e2e report test bench compare lab-up lab-down lab-status clean
 
 all: build
 
@@ -104,9 +104,12 @@ fuzz:
 # checks that nothing is left; here four of its points (about 3 min), all of them with
 # `make interrupts` (about 10 min on kube-proxy iptables).
 INTERRUPT_POINTS ?= workload pods starting|dummy Service creation|fortio run|teardown
+# TestFaultDuringMeasurement injects faults in the middle of an RPS round (3 rounds of 5 s); here
+# two of them, all of them with `make faults`.
+FAULTS ?= kube-proxy killed|server pod deleted
 lab-tests: deps lab-bins lab-images
 	mkdir -p $(RESULTS)
-	INTERRUPT_POINTS='$(INTERRUPT_POINTS)' $(GOTESTSUM) --junitfile $(RESULTS)/junit-lab.xml -- -count=1 -p 1 ./internal/lab/...
+	INTERRUPT_POINTS='$(INTERRUPT_POINTS)' FAULTS='$(FAULTS)' $(GOTESTSUM) --junitfile $(RESULTS)/junit-lab.xml -- -count=1 -p 1 -timeout 60m ./internal/lab/...
 	$(IMAGES_MOD) test $(IMAGES_DIR) -count=1 ./...
 
 # Every interrupt point, on a kube-proxy lab and on a Cilium one (Hubble's rollout and the raised
@@ -117,6 +120,17 @@ interrupts: deps lab-bins lab-bins-cilium lab-images-cilium
 	for dp in $(INTERRUPT_DATAPLANES); do \
 	  env KUBECONFIG= LAB_DATAPLANE=$$dp INTERRUPT_POINTS= $(GOTESTSUM) --junitfile $(RESULTS)/junit-interrupts-$$dp.xml -- \
 	    -count=1 -timeout 60m -run 'TestInterruptAtEveryPoint|TestSuiteRemovesItsLab|TestInterruptDuringUp' ./internal/lab || exit 1; \
+	done
+
+# Every fault of TestFaultDuringMeasurement (the server pod deleted, kube-proxy or cilium-agent
+# killed, the apiserver or the client node's kubelet stopped for 20 s, the client node's conntrack
+# table full), on a kube-proxy lab and on a Cilium one (each agent's kill needs its dataplane).
+FAULT_DATAPLANES ?= iptables cilium-overlay
+faults: deps lab-bins lab-bins-cilium lab-images-cilium
+	mkdir -p $(RESULTS)
+	for dp in $(FAULT_DATAPLANES); do \
+	  env KUBECONFIG= LAB_DATAPLANE=$$dp FAULTS= $(GOTESTSUM) --junitfile $(RESULTS)/junit-faults-$$dp.xml -- \
+	    -count=1 -timeout 60m -run TestFaultDuringMeasurement ./internal/lab || exit 1; \
 	done
 
 # The suite's smoke and lab features, and every benchmark dimension at CI size, on a fresh lab per

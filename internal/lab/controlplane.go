@@ -128,19 +128,30 @@ func (cp *controlPlane) processes() []proc.Ident {
 	files, _ := filepath.Glob(filepath.Join(cp.clusterDir(), "pids", "*.pid"))
 	var out []proc.Ident
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil {
-			continue
-		}
-		if id, err := proc.Of(pid); err == nil {
+		if id, err := readPidFile(f); err == nil {
 			out = append(out, id)
 		}
 	}
 	return out
+}
+
+// component is the running process of one control-plane component
+// ("kube-apiserver", "etcd"), from kwokctl's pid file.
+func (cp *controlPlane) component(name string) (proc.Ident, error) {
+	return readPidFile(filepath.Join(cp.clusterDir(), "pids", name+".pid"))
+}
+
+// readPidFile identifies the running process whose PID the file holds.
+func readPidFile(path string) (proc.Ident, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return proc.Ident{}, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return proc.Ident{}, fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return proc.Of(pid)
 }
 
 // create starts etcd, kube-apiserver, kube-controller-manager and

@@ -227,15 +227,9 @@ var interruptPoints = []interruptPoint{
 // complaint: the next point's, and a smoke run at the end.
 func TestInterruptAtEveryPoint(t *testing.T) {
 	selected := regexp.MustCompile(os.Getenv("INTERRUPT_POINTS"))
-	o := needLab(t)
-	l, err := Up(context.Background(), o, testLog(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, Down(context.Background(), o.Dir, testLog(t))) })
-	c, err := clientFor(l.Kubeconfig)
-	require.NoError(t, err)
-	cilium := strings.HasPrefix(string(o.Dataplane), "cilium")
-	bin := buildSuite(t)
-	before := clusterSettings(t, c)
+	sl := upForSuite(t)
+	o, l, c, bin, before := sl.o, sl.lab, sl.c, sl.bin, sl.before
+	cilium := o.Dataplane.Cilium()
 	for i, p := range interruptPoints {
 		if !selected.MatchString(p.name) {
 			continue
@@ -263,6 +257,30 @@ func TestInterruptAtEveryPoint(t *testing.T) {
 	cmd := suiteCommand(bin, l.Kubeconfig, "interrupt-after", filepath.Join(t.TempDir(), "results"), "TestDataplaneSmoke", nil)
 	out, err := runWatching(t, cmd, func() {})
 	require.NoError(t, err, "the run after the interrupted ones: %s", out)
+}
+
+// suiteLab is a lab for running the suite against, as against a user's
+// cluster.
+type suiteLab struct {
+	o   Options
+	lab *Lab
+	c   kubernetes.Interface
+	// bin is the suite's test binary.
+	bin string
+	// before is the cluster's settings before any run (clusterSettings).
+	before map[string]string
+}
+
+// upForSuite brings a lab up (down again at cleanup) and builds the suite.
+func upForSuite(t *testing.T) suiteLab {
+	t.Helper()
+	o := needLab(t)
+	l, err := Up(context.Background(), o, testLog(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, Down(context.Background(), o.Dir, testLog(t))) })
+	c, err := clientFor(l.Kubeconfig)
+	require.NoError(t, err)
+	return suiteLab{o: o, lab: l, c: c, bin: buildSuite(t), before: clusterSettings(t, c)}
 }
 
 // suiteCommand runs the compiled suite against kubeconfig at CI size, in

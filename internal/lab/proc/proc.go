@@ -11,6 +11,7 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"syscall"
 	"time"
 
@@ -52,6 +53,13 @@ func (id Ident) Alive() bool {
 	return err == nil && st.Starttime == id.Start && st.State != "Z"
 }
 
+// Stopped reports whether the identified process is stopped by a signal
+// (SIGSTOP: state T), and so waits for a SIGCONT.
+func (id Ident) Stopped() bool {
+	st, err := stat(id.PID)
+	return err == nil && st.Starttime == id.Start && st.State == "T"
+}
+
 // Comm returns the command name of the process, or "" when it is gone.
 func (id Ident) Comm() string {
 	st, err := stat(id.PID)
@@ -88,21 +96,58 @@ func (id Ident) Terminate(grace time.Duration) error {
 // Children returns the live children of the identified process (none when
 // it is gone).
 func (id Ident) Children() ([]Ident, error) {
-	if !id.Alive() {
-		return nil, nil
-	}
-	procs, err := procfs.AllProcs()
+	tree, err := id.tree()
 	if err != nil {
 		return nil, fmt.Errorf("children of %s: %w", id, err)
 	}
 	var out []Ident
-	for _, p := range procs {
-		// A process that exits meanwhile has no stat: it is no child.
-		if st, err := p.Stat(); err == nil && st.PPID == id.PID && st.State != "Z" {
-			out = append(out, Ident{PID: p.PID, Start: st.Starttime})
-		}
+	for _, st := range tree[id.PID] {
+		out = append(out, Ident{PID: st.PID, Start: st.Starttime})
 	}
 	return out, nil
+}
+
+// Descendants returns the live descendants of the identified process whose
+// command name is comm (as /proc/<pid>/comm gives it: at most 15 bytes), in
+// PID order; none when it is gone. It finds a node's daemons and
+// containers: they all descend from the node's process, and an orphan is
+// re-parented to it (the init of their PID namespace), never outside.
+func (id Ident) Descendants(comm string) ([]Ident, error) {
+	tree, err := id.tree()
+	if err != nil {
+		return nil, fmt.Errorf("descendants of %s named %q: %w", id, comm, err)
+	}
+	var out []Ident
+	for queue := []int{id.PID}; len(queue) > 0; queue = queue[1:] {
+		for _, st := range tree[queue[0]] {
+			if st.Comm == comm {
+				out = append(out, Ident{PID: st.PID, Start: st.Starttime})
+			}
+			queue = append(queue, st.PID)
+		}
+	}
+	slices.SortFunc(out, func(a, b Ident) int { return a.PID - b.PID })
+	return out, nil
+}
+
+// tree maps each PID to its live children's stat, read in one pass over
+// /proc; empty when the identified process is gone.
+func (id Ident) tree() (map[int][]procfs.ProcStat, error) {
+	tree := map[int][]procfs.ProcStat{}
+	if !id.Alive() {
+		return tree, nil
+	}
+	procs, err := procfs.AllProcs()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range procs {
+		// A process that exits meanwhile has no stat: it is in no tree.
+		if st, err := p.Stat(); err == nil && st.State != "Z" {
+			tree[st.PPID] = append(tree[st.PPID], st)
+		}
+	}
+	return tree, nil
 }
 
 // Signal sends sig to the identified process if it still runs.
