@@ -70,7 +70,10 @@ var faultCases = []faultCase{
 		inject: func() injector {
 			return &pause{what: "kube-apiserver", find: func(tg *faultTarget) (proc.Ident, error) { return tg.apiserver() }}
 		}, reason: `apiserver`},
-	{name: "kubelet stopped", round: 2, rpsCase: "svc c64 keepalive", delay: time.Second, hold: 20 * time.Second,
+	// 30 s: the guard calls a kubelet stalled once its Lease went
+	// unrenewed for half its duration (two 10 s renewals missed); a 20 s
+	// stop can fall between two renewals and go unseen.
+	{name: "kubelet stopped", round: 2, rpsCase: "svc c64 keepalive", delay: time.Second, hold: 30 * time.Second,
 		inject: func() injector {
 			return &pause{what: "the client node's kubelet", find: func(tg *faultTarget) (proc.Ident, error) { return tg.onClient("kubelet") }}
 		}, reason: `kubelet on {client}`},
