@@ -71,20 +71,21 @@ func (r *run) measureRound(ctx context.Context, t *testing.T, o *outcome, round 
 		o.note(n)
 	}
 	stopIfInterrupted(ctx, t, where)
-	var reasons []string
-	if err != nil {
-		reasons = append(reasons, err.Error())
-	}
-	reasons = append(reasons, problems...)
+	// The guard's findings first: they name the cause the tool's error
+	// (a refused connection, an exec that failed) only shows.
+	reasons := problems
 	gone := false
-	after, err := r.snapshot(ctx)
-	if err != nil {
-		reasons = append(reasons, err.Error())
+	after, serr := r.snapshot(ctx)
+	if serr != nil {
+		reasons = append(reasons, serr.Error())
 	} else {
 		for _, c := range guard.Changes(before, after) {
 			reasons = append(reasons, c.Reason)
 			gone = gone || c.Gone
 		}
+	}
+	if err != nil {
+		reasons = append(reasons, err.Error())
 	}
 	if len(reasons) == 0 {
 		if keep != nil {
@@ -92,7 +93,8 @@ func (r *run) measureRound(ctx context.Context, t *testing.T, o *outcome, round 
 		}
 		return true
 	}
-	o.broke(t, round, label, strings.Join(reasons, "; "))
+	t.Logf("%s: broke: %s", where, strings.Join(reasons, "; "))
+	o.broke(t, round, label, report.Reason(strings.Join(reasons, "; ")))
 	if gone {
 		t.Fatalf("%s: a pod of the run is gone: no further rounds", where)
 	}

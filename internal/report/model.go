@@ -13,7 +13,9 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"kube-netbench/internal/stats"
 )
@@ -118,6 +120,24 @@ type Result struct {
 	// sample, always a reason. A result may have failures and no metrics,
 	// when no round gave a sample.
 	Failures []Failure
+}
+
+// MaxReason bounds a failure's reason: the test log keeps the whole of it
+// (a tool's stderr can run to kilobytes).
+const MaxReason = 600
+
+// Reason makes s a failure's reason: one line (it is a comment line of the
+// benchmark file), whitespace collapsed, cut to at most MaxReason bytes.
+func Reason(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= MaxReason {
+		return s
+	}
+	cut := MaxReason
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s … (%d more bytes in the test log)", s[:cut], len(s)-cut)
 }
 
 // Failure is a round that gave no sample, and why.

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
 )
 
 // time0 is the zero time: not set.
@@ -57,4 +60,23 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A tool's stderr in a failure's reason (fortio's JSON log, one line per
+// refused connection, seen when the lab's server pod was deleted) becomes
+// one bounded line that Validate accepts.
+func TestReasonIsOneBoundedLine(t *testing.T) {
+	line := `{"level":"err","msg":"Unable to connect","err":"dial tcp 10.101.117.10:8080: connect: connection refused"}`
+	stderr := "pod nb-rps/fortio-server was deleted; fortio load: exited with code 1; stderr: Fortio 1.66.5\n" + strings.Repeat(line+"\n", 40)
+	r := Reason(stderr)
+	require.LessOrEqual(t, len(r), MaxReason+60)
+	require.NotContains(t, r, "\n")
+	require.True(t, strings.HasPrefix(r, "pod nb-rps/fortio-server was deleted; fortio load"))
+	require.Contains(t, r, "more bytes in the test log)")
+	require.Equal(t, "short reason", Reason(" short\treason \n"))
+	require.Equal(t, "é", Reason("é"))
+	long := strings.Repeat("é", MaxReason)
+	require.True(t, utf8.ValidString(Reason(long)), "cut on a rune boundary")
+	res := Result{Name: "RPS", Keys: []KV{{Key: "dataplane", Value: "iptables"}}, Failures: []Failure{{Round: 2, Reason: r}}}
+	require.NoError(t, res.validate(map[string]string{}))
 }
