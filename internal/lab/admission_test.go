@@ -47,3 +47,30 @@ func TestKwokctlConfigPassesAdmissionConfig(t *testing.T) {
 	require.Contains(t, c, "kubeAdmission: true")
 	require.Contains(t, c, "kubeAuthorization: true")
 }
+
+// The fault test stops the apiserver for 20 s: an elected controller
+// manager gives up its lease after 10 s and exits ("leaderelection
+// lost"), and with it namespace deletion, for the rest of the lab's life.
+func TestKwokctlConfigRunsTheControllersWithoutLeaderElection(t *testing.T) {
+	o, err := OptionsFromEnv(func(k string) string { return map[string]string{"NETBENCH_CACHE": "/tmp/cache-x"}[k] }, "/tmp/lab-x")
+	require.NoError(t, err)
+	var cfg struct {
+		ComponentsPatches []struct {
+			Name      string `json:"name"`
+			ExtraArgs []struct {
+				Key   string `json:"key"`
+				Value string `json:"value"`
+			} `json:"extraArgs"`
+		} `json:"componentsPatches"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(kwokctlConfig(o)), &cfg))
+	elect := map[string]string{}
+	for _, p := range cfg.ComponentsPatches {
+		for _, a := range p.ExtraArgs {
+			if a.Key == "leader-elect" {
+				elect[p.Name] = a.Value
+			}
+		}
+	}
+	require.Equal(t, map[string]string{"kube-controller-manager": "false", "kube-scheduler": "false"}, elect)
+}

@@ -30,7 +30,10 @@ import (
 // the apiserver certificate valid for the address nodes use, no
 // client-side QPS limits in the components, no kwok-controller (each
 // node runs a real kubelet), and RBAC and admission on, with Pod Security
-// configured by admissionConfig.
+// configured by admissionConfig. The controller manager and the scheduler
+// run without leader election: they are alone, nothing restarts them, and
+// an elected one exits once the apiserver has been silent for its renew
+// deadline (10 s; the fault test stops the apiserver for 20 s).
 func kwokctlConfig(o Options) string {
 	b := o.Cache.Binaries()
 	return fmt.Sprintf(`apiVersion: config.kwok.x-k8s.io/v1alpha1
@@ -69,6 +72,12 @@ componentsPatches:
   extraArgs:
   - key: service-cluster-ip-range
     value: %s
+  - key: leader-elect
+    value: "false"
+- name: kube-scheduler
+  extraArgs:
+  - key: leader-elect
+    value: "false"
 `, components.KubernetesVersion, b.KubeAPIServer, b.KubeControllerManager, b.KubeScheduler, b.Etcd, b.Kwok,
 		o.Plan.RootIP().String(), o.Plan.ServiceCIDR.String(),
 		filepath.Join(pkiDir(o.Dir, o.Name), "admin.crt"), filepath.Join(pkiDir(o.Dir, o.Name), "admin.key"),
