@@ -57,7 +57,7 @@ func ParseSockStat(s string) (SockStat, error) {
 		}
 		f := strings.Fields(rest)
 		var st SockStat
-		seen := 0
+		seen := map[string]bool{}
 		for i := 0; i+1 < len(f); i += 2 {
 			v, err := strconv.Atoi(f[i+1])
 			if err != nil {
@@ -67,16 +67,20 @@ func ParseSockStat(s string) (SockStat, error) {
 				// A drain would wait for a count below a bound it already meets.
 				return SockStat{}, fmt.Errorf("sockstat: %q: %s %d is negative", line, f[i], v)
 			}
+			if seen[f[i]] {
+				return SockStat{}, fmt.Errorf("sockstat: %q names %s twice", line, f[i])
+			}
+			seen[f[i]] = true
 			switch f[i] {
 			case "inuse":
-				st.TCPInUse, seen = v, seen+1
+				st.TCPInUse = v
 			case "tw":
-				st.TCPTimeWait, seen = v, seen+1
+				st.TCPTimeWait = v
 			case "orphan":
-				st.TCPOrphan, seen = v, seen+1
+				st.TCPOrphan = v
 			}
 		}
-		if seen != 3 {
+		if !seen["inuse"] || !seen["orphan"] || !seen["tw"] {
 			return SockStat{}, fmt.Errorf("sockstat: TCP line %q lacks inuse, orphan or tw", line)
 		}
 		return st, nil

@@ -27,6 +27,10 @@ func TestParseSockStat(t *testing.T) {
 	require.ErrorContains(t, err, "tw -5 is negative")
 	_, err = ParseSockStat("TCP: inuse 1 alloc 2\n")
 	require.ErrorContains(t, err, "lacks")
+	// A count named twice would stand in for one not named (FuzzParseSockStat's
+	// property: every count read is one the line names).
+	_, err = ParseSockStat("TCP: inuse 1 inuse 2 tw 3\n")
+	require.EqualError(t, err, `sockstat: "TCP: inuse 1 inuse 2 tw 3" names inuse twice`)
 }
 
 // replay answers every exec with a captured fortio output and records the

@@ -51,6 +51,11 @@ func ParseCiliumPolicy(b []byte) (CiliumPolicy, error) {
 	if raw.Revision == nil {
 		return CiliumPolicy{}, fmt.Errorf("cilium-dbg policy get -o json: no revision")
 	}
+	// Revisions count up from 1; a negative one would be realized by every
+	// endpoint at once and end a policy wait before the policy is in force.
+	if *raw.Revision < 0 {
+		return CiliumPolicy{}, fmt.Errorf("cilium-dbg policy get -o json: revision %d is negative", *raw.Revision)
+	}
 	var rules []struct {
 		Labels []struct {
 			Key   string `json:"key"`
@@ -118,6 +123,9 @@ func CiliumEndpoints(b []byte) ([]CiliumEndpoint, error) {
 		}
 		ep := CiliumEndpoint{ID: r.ID, Pod: r.Status.Ext.PodName, State: r.Status.State}
 		if rz := r.Status.Policy.Realized; rz != nil {
+			if rz.Revision < 0 {
+				return nil, fmt.Errorf("cilium-dbg endpoint list -o json: endpoint %d: policy revision %d is negative", r.ID, rz.Revision)
+			}
 			ep.PolicyRevision, ep.PolicyEnabled = rz.Revision, rz.Enabled
 		}
 		out = append(out, ep)

@@ -170,6 +170,14 @@ func parseServiceRule(line string) (ServiceRule, error) {
 			break
 		}
 	}
+	// kube-proxy matches a Service address with -d <address>/32 (or /128);
+	// a rule of these kinds without one would be counted as a programmed
+	// Service that has no address.
+	if r.Kind != RuleOther {
+		if _, err := netip.ParseAddr(r.ClusterIP); err != nil {
+			return ServiceRule{}, fmt.Errorf("%s rule: destination %q is not one address (kube-proxy matches -d <address>/32 or /128)", r.Kind, r.ClusterIP)
+		}
+	}
 	return r, nil
 }
 

@@ -94,6 +94,10 @@ func TestKubeServicesRules(t *testing.T) {
 			err: `iptables-save line 3: unterminated quote: -A KUBE-SERVICES`},
 		{name: "no target", in: strings.Replace(minimal, "%s", `-A KUBE-SERVICES -d 10.0.0.1/32 -p tcp`, 1), err: "iptables-save line 3: no -j target"},
 		{name: "dangling option", in: strings.Replace(minimal, "%s", `-A KUBE-SERVICES -j KUBE-SVC-X --dport`, 1), err: "--dport without a value"},
+		{name: "a cluster IP rule without a destination", in: strings.Replace(minimal, "%s", `-A KUBE-SERVICES -p tcp -m comment --comment "ns/a cluster IP" -j KUBE-SVC-X`, 1),
+			err: `iptables-save line 3: cluster IP rule: destination "" is not one address (kube-proxy matches -d <address>/32 or /128)`},
+		{name: "an external IP rule for a whole prefix", in: strings.Replace(minimal, "%s", `-A KUBE-SERVICES -d 192.0.2.0/24 -m comment --comment "ns/a external IP" -j KUBE-EXT-X`, 1),
+			err: `external IP rule: destination "192.0.2.0/24" is not one address`},
 		{name: "bad address", in: strings.Replace(minimal, "%s", `-A KUBE-SERVICES -d 10.0.0.300/32 -j KUBE-SVC-X`, 1), err: `destination "10.0.0.300/32" is not an address or prefix`},
 	}
 	for _, tc := range cases {

@@ -138,20 +138,23 @@ func KubeProxyModeFromConfig(configConf string) (mode string, explicit bool, err
 	return mode, true, nil
 }
 
+// parseKubeProxyConfig returns the file's fields, or none with an error: a
+// decode that failed half-way, or a file that is not kube-proxy's, has no
+// field kube-proxy would read.
 func parseKubeProxyConfig(configConf string) (kubeProxyConfigFile, error) {
-	var c kubeProxyConfigFile
 	if strings.TrimSpace(configConf) == "" {
-		return c, errors.New("kube-proxy config: empty")
+		return kubeProxyConfigFile{}, errors.New("kube-proxy config: empty")
 	}
 	js, err := yaml.YAMLToJSON([]byte(configConf))
 	if err != nil {
-		return c, fmt.Errorf("kube-proxy config: not valid YAML: %w", err)
+		return kubeProxyConfigFile{}, fmt.Errorf("kube-proxy config: not valid YAML: %w", err)
 	}
+	var c kubeProxyConfigFile
 	if err := sigsjson.UnmarshalCaseSensitivePreserveInts(js, &c); err != nil {
-		return c, fmt.Errorf("kube-proxy config: not a YAML mapping of a KubeProxyConfiguration: %w", err)
+		return kubeProxyConfigFile{}, fmt.Errorf("kube-proxy config: not a YAML mapping of a KubeProxyConfiguration: %w", err)
 	}
 	if c.APIVersion != kubeProxyConfigAPIVersion || c.Kind != kubeProxyConfigKind {
-		return c, fmt.Errorf("kube-proxy config: apiVersion %q, kind %q: want %s, %s",
+		return kubeProxyConfigFile{}, fmt.Errorf("kube-proxy config: apiVersion %q, kind %q: want %s, %s",
 			c.APIVersion, c.Kind, kubeProxyConfigAPIVersion, kubeProxyConfigKind)
 	}
 	return c, nil

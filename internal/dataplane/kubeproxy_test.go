@@ -122,3 +122,19 @@ func TestKubeProxyModeFromConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestKubeProxyMetricsFromConfig(t *testing.T) {
+	const hdr = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n"
+	addr, err := KubeProxyMetricsFromConfig(hdr + "metricsBindAddress: 0.0.0.0:10249\n")
+	require.NoError(t, err)
+	require.Equal(t, "0.0.0.0:10249", addr)
+
+	// A file that is not kube-proxy's, or one that decodes only half-way,
+	// gives no address (FuzzKubeProxyConfig found the first, kept in
+	// testdata/fuzz/FuzzKubeProxyConfig).
+	for _, conf := range []string{"metricsBindAddress: A", "kind: KubeProxyConfiguration\nmetricsBindAddress: 0.0.0.0:1\napiVersion: [1]\n"} {
+		addr, err = KubeProxyMetricsFromConfig(conf)
+		require.Error(t, err, conf)
+		require.Empty(t, addr, conf)
+	}
+}

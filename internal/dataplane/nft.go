@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -73,7 +75,7 @@ func NftServiceIPs(nftListMap string) ([]NftElement, error) {
 	}
 	var out []NftElement
 	for i, raw := range strings.Split(body[:end], ",") {
-		e, err := parseNftElement(strings.Join(strings.Fields(raw), " "))
+		e, err := parseNftElement(strings.Join(strings.Fields(raw), " "), fields[1])
 		if err != nil {
 			return nil, fmt.Errorf("nft service-ips: element %d: %w", i+1, err)
 		}
@@ -82,8 +84,19 @@ func NftServiceIPs(nftListMap string) ([]NftElement, error) {
 	return out, nil
 }
 
-// parseNftElement reads "10.96.0.1 . tcp . 443 : goto service-…".
-func parseNftElement(s string) (NftElement, error) {
+// What kube-proxy's service-ips map can hold: its key is "ipv4_addr" or
+// "ipv6_addr" (by the table's family) ". inet_proto . inet_service", which
+// nft prints as an address, a protocol name and a port number; its Services
+// are TCP, UDP or SCTP; the bare verdicts are nft's (nft(8), VERDICT
+// STATEMENT).
+var (
+	nftProtocols = []string{"tcp", "udp", "sctp"}
+	nftVerdicts  = []string{"accept", "drop", "continue", "return"}
+)
+
+// parseNftElement reads "10.96.0.1 . tcp . 443 : goto service-…" from a
+// table of family ("ip" or "ip6").
+func parseNftElement(s, family string) (NftElement, error) {
 	key, verdict, ok := strings.Cut(s, " : ")
 	if !ok {
 		return NftElement{}, fmt.Errorf("%q has no \" : \" between key and verdict", s)
@@ -92,18 +105,27 @@ func parseNftElement(s string) (NftElement, error) {
 	if len(parts) != 3 {
 		return NftElement{}, fmt.Errorf("key %q is not address . protocol . port", key)
 	}
-	if _, err := netip.ParseAddr(parts[0]); err != nil {
+	addr, err := netip.ParseAddr(parts[0])
+	switch {
+	case err != nil:
 		return NftElement{}, fmt.Errorf("key %q: %q is not an address", key, parts[0])
+	case (family == "ip") != addr.Is4():
+		return NftElement{}, fmt.Errorf("key %q: %q is not an address of a table of family %s", key, parts[0], family)
+	case !slices.Contains(nftProtocols, parts[1]):
+		return NftElement{}, fmt.Errorf("key %q: protocol %q is not one of %s", key, parts[1], strings.Join(nftProtocols, ", "))
+	}
+	if port, err := strconv.ParseUint(parts[2], 10, 16); err != nil || port == 0 {
+		return NftElement{}, fmt.Errorf("key %q: port %q is not a number from 1 to 65535", key, parts[2])
 	}
 	e := NftElement{IP: parts[0], Protocol: parts[1], Port: parts[2]}
 	v := strings.Fields(verdict)
 	switch {
 	case len(v) == 2 && (v[0] == "goto" || v[0] == "jump"):
 		e.Verdict, e.Chain = v[0], v[1]
-	case len(v) == 1 && v[0] != "goto" && v[0] != "jump":
+	case len(v) == 1 && slices.Contains(nftVerdicts, v[0]):
 		e.Verdict = v[0]
 	default:
-		return NftElement{}, fmt.Errorf("verdict %q is not \"goto <chain>\", \"jump <chain>\" or a bare verdict", verdict)
+		return NftElement{}, fmt.Errorf("verdict %q is not \"goto <chain>\", \"jump <chain>\" or one of %s", verdict, strings.Join(nftVerdicts, ", "))
 	}
 	e.ServicePort, e.External = servicePortOfChain(e.Chain)
 	return e, nil

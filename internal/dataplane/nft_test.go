@@ -87,6 +87,16 @@ func TestNftServiceIPs(t *testing.T) {
 		{name: "key without an address", in: wrap("foo . tcp . 80 : goto x"), err: `"foo" is not an address`},
 		{name: "goto without a chain", in: wrap("10.0.0.1 . tcp . 80 : goto"), err: `verdict "goto" is not`},
 		{name: "empty element", in: wrap("10.0.0.1 . tcp . 80 : drop,"), err: "element 2"},
+		// What FuzzNftServiceIPs found accepted (testdata/fuzz/FuzzNftServiceIPs).
+		{name: "fuzz: an IPv6 address, protocol 0, port 0, verdict 0 in an ip table",
+			in: "table ip kube-proxy { map service-ips { elements = {:: . 0 . 0 : 0}}}", err: `"::" is not an address of a table of family ip`},
+		{name: "an IPv4 address in an ip6 table", in: strings.Replace(wrap("10.0.0.1 . tcp . 80 : drop"), "table ip ", "table ip6 ", 1),
+			err: `"10.0.0.1" is not an address of a table of family ip6`},
+		{name: "a protocol kube-proxy does not program", in: wrap("10.0.0.1 . icmp . 80 : drop"), err: `protocol "icmp" is not one of tcp, udp, sctp`},
+		{name: "port 0", in: wrap("10.0.0.1 . tcp . 0 : drop"), err: `port "0" is not a number from 1 to 65535`},
+		{name: "a port by name", in: wrap("10.0.0.1 . tcp . https : drop"), err: `port "https" is not a number`},
+		{name: "port out of range", in: wrap("10.0.0.1 . tcp . 65536 : drop"), err: `port "65536"`},
+		{name: "a bare word that is no verdict", in: wrap("10.0.0.1 . tcp . 80 : 0"), err: `verdict "0" is not "goto <chain>", "jump <chain>" or one of accept, drop, continue, return`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

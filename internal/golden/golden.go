@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -110,8 +111,9 @@ func Seed(f *testing.F, patterns ...string) {
 
 // FuzzParser fuzzes a parser of outside input from the testdata files that
 // match pattern: it may not panic or hang, a rejected input gives the zero
-// result (zero says whether res is one), and an accepted one must be sane
-// (insane says what is wrong, "" when nothing).
+// result (zero says whether res is one) and an error that says something,
+// and an accepted one must be sane (insane says what is wrong, "" when
+// nothing).
 func FuzzParser[R any](f *testing.F, pattern string, parse func(io.Reader) (R, error), zero func(R) bool, insane func(R) string) {
 	f.Helper()
 	Seed(f, pattern)
@@ -121,10 +123,26 @@ func FuzzParser[R any](f *testing.F, pattern string, parse func(io.Reader) (R, e
 			if !zero(res) {
 				t.Errorf("an error and a result %+v", res)
 			}
+			if strings.TrimSpace(err.Error()) == "" {
+				t.Errorf("rejected %q with an empty error", b)
+			}
 			return
 		}
 		if msg := insane(res); msg != "" {
 			t.Errorf("accepted %q: %s (%+v)", b, msg, res)
 		}
 	})
+}
+
+// Text adapts a parser of a whole output (read into a string or a byte
+// slice) to FuzzParser.
+func Text[R any, S string | []byte](parse func(S) (R, error)) func(io.Reader) (R, error) {
+	return func(r io.Reader) (R, error) {
+		b, err := io.ReadAll(r)
+		if err != nil {
+			var zero R
+			return zero, err
+		}
+		return parse(S(b))
+	}
 }

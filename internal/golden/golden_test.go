@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -55,4 +57,15 @@ func TestTestdataGlob(t *testing.T) {
 	r := &recorder{TB: t}
 	require.Empty(t, TestdataGlob(r, "netperf/no-such-*.txt"))
 	require.True(t, r.failed, "a pattern without a file fails")
+}
+
+func TestText(t *testing.T) {
+	n, err := Text(strconv.Atoi)(strings.NewReader("42"))
+	require.NoError(t, err)
+	require.Equal(t, 42, n)
+	_, err = Text(strconv.Atoi)(strings.NewReader("4 2"))
+	require.Error(t, err, "the parser sees the whole text")
+	b, err := Text(func(b []byte) (int, error) { return len(b), nil })(strings.NewReader("abc"))
+	require.NoError(t, err)
+	require.Equal(t, 3, b)
 }

@@ -43,8 +43,7 @@ var ErrNoNewReading = errors.New("the kubelet served the same cgroup reading twi
 // container_cpu_usage_seconds_total and container_memory_working_set_bytes
 // with timestamps.
 func ParseResourceMetrics(r io.Reader) (map[Container]CgroupSample, error) {
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(r)
+	fams, err := metricFamilies(r)
 	if err != nil {
 		return nil, fmt.Errorf("kubelet resource metrics: %w", err)
 	}
@@ -80,6 +79,21 @@ func ParseResourceMetrics(r io.Reader) (map[Container]CgroupSample, error) {
 		}
 	}
 	return out, nil
+}
+
+// metricFamilies parses the Prometheus text format. prometheus/common's
+// parser (up to v0.70.1 at least) dereferences a nil metric on some
+// malformed input, such as labels with no metric name after a HELP line
+// ("# HELP a x\n{}"); what a node serves must give an error, not crash the
+// run.
+func metricFamilies(r io.Reader) (fams map[string]*dto.MetricFamily, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fams, err = nil, fmt.Errorf("not the Prometheus text format (the parser failed: %v)", p)
+		}
+	}()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	return p.TextToMetricFamilies(r)
 }
 
 func metricValue(m *dto.Metric) float64 {

@@ -52,6 +52,10 @@ func TestParseResourceMetricsRejects(t *testing.T) {
 		{"no timestamp", "# TYPE container_cpu_usage_seconds_total counter\ncontainer_cpu_usage_seconds_total{container=\"c\",namespace=\"n\",pod=\"p\"} 1\n" +
 			"# TYPE container_memory_working_set_bytes gauge\ncontainer_memory_working_set_bytes{container=\"c\",namespace=\"n\",pod=\"p\"} 1 5\n", "has no timestamp"},
 		{"truncated", "# TYPE container_cpu_usage_seconds_total counter\ncontainer_cpu_usage_seconds_total{container=\"c\",namespace=", "kubelet resource metrics"},
+		// Inputs on which prometheus/common's text parser dereferences a nil
+		// metric (found by FuzzParse, kept in testdata/fuzz/FuzzParse).
+		{"labels without a metric name", "#0000000\n{}0", "kubelet resource metrics: not the Prometheus text format"},
+		{"labels without a metric name after HELP", "# HELP a x\n{}", "kubelet resource metrics: not the Prometheus text format"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseResourceMetrics(strings.NewReader(tc.in))
