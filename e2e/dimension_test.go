@@ -219,11 +219,7 @@ func dataplaneKey(det dataplane.Detection) string {
 func detect(ctx context.Context, r *run) (dataplane.Detection, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	nodes := make([]string, len(r.nodes))
-	for i, n := range r.nodes {
-		nodes[i] = n.Name
-	}
-	return dataplane.Detect(ctx, r.client, r.exec, dataplane.Options{Nodes: nodes, Probe: r.proxyMode})
+	return dataplane.Detect(ctx, r.client, r.exec, dataplane.Options{Nodes: r.nodeNames(), Probe: r.proxyMode})
 }
 
 // proxyMode reads kube-proxy's /proxyMode on node with a one-shot

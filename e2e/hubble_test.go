@@ -75,14 +75,6 @@ func (h *hubble) setup(ctx context.Context, t *testing.T, cfg *envconf.Config) c
 	return ctx
 }
 
-func (h *hubble) nodeNames() []string {
-	out := make([]string, len(h.nodes))
-	for i, n := range h.nodes {
-		out[i] = n.Name
-	}
-	return out
-}
-
 // teardown puts enable-hubble back as found, rolls the agents out and
 // verifies them; a failure to restore fails the test (W-OPS-1).
 func (h *hubble) teardown(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {

@@ -35,11 +35,7 @@ func (r *run) guardWith(ctx context.Context, t *testing.T, det dataplane.Detecti
 	if c := det.Cilium; c != nil && len(c.Pods) > 0 {
 		agents = append(agents, guard.Agents{What: "cilium-agent", Namespace: c.Namespace, Pods: c.Pods})
 	}
-	nodes := make([]string, len(r.nodes))
-	for i, n := range r.nodes {
-		nodes[i] = n.Name
-	}
-	g, err := guard.New(ctx, r.client, []string{r.ns, r.hostNS}, agents, nodes)
+	g, err := guard.New(ctx, r.client, []string{r.ns, r.hostNS}, agents, r.nodeNames())
 	if err != nil {
 		t.Fatal(err)
 	}

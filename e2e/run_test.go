@@ -153,6 +153,15 @@ func (r *run) waitQuiet(ctx context.Context, t *testing.T, before string) {
 	}
 }
 
+// nodeNames are the run's nodes' names, in order.
+func (r *run) nodeNames() []string {
+	out := make([]string, len(r.nodes))
+	for i, n := range r.nodes {
+		out[i] = n.Name
+	}
+	return out
+}
+
 // perCase gives each case an empty sample set.
 func perCase[K comparable, V any](cases []K) map[K]*V {
 	m := make(map[K]*V, len(cases))
