@@ -5,10 +5,12 @@ package lab
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"path/filepath"
 
+	"kube-netbench/internal/lab/cgroupbpf"
 	"kube-netbench/internal/lab/components"
 	"kube-netbench/internal/lab/netplan"
 )
@@ -68,6 +70,32 @@ func applyCRDs(ctx context.Context, kubectl, kubeconfig, dir string) error {
 	}
 	if err := runKubectl(ctx, kubectl, kubeconfig, nil, wait...); err != nil {
 		return fmt.Errorf("install cilium: wait for the CRDs: %w", err)
+	}
+	return nil
+}
+
+// checkSocketLB verifies where Cilium's socket load balancer attached: on
+// each node's own cgroup2 subtree (its connect4 hook holds a program), and
+// nothing more on the machine's cgroup2 root than before the lab (rootBefore),
+// where it would rewrite the connect() of every process on the machine.
+func checkSocketLB(root string, rootBefore map[string]int, nodes int) error {
+	now, err := cgroupbpf.Attached(root)
+	if err != nil {
+		return err
+	}
+	if !maps.Equal(now, rootBefore) {
+		return fmt.Errorf("cilium attached socket programs to the machine's cgroup2 root %s: %v before the lab, %v now", root, rootBefore, now)
+	}
+	for i := 1; i <= nodes; i++ {
+		n := netplan.NodeName(i)
+		dir := filepath.Join(root, nodeCgroup(n))
+		got, err := cgroupbpf.Attached(dir)
+		if err != nil {
+			return err
+		}
+		if got["connect4"] == 0 {
+			return fmt.Errorf("node %s: no socket load-balancing program on its cgroup %s (%v): cilium-agent did not attach where the lab gave it", n, dir, got)
+		}
 	}
 	return nil
 }

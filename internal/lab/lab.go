@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"kube-netbench/internal/kube"
+	"kube-netbench/internal/lab/cgroupbpf"
 	"kube-netbench/internal/lab/netlab"
 	"kube-netbench/internal/lab/netplan"
 	"kube-netbench/internal/lab/node"
@@ -104,7 +105,18 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 		return nil, err
 	}
 	server := nodesCfg.Clusters[nodesCfg.Contexts[nodesCfg.CurrentContext].Cluster].Server
+	var cg2 string
+	var cg2Before map[string]int
 	if o.Dataplane.Cilium() {
+		if cg2, err = cgroupbpf.Root(); err != nil {
+			return nil, err
+		}
+		if cg2 == "" {
+			return nil, errors.New("cilium lab: no cgroup2 hierarchy is mounted on this machine; Cilium's socket load balancer needs one")
+		}
+		if cg2Before, err = cgroupbpf.Attached(cg2); err != nil {
+			return nil, err
+		}
 		err = installCilium(ctx, o.Cache.Binaries().Kubectl, admin, o.Cache.CiliumCRDs(), o.Dataplane, o.Plan.PodCIDR.String(), server)
 	} else {
 		err = installKubeProxy(ctx, o.Cache.Binaries().Kubectl, admin, o.Dataplane, o.Plan.PodCIDR.String(), server)
@@ -124,6 +136,12 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 		return nil, fmt.Errorf("%w (node logs: %s)", err, filepath.Join(o.Dir, "logs"))
 	}
 	log.Info("lab: nodes Ready and the dataplane agent Ready on every node", "agent", agentLabel(o.Dataplane), "took", took.Round(time.Millisecond))
+	if o.Dataplane.Cilium() {
+		if err := checkSocketLB(cg2, cg2Before, o.Plan.Nodes); err != nil {
+			return nil, err
+		}
+		log.Info("lab: Cilium's socket load balancer is on each node's own cgroup, not on the machine's cgroup2 root", "root", cg2)
+	}
 	st.Ready = true
 	if err := st.save(o.Dir); err != nil {
 		return nil, err

@@ -96,8 +96,9 @@ type Config struct {
 	// Mounts are file systems the node gets before containerd starts, as a
 	// node's boot gives them: Cilium's DaemonSet expects a bpffs at
 	// /sys/fs/bpf and a cgroup2 at /run/cilium/cgroupv2 on its host. Each is
-	// a new instance in the node's mount namespace (a new bpffs, so no map is
-	// ever pinned in the machine's).
+	// in the node's mount namespace: a new bpffs or tmpfs instance (so no
+	// map is ever pinned in the machine's), and for cgroup2 the node's own
+	// CgroupRoot in the machine's cgroup2 hierarchy, bound there.
 	Mounts []Mount
 	// ReadOnly are files made read-only in the node's mount namespace (bind
 	// mounted over themselves, then remounted read-only), e.g. machine-wide

@@ -233,7 +233,17 @@ func (c Config) script(hierarchies []string) string {
 		w("mkdir -p %s; ensure_dir %s; mount --bind %s %s", q(src), q(d), q(src), q(d))
 	}
 	for _, m := range c.Mounts {
-		w("ensure_dir %s; mount -t %s %s %s", q(m.Target), m.FSType, m.FSType, q(m.Target))
+		if m.FSType != "cgroup2" {
+			w("ensure_dir %s; mount -t %s %s %s", q(m.Target), m.FSType, m.FSType, q(m.Target))
+			continue
+		}
+		// The node's own subtree, never the hierarchy's root: a program
+		// attached there (Cilium's socket LB) then sees this node's
+		// processes only, as on a real node, not the machine's.
+		w("cg2=''")
+		w("for h in %s; do [ -e \"$h/cgroup.controllers\" ] && cg2=\"$h\"; done", strings.Join(quoteAll(hierarchies), " "))
+		w(`[ -n "$cg2" ] || { echo "no cgroup2 hierarchy to give %s" >&2; exit 1; }`, m.Target)
+		w("ensure_dir %s; mount --bind \"$cg2\"%s %s", q(m.Target), q(c.CgroupRoot), q(m.Target))
 	}
 	for _, f := range c.ReadOnly {
 		w("mount --bind %s %s; mount -o remount,bind,ro %s", q(f), q(f), q(f))

@@ -101,7 +101,10 @@ func TestRenderWithoutCNIConfig(t *testing.T) {
 	require.NotContains(t, f[ScriptFile], CNIConfFile)
 	require.Contains(t, f[ScriptFile], "ensure_dir '/sys/fs/bpf'; mount -t bpf bpf '/sys/fs/bpf'")
 	require.Contains(t, f[ScriptFile], "mount --bind '/proc/sys/kernel/timer_migration' '/proc/sys/kernel/timer_migration'; mount -o remount,bind,ro '/proc/sys/kernel/timer_migration'")
-	require.Contains(t, f[ScriptFile], "ensure_dir '/run/cilium/cgroupv2'; mount -t cgroup2 cgroup2 '/run/cilium/cgroupv2'")
+	// The node's subtree of the cgroup2 hierarchy, found at boot, not the
+	// machine's root: Cilium attaches its socket-LB programs there.
+	require.Contains(t, f[ScriptFile], `ensure_dir '/run/cilium/cgroupv2'; mount --bind "$cg2"'/netbench-lab/nb-node-1' '/run/cilium/cgroupv2'`)
+	require.NotContains(t, f[ScriptFile], "mount -t cgroup2")
 	// After the private /run, so that the cgroup2 mount point is the node's.
 	require.Less(t, strings.Index(f[ScriptFile], "tmpfs /run"), strings.Index(f[ScriptFile], "cgroupv2"))
 }
