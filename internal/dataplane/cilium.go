@@ -38,6 +38,10 @@ type Cilium struct {
 	// KubeProxyReplacement is the agents' kube-proxy replacement state
 	// ("True" or "False"): when "True" Cilium's BPF maps carry Services.
 	KubeProxyReplacement string
+	// SocketLB is the agents' effective socket-level load balancing (see
+	// CiliumStatus.SocketLB): it, not the bpf-lb-sock setting, says whether
+	// a ClusterIP is translated once per connect() or per packet.
+	SocketLB string
 	// Hubble maps each node to its agent's Hubble state ("Ok", "Disabled").
 	Hubble map[string]string
 	// Namespace holds the agents; Pods maps each node to its agent pod.
@@ -77,6 +81,10 @@ type CiliumStatus struct {
 	Routing, TunnelProtocol string
 	// Hubble is Hubble's state ("Ok", "Disabled", "Warning", ...).
 	Hubble string
+	// SocketLB is "on" or "off" (features.socketLB.enabled), "unknown" when
+	// the status does not say. kube-proxy-replacement=true turns it on
+	// whatever bpf-lb-sock says.
+	SocketLB string
 }
 
 // ParseCiliumStatus reads `cilium-dbg status -o json`. A field it needs that
@@ -88,7 +96,12 @@ func ParseCiliumStatus(b []byte) (CiliumStatus, error) {
 			State string `json:"state"`
 		} `json:"cilium"`
 		KPR *struct {
-			Mode string `json:"mode"`
+			Mode     string `json:"mode"`
+			Features struct {
+				SocketLB *struct {
+					Enabled bool `json:"enabled"`
+				} `json:"socketLB"`
+			} `json:"features"`
 		} `json:"kube-proxy-replacement"`
 		Routing *struct {
 			InterHost      string `json:"inter-host-routing-mode"`
@@ -120,6 +133,10 @@ func ParseCiliumStatus(b []byte) (CiliumStatus, error) {
 		Routing:              raw.Routing.InterHost,
 		TunnelProtocol:       raw.Routing.TunnelProtocol,
 		Hubble:               "Disabled",
+		SocketLB:             "unknown",
+	}
+	if sl := raw.KPR.Features.SocketLB; sl != nil {
+		st.SocketLB = map[bool]string{true: "on", false: "off"}[sl.Enabled]
 	}
 	if raw.Hubble != nil && raw.Hubble.State != "" {
 		st.Hubble = raw.Hubble.State

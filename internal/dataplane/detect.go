@@ -193,9 +193,10 @@ func detectCilium(ctx context.Context, c kubernetes.Interface, e podexec.Executo
 	}
 	seen := map[string][]string{}
 	for node, a := range agents {
-		key := fmt.Sprintf("version %s, routing %s %s, kube-proxy replacement %s", a.version, a.st.Routing, a.st.TunnelProtocol, a.st.KubeProxyReplacement)
+		key := fmt.Sprintf("version %s, routing %s %s, kube-proxy replacement %s, socket LB %s", a.version, a.st.Routing, a.st.TunnelProtocol, a.st.KubeProxyReplacement, a.st.SocketLB)
 		seen[key] = append(seen[key], node)
 		cil.Version, cil.Routing, cil.TunnelProtocol, cil.KubeProxyReplacement = a.version, a.st.Routing, a.st.TunnelProtocol, a.st.KubeProxyReplacement
+		cil.SocketLB = a.st.SocketLB
 		cil.Hubble[node] = a.st.Hubble
 	}
 	if len(seen) > 1 {

@@ -169,7 +169,15 @@ func TestParseCiliumStatus(t *testing.T) {
 	require.NoError(t, err)
 	st, err := ParseCiliumStatus(b)
 	require.NoError(t, err)
-	require.Equal(t, CiliumStatus{State: "Ok", KubeProxyReplacement: "True", Routing: "Tunnel", TunnelProtocol: "vxlan", Hubble: "Ok"}, st)
+	require.Equal(t, CiliumStatus{State: "Ok", KubeProxyReplacement: "True", Routing: "Tunnel", TunnelProtocol: "vxlan", Hubble: "Ok", SocketLB: "on"}, st)
+	// The agent's own state decides socket LB, not a setting: an agent that
+	// does not report it is "unknown", never assumed off.
+	st, err = ParseCiliumStatus([]byte(`{"cilium":{"state":"Ok"},"kube-proxy-replacement":{"mode":"False","features":{"socketLB":{}}},"routing":{"inter-host-routing-mode":"Native"}}`))
+	require.NoError(t, err)
+	require.Equal(t, "off", st.SocketLB)
+	st, err = ParseCiliumStatus([]byte(`{"cilium":{"state":"Ok"},"kube-proxy-replacement":{"mode":"False"},"routing":{"inter-host-routing-mode":"Native"}}`))
+	require.NoError(t, err)
+	require.Equal(t, "unknown", st.SocketLB)
 	_, err = ParseCiliumStatus([]byte(`{"cilium":{"state":"Ok"}}`))
 	require.EqualError(t, err, "cilium-dbg status -o json: no kube-proxy-replacement.mode, routing.inter-host-routing-mode")
 	_, err = ParseCiliumStatus([]byte(`{"cilium":`))

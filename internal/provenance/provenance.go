@@ -66,6 +66,7 @@ func Fingerprint(in Inputs) report.Fingerprint {
 			"cilium-routing":                c.Routing,
 			"cilium-tunnel-protocol":        c.TunnelProtocol,
 			"cilium-kube-proxy-replacement": c.KubeProxyReplacement,
+			"cilium-socket-lb":              c.SocketLB,
 			"cilium-namespace":              c.Namespace,
 		})
 		if c.Managed != "" {
