@@ -23,7 +23,7 @@ const CiliumImage = "quay.io/cilium/cilium:" + components.CiliumVersion
 // register them), then its ServiceAccount, RBAC, the cilium-config ConfigMap
 // and the cilium DaemonSet (manifests/cilium.yaml), as a Helm install has
 // them. server is the apiserver as nodes reach it.
-func installCilium(ctx context.Context, kubectl, kubeconfig string, crds string, dp Dataplane, podCIDR, server string) error {
+func installCilium(ctx context.Context, kubectl, kubeconfig string, crds string, dp Dataplane, hubble bool, podCIDR, server string) error {
 	if err := applyCRDs(ctx, kubectl, kubeconfig, crds); err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func installCilium(ctx context.Context, kubectl, kubeconfig string, crds string,
 		return fmt.Errorf("install cilium: apiserver address %q: %w", server, err)
 	}
 	m, err := renderManifest("cilium.yaml", manifestParams{Image: CiliumImage, PodCIDR: podCIDR, Device: netplan.NodeLink,
-		APIHost: host, APIPort: port, Native: dp == CiliumNative})
+		APIHost: host, APIPort: port, Native: dp == CiliumNative, Hubble: hubble})
 	if err != nil {
 		return err
 	}

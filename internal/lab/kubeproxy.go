@@ -33,7 +33,7 @@ type manifestParams struct {
 	// Cilium: the nodes' device, the apiserver's host and port, and native
 	// routing (else VXLAN).
 	Device, APIHost, APIPort string
-	Native                   bool
+	Native, Hubble           bool
 }
 
 // renderManifest renders manifests/<name>.

@@ -117,7 +117,7 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 		if cg2Before, err = cgroupbpf.Attached(cg2); err != nil {
 			return nil, err
 		}
-		err = installCilium(ctx, o.Cache.Binaries().Kubectl, admin, o.Cache.CiliumCRDs(), o.Dataplane, o.Plan.PodCIDR.String(), server)
+		err = installCilium(ctx, o.Cache.Binaries().Kubectl, admin, o.Cache.CiliumCRDs(), o.Dataplane, o.Hubble, o.Plan.PodCIDR.String(), server)
 	} else {
 		err = installKubeProxy(ctx, o.Cache.Binaries().Kubectl, admin, o.Dataplane, o.Plan.PodCIDR.String(), server)
 	}

@@ -98,6 +98,8 @@ func TestBadInputFailsBeforeAnythingIsCreated(t *testing.T) {
 	}{
 		{"unknown proxy mode", map[string]string{"LAB_DATAPLANE": "ipvs"}, `LAB_DATAPLANE="ipvs": unknown dataplane; allowed: iptables, nftables, cilium-overlay, cilium-native`},
 		{"zero nodes", map[string]string{"LAB_NODES": "0"}, `LAB_NODES="0"`},
+		{"hubble not a switch", map[string]string{"LAB_DATAPLANE": "cilium-overlay", "LAB_CILIUM_HUBBLE": "yes"}, `LAB_CILIUM_HUBBLE="yes": allowed: on, off (default off)`},
+		{"hubble without cilium", map[string]string{"LAB_CILIUM_HUBBLE": "on"}, `LAB_CILIUM_HUBBLE="on": LAB_DATAPLANE=iptables runs no Cilium`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

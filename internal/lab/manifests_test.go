@@ -108,6 +108,11 @@ func TestDataplaneManifests(t *testing.T) {
 			}
 			assert.Equal(t, p.APIHost, env["KUBERNETES_SERVICE_HOST"])
 			assert.Equal(t, p.APIPort, env["KUBERNETES_SERVICE_PORT"])
+			assert.Equal(t, "false", o.cm.Data["enable-hubble"], "Hubble off unless LAB_CILIUM_HUBBLE=on")
+			p.Hubble = true
+			m, err = renderManifest(name, p)
+			require.NoError(t, err)
+			assert.Equal(t, "true", decodeManifest(t, m).cm.Data["enable-hubble"])
 		})
 	}
 }

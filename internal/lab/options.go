@@ -51,6 +51,9 @@ type Options struct {
 	Cache components.Cache
 	// Name is the kwok cluster's name.
 	Name string
+	// Hubble turns Hubble on in the lab's Cilium (LAB_CILIUM_HUBBLE=on);
+	// off by default, so that the dataplane is measured alone.
+	Hubble bool
 
 	// afterStep, when set (tests only), runs after each step of Up and can
 	// fail it, to prove that a failure at any point leaves nothing behind.
@@ -69,7 +72,7 @@ func (o Options) step(name string) error {
 // ClusterName is the kwok cluster name of the lab.
 const ClusterName = "netbench-lab"
 
-// OptionsFromEnv reads LAB_DATAPLANE, LAB_DIR, NETBENCH_CACHE and the
+// OptionsFromEnv reads LAB_DATAPLANE, LAB_CILIUM_HUBBLE, LAB_DIR, NETBENCH_CACHE and the
 // address plan's variables (see netplan.FromEnv); defaultDir is used when
 // LAB_DIR is unset. Every error names the variable, its value and what is
 // allowed.
@@ -82,6 +85,17 @@ func OptionsFromEnv(getenv func(string) string, defaultDir string) (Options, err
 	dp, err := ParseDataplane(getenv("LAB_DATAPLANE"))
 	if err != nil {
 		errs = append(errs, err)
+	}
+	var hubble bool
+	switch v := getenv(EnvHubble); v {
+	case "", "off":
+	case "on":
+		hubble = true
+		if err == nil && !dp.Cilium() {
+			errs = append(errs, fmt.Errorf("%s=%q: LAB_DATAPLANE=%s runs no Cilium; allowed with cilium-overlay or cilium-native", EnvHubble, v, dp))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("%s=%q: allowed: on, off (default off)", EnvHubble, v))
 	}
 	dir := getenv("LAB_DIR")
 	if dir == "" {
@@ -97,8 +111,12 @@ func OptionsFromEnv(getenv func(string) string, defaultDir string) (Options, err
 	if err := errors.Join(errs...); err != nil {
 		return Options{}, err
 	}
-	return Options{Plan: plan, Dataplane: dp, Dir: dir, Cache: cache, Name: ClusterName}, nil
+	return Options{Plan: plan, Dataplane: dp, Dir: dir, Cache: cache, Name: ClusterName, Hubble: hubble}, nil
 }
+
+// EnvHubble turns Hubble on in a Cilium lab: the study's Cilium ran Helm's
+// default (on), while the lab measures the dataplane alone unless asked.
+const EnvHubble = "LAB_CILIUM_HUBBLE"
 
 // ParseDataplane validates a LAB_DATAPLANE value ("" means iptables).
 func ParseDataplane(v string) (Dataplane, error) { return cluster.ParseDataplane("LAB_DATAPLANE", v) }
