@@ -36,6 +36,7 @@ func TestDeleteRemovesOnlyTheRun(t *testing.T) {
 
 	s, err := Delete(ctx, cs, "a")
 	require.NoError(t, err)
+	require.Equal(t, 25, s.Services, "each Service deleted by itself, not by its namespace's deletecollection")
 	require.Equal(t, 3, s.Namespaces)
 	require.Positive(t, s.Wall)
 	require.Empty(t, s.Remaining)
@@ -138,4 +139,35 @@ func TestLeftovers(t *testing.T) {
 	_, err = Leftovers(ctx, cs)
 	require.ErrorContains(t, err, "leftovers: list namespaces")
 	require.NotErrorIs(t, err, ErrLeftovers)
+}
+
+// TestDeleteServicesOneByOne: the Services go first, one request each,
+// retried when the apiserver answers later (its 60 s timeout on a slow
+// ClusterIP release); a refused one stops the deletion, named, with the
+// namespaces left for the hint's command.
+func TestDeleteServicesOneByOne(t *testing.T) {
+	ctx := context.Background()
+	p := testPlan("a")
+	cs := fake.NewClientset()
+	_, err := newCreator(t, cs).Grow(ctx, p, 0, 15)
+	require.NoError(t, err)
+	var calls int
+	cs.PrependReactor("delete", "services", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		calls++
+		switch name := a.(k8stesting.DeleteAction).GetName(); {
+		case calls <= 2:
+			return true, nil, apierrors.NewTimeoutError("the server was unable to return a response in the time allotted", 1)
+		case name == "dummy-7":
+			return true, nil, apierrors.NewForbidden(corev1.Resource("services"), name, errors.New("not allowed"))
+		}
+		return false, nil, nil
+	})
+	s, err := Delete(ctx, cs, "a")
+	require.ErrorContains(t, err, "1 of 15 Services not deleted")
+	require.ErrorContains(t, err, `services "dummy-7" is forbidden`)
+	require.ErrorContains(t, err, "kubectl delete ns -l")
+	require.Equal(t, 14, s.Services)
+	require.Equal(t, 2, s.Retries)
+	require.Zero(t, s.Namespaces, "the namespaces are left while a Service is refused")
+	require.Len(t, s.Remaining, 2)
 }
