@@ -25,7 +25,8 @@ import (
 
 // step grows the dummy Services to n, waits until every node's dataplane
 // programmed them and a fresh canary Service answers, then measures ROUNDS
-// interleaved keepalive and short-connection fortio runs.
+// rounds of saturating keepalive and short-connection fortio runs, short
+// connections at a fixed rate and netperf TCP_CRR (measure).
 func (s *serviceScale) step(n int) features.Func {
 	return func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 		s.measureStep(ctx, t, &scaleresult.Step{Services: n})
