@@ -16,6 +16,7 @@ import (
 
 	"kube-netbench/fixtures"
 	"kube-netbench/internal/bench"
+	"kube-netbench/internal/config"
 	"kube-netbench/internal/guard"
 	"kube-netbench/internal/kube"
 	"kube-netbench/internal/podexec"
@@ -122,11 +123,11 @@ func (r *run) answers(ctx context.Context, ip string, timeout time.Duration) (ti
 }
 
 // drainTimeWait waits until the pod's TIME_WAIT sockets (read by its
-// busybox probe) fall under drainTimeWait, so that every short-connection
+// busybox probe) fall under config.TimeWaitDrainBelow, so that every short-connection
 // round starts from the same state (W-STAT-9); it returns the wait and the
 // count it ended at.
 func (r *run) drainTimeWait(ctx context.Context, pod string) (time.Duration, int, error) {
-	return bench.DrainTimeWait(ctx, r.exec, podTarget(r.ns, pod, fixtures.ProbeContainer), drainTimeWait, 3*time.Minute, time.Second)
+	return bench.DrainTimeWait(ctx, r.exec, podTarget(r.ns, pod, fixtures.ProbeContainer), config.TimeWaitDrainBelow, 3*time.Minute, time.Second)
 }
 
 // fortioLoad runs one fortio load from the run's fortio-client with the

@@ -23,14 +23,10 @@ import (
 	"kube-netbench/internal/tools/fortio"
 )
 
-// drainTimeWait is the server's TIME_WAIT count under which a
-// short-connection round may start (W-STAT-9): lab-recipe §5 saw 41,500
-// left over after one round slow the next by 4x.
-const drainTimeWait = 1000
-
 // step grows the dummy Services to n, waits until every node's dataplane
 // programmed them and a fresh canary Service answers, then measures ROUNDS
-// interleaved keepalive and short-connection fortio runs.
+// rounds of saturating keepalive and short-connection fortio runs, short
+// connections at a fixed rate and netperf TCP_CRR (measure).
 func (s *serviceScale) step(n int) features.Func {
 	return func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 		s.measureStep(ctx, t, &scaleresult.Step{Services: n})
@@ -141,54 +137,84 @@ func (s *serviceScale) measureStep(ctx context.Context, t *testing.T, st *scaler
 	}
 }
 
-// measure runs ROUNDS interleaved keepalive / short-connection pairs. A run
-// with any failed call is not a sample: it fails the step and is counted
-// (W-BUG-4).
+// measure runs ROUNDS rounds, each in the same order: TIME_WAIT drain,
+// short connections at the fixed rate SVC_SCALE_QPS, saturating short
+// connections, saturating keepalive, then netperf TCP_CRR through its
+// Service. The fixed-rate run leaves fewer TIME_WAIT sockets than the
+// drain allows (config.TimeWaitDrainBelow bounds SVC_SCALE_QPS ×
+// FORTIO_DURATION), so the saturating short run after it starts from the
+// same state in every round and step without a second drain (W-STAT-9).
+// A run with any failed call, or a fixed rate not held, is not a sample:
+// it fails the step and is counted (W-BUG-4).
 func (s *serviceScale) measure(ctx context.Context, t *testing.T, p *progress.Tracker, st *scaleresult.Step) {
 	url := fmt.Sprintf("http://%s:%d/echo?size=512", s.fortioIP, fixtures.FortioHTTPPort)
 	margin := s.cfg.ExecTimeout(s.cfg.FortioDuration) - s.cfg.FortioDuration
 	for r := 1; r <= s.cfg.Rounds; r++ {
 		p.Note("%d Services: round %d of %d", st.Services, r, s.cfg.Rounds)
-		for _, keepalive := range []bool{true, false} {
-			s.measureRound(ctx, t, s.outcome, r, stepLabel(st, keepalive), func(ctx context.Context) (func(), error) {
-				if !keepalive {
-					wait, tw, err := s.drainTimeWait(ctx, "fortio-server")
-					if err != nil {
-						return nil, err
-					}
-					st.DrainWaits, st.TimeWait = append(st.DrainWaits, wait), append(st.TimeWait, tw)
-					ct := s.conntrackCount(ctx)
-					st.Conntrack = append(st.Conntrack, ct)
-					t.Logf("round %d: server TIME_WAIT %d after waiting %s; conntrack entries on the client's node %d",
-						r, tw, wait.Round(time.Millisecond), ct)
-				}
-				l := fortio.Load{URL: url, Connections: s.cfg.FortioConnections, Duration: s.cfg.FortioDuration, Keepalive: keepalive}
-				res, busy, err := s.fortioLoad(ctx, l, margin)
-				if err != nil {
-					st.Failed++
+		drained := false
+		s.measureRound(ctx, t, s.outcome, r, stepLabel(st, connFixed), func(ctx context.Context) (func(), error) {
+			if err := s.drainBeforeShort(ctx, t, r, st); err != nil {
+				return nil, err
+			}
+			drained = true
+			return s.fixedRate(ctx, t, url, margin, st)
+		})
+		s.measureRound(ctx, t, s.outcome, r, stepLabel(st, connShort), func(ctx context.Context) (func(), error) {
+			if !drained {
+				if err := s.drainBeforeShort(ctx, t, r, st); err != nil {
 					return nil, err
 				}
-				return func() {
-					s.fortioVersion = res.Version
-					if keepalive {
-						st.Keepalive, st.CPUBusyKeepalive = append(st.Keepalive, res.ActualQPS), append(st.CPUBusyKeepalive, busy)
-					} else {
-						st.Short, st.CPUBusyShort = append(st.Short, res.ActualQPS), append(st.CPUBusyShort, busy)
-					}
-				}, nil
+			}
+			return s.saturatingShort(ctx, t, url, margin, st)
+		})
+		s.measureRound(ctx, t, s.outcome, r, stepLabel(st, connKeepalive), func(ctx context.Context) (func(), error) {
+			l := fortio.Load{URL: url, Connections: s.cfg.FortioConnections, Duration: s.cfg.FortioDuration, Keepalive: true}
+			res, busy, err := s.fortioLoad(ctx, l, margin)
+			if err != nil {
+				st.Failed++
+				return nil, err
+			}
+			return func() {
+				s.fortioVersion = res.Version
+				st.Keepalive, st.CPUBusyKeepalive = append(st.Keepalive, res.ActualQPS), append(st.CPUBusyKeepalive, busy)
+			}, nil
+		})
+		if s.netperfMissing == "" {
+			s.measureRound(ctx, t, s.outcome, r, stepLabel(st, connCRR), func(ctx context.Context) (func(), error) {
+				return s.crr(ctx, t, st)
 			})
 		}
 	}
-	t.Logf("%d Services: keepalive req/s %v; short-connection req/s %v", st.Services, rounded(st.Keepalive), rounded(st.Short))
+	t.Logf("%d Services: keepalive req/s %v; short-connection req/s %v; TCP_CRR trans/s %v", st.Services, rounded(st.Keepalive), rounded(st.Short), rounded(st.CRR))
 }
 
-// stepLabel names a step's connection mode in failed samples: "3000
-// Services, short", "0-closing Services, keepalive".
-func stepLabel(st *scaleresult.Step, keepalive bool) string {
-	conn := "short"
-	if keepalive {
-		conn = "keepalive"
+// drainBeforeShort waits for the fortio server's TIME_WAIT to drain and
+// records the wait, the count it ended at and the conntrack entries on the
+// client's node, before a round's short-connection runs.
+func (s *serviceScale) drainBeforeShort(ctx context.Context, t *testing.T, r int, st *scaleresult.Step) error {
+	wait, tw, err := s.drainTimeWait(ctx, "fortio-server")
+	if err != nil {
+		return err
 	}
+	st.DrainWaits, st.TimeWait = append(st.DrainWaits, wait), append(st.TimeWait, tw)
+	ct := s.conntrackCount(ctx)
+	st.Conntrack = append(st.Conntrack, ct)
+	t.Logf("round %d: server TIME_WAIT %d after waiting %s; conntrack entries on the client's node %d",
+		r, tw, wait.Round(time.Millisecond), ct)
+	return nil
+}
+
+// The kinds of run of a round, as failed samples and results name them.
+const (
+	connKeepalive = "keepalive"
+	connShort     = "short"
+	connFixed     = "short-fixed"
+	connCRR       = "crr"
+)
+
+// stepLabel names a step's kind of run in failed samples: "3000
+// Services, short", "0-closing Services, keepalive".
+func stepLabel(st *scaleresult.Step, conn string) string {
 	return stepSvc(st) + " Services, " + conn
 }
 

@@ -30,7 +30,11 @@ import (
 
 // serviceScale measures how short-connection and keepalive RPS through a
 // ClusterIP Service change as thousands of dummy Services are added: the
-// study's O(n) (iptables) against O(1) (nftables, Cilium) curve.
+// study's O(n) (iptables) against O(1) (nftables, Cilium) curve. Beside
+// the saturating RPS, whose intervals on a small machine are wide, it
+// measures what needs no saturated machine: new connections' latency at a
+// fixed rate (fortio, netperf TCP_CRR through a second Service) and their
+// kernel CPU cost (servicescale_conn_test.go).
 type serviceScale struct {
 	*run
 	*outcome
@@ -56,7 +60,10 @@ type serviceScale struct {
 	sideBySide         int
 	kubeconfig         string
 	fortioVersion      string
-	started            time.Time
+	// netperfIP is the ClusterIP of the netserver Service; netperfMissing
+	// says why TCP_CRR is not measured ("" when it is).
+	netperfIP, netperfMissing, netperfVersion string
+	started                                   time.Time
 	// sysctls of the client pod that shape short connections (lab-recipe §5)
 	sysctls map[string]string
 	// progress prints a line per phase with the run's elapsed time.
@@ -147,6 +154,7 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 		t.Fatal(err)
 	}
 	_, s.fortioIP = fortioPair(ctx, t, s.run)
+	s.netperfSetup(ctx, t)
 	if _, err := kube.WaitFor(ctx, "node probe Ready", 2*time.Minute, kube.PodsReady(s.client, s.hostNS, nodeProbePod)); err != nil {
 		t.Fatal(err)
 	}

@@ -82,16 +82,32 @@ func DrainTimeWait(ctx context.Context, e podexec.Executor, probe podexec.Target
 // after: busy is the share of all the node's CPUs that was busy during the
 // run, -1 when unreadable (W-STAT-6: is the load generator the bottleneck?).
 func LoadWithCPU(ctx context.Context, e podexec.Executor, client, probe podexec.Target, l fortio.Load, margin time.Duration) (res fortio.Result, busy float64, err error) {
-	busy = -1
+	res, use, err := LoadCPU(ctx, e, client, probe, l, margin)
+	return res, use.Busy, err
+}
+
+// LoadCPU is LoadWithCPU with the node's whole CPU use over the run.
+func LoadCPU(ctx context.Context, e podexec.Executor, client, probe podexec.Target, l fortio.Load, margin time.Duration) (fortio.Result, CPUUse, error) {
+	return WithCPU(ctx, e, probe, func(ctx context.Context) (fortio.Result, error) {
+		res, _, err := Fortio(ctx, e, client, l, margin)
+		return res, err
+	})
+}
+
+// WithCPU runs run between two readings of the node's /proc/stat through
+// the probe container and returns its result with the node's CPU use over
+// the window (unread parts -1: the readings describe a run, they do not
+// decide whether it is a sample).
+func WithCPU[R any](ctx context.Context, e podexec.Executor, probe podexec.Target, run func(context.Context) (R, error)) (R, CPUUse, error) {
 	before, cpuErr := ReadCPUTimes(ctx, e, probe)
-	res, _, err = Fortio(ctx, e, client, l, margin)
+	res, err := run(ctx)
+	use := cpuUnread
 	if cpuErr == nil {
-		after, aerr := ReadCPUTimes(ctx, e, probe)
-		if f, ferr := BusyFraction(before, after); aerr == nil && ferr == nil {
-			busy = f
+		if after, aerr := ReadCPUTimes(ctx, e, probe); aerr == nil {
+			use = Use(before, after)
 		}
 	}
-	return res, busy, err
+	return res, use, err
 }
 
 // Quiet says when a node is quiet enough to measure on: its CPUs less than

@@ -121,6 +121,42 @@ func TestLoadWithCPU(t *testing.T) {
 	require.Equal(t, -1.0, busy)
 }
 
+// TestWithCPU: a netperf run between two /proc/stat readings gives its
+// result and the window's busy share and kernel time; an unreadable
+// reading leaves them -1 without failing the run, and the run's error is
+// returned as it is.
+func TestWithCPU(t *testing.T) {
+	stat := func(user, system, softirq, idle int) string {
+		return fmt.Sprintf("cpu  %d 0 %d %d 0 0 %d 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\n", user, system, idle, softirq)
+	}
+	e := &scripted{tool: map[string]string{"netperf": "../../testdata/netperf/tcp-rr.txt"},
+		files: map[string][]string{"/proc/stat": {stat(100, 50, 10, 800), stat(160, 110, 70, 860)}}}
+	test := netperf.Test{Type: netperf.TCPRR, Host: "10.0.0.1", Port: 12865, Duration: 2 * time.Second}
+	run := func(ctx context.Context) (netperf.Result, error) { return Netperf(ctx, e, client, test, time.Minute) }
+	res, use, err := WithCPU(context.Background(), e, probe, run)
+	require.NoError(t, err)
+	require.Positive(t, res.TransactionsPerSecond)
+	require.Equal(t, 1200*time.Millisecond, use.Kernel, "system 60 + softirq 60 ticks")
+	require.InDelta(t, 180.0/240, use.Busy, 1e-9)
+	require.Equal(t, []string{"probe:cat /proc/stat", "tool:" + strings.Join(mustArgv(t, test), " "), "probe:cat /proc/stat"}, e.calls)
+
+	e.files = map[string][]string{}
+	_, use, err = WithCPU(context.Background(), e, probe, run)
+	require.NoError(t, err)
+	require.Equal(t, CPUUse{Busy: -1, Kernel: -1}, use)
+
+	boom := errors.New("boom")
+	_, _, err = WithCPU(context.Background(), e, probe, func(context.Context) (int, error) { return 0, boom })
+	require.ErrorIs(t, err, boom)
+}
+
+func mustArgv(t *testing.T, test netperf.Test) []string {
+	t.Helper()
+	argv, err := test.Argv()
+	require.NoError(t, err)
+	return argv
+}
+
 func TestWaitQuiet(t *testing.T) {
 	q := Quiet{Busy: 0.25, Window: time.Millisecond, Windows: 2, Max: 5 * time.Second}
 	// Windows: 50 % busy, 10 %, 50 % (resets), 10 %, 10 % (quiet twice).

@@ -31,6 +31,7 @@ const (
 	EnvFortioConnections = "FORTIO_CONNECTIONS"
 	EnvIperfDuration     = "IPERF_DURATION"
 	EnvSvcCreateParallel = "SVC_CREATE_PARALLEL"
+	EnvSvcScaleQPS       = "SVC_SCALE_QPS"
 	EnvAutoFixLBMap      = "AUTO_FIX_LB_MAP"
 	EnvResultsDir        = "RESULTS_DIR"
 	EnvProfile           = "PROFILE"
@@ -60,6 +61,12 @@ const (
 	// workers): creation is capped by ClusterIP allocation, and 32 workers
 	// reached the apiserver's rate in the lab (lab-recipe §6).
 	DefaultSvcCreateParallel = 32
+	// DefaultSvcScaleQPS is ServiceScale's fixed rate of new connections
+	// for its connection-latency measure, well below what saturates a
+	// 2-core machine (issue 14). It is lowered to fit when FORTIO_DURATION
+	// is so long that 80 connections a second would reach
+	// TimeWaitDrainBelow (see SvcScaleQPS).
+	DefaultSvcScaleQPS = 80
 	// DefaultResultsDir is where results, raw outputs and reports go.
 	DefaultResultsDir = "results"
 	// DefaultProfile is the thresholds profile, relative to the repository
@@ -92,6 +99,14 @@ const (
 	MinSvcCreateParallel = 1
 	MaxSvcCreateParallel = 256
 
+	MinSvcScaleQPS = 0.01
+	MaxSvcScaleQPS = 1000
+
+	// TimeWaitDrainBelow is the server's TIME_WAIT count under which a
+	// short-connection run may start (W-STAT-9): lab-recipe §5 saw 41,500
+	// left over after one round slow the next by 4x.
+	TimeWaitDrainBelow = 1000
+
 	// MaxRunIDLen is the length limit of a Kubernetes label value: the run
 	// ID labels everything the suite creates.
 	MaxRunIDLen = 63
@@ -115,6 +130,13 @@ type Config struct {
 	IperfDuration time.Duration
 	// SvcCreateParallel is the number of workers creating dummy Services.
 	SvcCreateParallel int
+	// SvcScaleQPS is the fixed request rate of ServiceScale's
+	// short-connection latency run, each request a new connection. Its
+	// connections in one FORTIO_DURATION stay below TimeWaitDrainBelow:
+	// that run comes between a round's TIME_WAIT drain and the saturating
+	// short-connection run, which then starts from the same state in every
+	// round without a second drain.
+	SvcScaleQPS float64
 	// AutoFixLBMap allows the suite to raise Cilium's bpf-lb-map-max in
 	// preflight when the largest step needs it (and to restore it after).
 	// It is off unless asked for: mutating cluster configuration is an
@@ -165,6 +187,7 @@ func fromEnv(getenv func(string) string, newRunID func() (string, error)) (Confi
 		Profile:           r.path(EnvProfile, DefaultProfile),
 		RunID:             r.runID(EnvRunID, newRunID),
 	}
+	c.SvcScaleQPS = r.scaleQPS(EnvSvcScaleQPS, c.FortioDuration)
 	if len(r.errs) > 0 {
 		return Config{}, errors.Join(r.errs...)
 	}
@@ -207,6 +230,7 @@ func (c Config) Describe() []KV {
 		kv(EnvFortioConnections, strconv.Itoa(c.FortioConnections)),
 		kv(EnvIperfDuration, c.IperfDuration.String()),
 		kv(EnvSvcCreateParallel, strconv.Itoa(c.SvcCreateParallel)),
+		kv(EnvSvcScaleQPS, strconv.FormatFloat(c.SvcScaleQPS, 'f', -1, 64)),
 		kv(EnvAutoFixLBMap, strconv.FormatBool(c.AutoFixLBMap)),
 		kv(EnvWorkloadQoS, qos),
 		kv(EnvWorkloadCPU, cpu),

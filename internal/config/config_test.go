@@ -27,6 +27,7 @@ func TestFromEnvDefaults(t *testing.T) {
 	require.Equal(t, 64, c.FortioConnections)
 	require.Equal(t, 10*time.Second, c.IperfDuration)
 	require.Equal(t, 32, c.SvcCreateParallel)
+	require.Equal(t, 80.0, c.SvcScaleQPS)
 	require.False(t, c.AutoFixLBMap)
 	require.Equal(t, "results", c.ResultsDir)
 	require.Equal(t, "profiles/default.yaml", c.Profile)
@@ -119,6 +120,18 @@ func TestFromEnvVariables(t *testing.T) {
 		{name: "parallel zero", key: EnvSvcCreateParallel, value: "0", problem: `SVC_CREATE_PARALLEL="0": 0 is below 1; allowed: an integer from 1 to 256`},
 		{name: "parallel too many", key: EnvSvcCreateParallel, value: "1000", problem: `SVC_CREATE_PARALLEL="1000": 1000 is above 256`},
 
+		// SVC_SCALE_QPS, with the default FORTIO_DURATION of 10 s
+		{name: "qps", key: EnvSvcScaleQPS, value: "50", check: func(t *testing.T, c Config) { require.Equal(t, 50.0, c.SvcScaleQPS) }},
+		{name: "qps fraction", key: EnvSvcScaleQPS, value: "0.5", check: func(t *testing.T, c Config) { require.Equal(t, 0.5, c.SvcScaleQPS) }},
+		{name: "qps highest under the drain", key: EnvSvcScaleQPS, value: "99.99", check: func(t *testing.T, c Config) { require.Equal(t, 99.99, c.SvcScaleQPS) }},
+		{name: "qps zero", key: EnvSvcScaleQPS, value: "0", problem: `SVC_SCALE_QPS="0": 0 is below 0.01; allowed: a number from 0.01 to 1000, at most two decimals`},
+		{name: "qps too high", key: EnvSvcScaleQPS, value: "1001", problem: `SVC_SCALE_QPS="1001": 1001 is above 1000`},
+		{name: "qps not a number", key: EnvSvcScaleQPS, value: "eighty", problem: `SVC_SCALE_QPS="eighty": not a number`},
+		{name: "qps NaN", key: EnvSvcScaleQPS, value: "NaN", problem: `SVC_SCALE_QPS="NaN": not a number`},
+		{name: "qps three decimals", key: EnvSvcScaleQPS, value: "80.125", problem: `SVC_SCALE_QPS="80.125": more than two decimals`},
+		{name: "qps reaches the drain", key: EnvSvcScaleQPS, value: "100",
+			problem: `SVC_SCALE_QPS="100": 100/s over FORTIO_DURATION=10s is 1000 connections, not below 1000: every connection of the fixed-rate run leaves a TIME_WAIT socket`},
+
 		// AUTO_FIX_LB_MAP
 		{name: "lb fix true", key: EnvAutoFixLBMap, value: "true", check: func(t *testing.T, c Config) { require.True(t, c.AutoFixLBMap) }},
 		{name: "lb fix TRUE", key: EnvAutoFixLBMap, value: "TRUE", check: func(t *testing.T, c Config) { require.True(t, c.AutoFixLBMap) }},
@@ -164,6 +177,44 @@ func TestFromEnvVariables(t *testing.T) {
 					require.Equal(t, "env", kv.Source)
 				}
 			}
+		})
+	}
+}
+
+// TestScaleQPSAgainstDuration: the fixed rate's connections over one
+// FORTIO_DURATION stay under the TIME_WAIT drain threshold; the default
+// is lowered to fit a long duration, a set value that does not fit is
+// refused naming both variables and the rates that would fit.
+func TestScaleQPSAgainstDuration(t *testing.T) {
+	cases := []struct {
+		duration, qps string
+		want          float64
+		problem       string
+	}{
+		{duration: "2s", want: 80},
+		{duration: "2s", qps: "499", want: 499},
+		{duration: "2s", qps: "500", problem: `SVC_SCALE_QPS="500": 500/s over FORTIO_DURATION=2s is 1000 connections, not below 1000: ` +
+			`every connection of the fixed-rate run leaves a TIME_WAIT socket on the server, and the saturating short-connection run after it ` +
+			`must start under the drain threshold of 1000 (W-STAT-9); allowed: a number from 0.01 to 499.99 with FORTIO_DURATION=2s`},
+		{duration: "1s", qps: "1000", problem: `1000 connections, not below 1000`},
+		{duration: "60s", want: 16.66},
+		{duration: "60s", qps: "17", problem: `allowed: a number from 0.01 to 16.66 with FORTIO_DURATION=1m0s`},
+		{duration: "12m", qps: "2", problem: `allowed: a number from 0.01 to 1.38 with FORTIO_DURATION=12m0s`},
+		{duration: "1h", want: 0.27},
+	}
+	for _, tc := range cases {
+		t.Run(tc.duration+"/"+tc.qps, func(t *testing.T) {
+			c, err := fromEnv(env(map[string]string{EnvFortioDuration: tc.duration, EnvSvcScaleQPS: tc.qps}), fixedID)
+			if tc.problem != "" {
+				require.ErrorContains(t, err, tc.problem)
+				var ee *EnvError
+				require.ErrorAs(t, err, &ee)
+				require.Equal(t, EnvSvcScaleQPS, ee.Var)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, c.SvcScaleQPS)
+			require.Less(t, c.SvcScaleQPS*c.FortioDuration.Seconds(), float64(TimeWaitDrainBelow))
 		})
 	}
 }
@@ -218,6 +269,7 @@ func TestDescribe(t *testing.T) {
 		{"FORTIO_CONNECTIONS", "64", "default"},
 		{"IPERF_DURATION", "10s", "default"},
 		{"SVC_CREATE_PARALLEL", "32", "default"},
+		{"SVC_SCALE_QPS", "33.33", "default"},
 		{"AUTO_FIX_LB_MAP", "true", "env"},
 		{"WORKLOAD_QOS", "guaranteed", "default"},
 		{"WORKLOAD_CPU", "600m", "default"},

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -126,6 +127,47 @@ func (r *reader) path(name, def string) string {
 		return def
 	}
 	return filepath.Clean(v)
+}
+
+// scaleQPS reads ServiceScale's fixed rate, from MinSvcScaleQPS to
+// MaxSvcScaleQPS in steps of 0.01, whose connections over one run of
+// duration d stay below TimeWaitDrainBelow; unset, DefaultSvcScaleQPS
+// lowered to fit d.
+func (r *reader) scaleQPS(name string, d time.Duration) float64 {
+	fit := min(MaxSvcScaleQPS, MaxQPSFor(d))
+	v, ok := r.lookup(name)
+	if !ok {
+		return min(DefaultSvcScaleQPS, fit)
+	}
+	allowed := fmt.Sprintf("a number from %v to %v, at most two decimals", MinSvcScaleQPS, MaxSvcScaleQPS)
+	q, err := strconv.ParseFloat(v, 64)
+	switch {
+	case err != nil || math.IsNaN(q) || math.IsInf(q, 0):
+		r.fail(name, v, "not a number", allowed)
+	case q < MinSvcScaleQPS:
+		r.fail(name, v, fmt.Sprintf("%v is below %v", q, MinSvcScaleQPS), allowed)
+	case q > MaxSvcScaleQPS:
+		r.fail(name, v, fmt.Sprintf("%v is above %v", q, MaxSvcScaleQPS), allowed)
+	case math.Abs(q*100-math.Round(q*100)) > 1e-6:
+		r.fail(name, v, "more than two decimals", allowed)
+	case q*d.Seconds() >= TimeWaitDrainBelow:
+		r.fail(name, v, fmt.Sprintf("%v/s over %s=%s is %.0f connections, not below %d: every connection of the fixed-rate run "+
+			"leaves a TIME_WAIT socket on the server, and the saturating short-connection run after it must start under the "+
+			"drain threshold of %d (W-STAT-9)", q, EnvFortioDuration, d, q*d.Seconds(), TimeWaitDrainBelow, TimeWaitDrainBelow),
+			fmt.Sprintf("a number from %v to %v with %s=%s", MinSvcScaleQPS, fit, EnvFortioDuration, d))
+	default:
+		return q
+	}
+	return 0
+}
+
+// MaxQPSFor is the highest rate, in steps of 0.01, whose connections over
+// d stay below TimeWaitDrainBelow.
+func MaxQPSFor(d time.Duration) float64 {
+	if d <= 0 {
+		return MaxSvcScaleQPS
+	}
+	return (math.Ceil(TimeWaitDrainBelow*100/d.Seconds()) - 1) / 100
 }
 
 // steps reads a comma-separated list of strictly ascending positive

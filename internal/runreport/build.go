@@ -14,9 +14,13 @@ type Report struct {
 	// every two short-connection curves.
 	Short, Keepalive []Curve
 	Crossovers       []Crossover
-	Glance           Glance
-	Fingerprint      []FingerprintRow
-	Findings         []Finding
+	// ScaleMeasures are each run's ServiceScale measures per step, the
+	// saturating RPS's interval half-widths beside those of the measures
+	// that need no saturated machine.
+	ScaleMeasures []ScaleMeasures
+	Glance        Glance
+	Fingerprint   []FingerprintRow
+	Findings      []Finding
 	// Plots are the files Write renders, in report order.
 	Plots []Plot
 }
@@ -40,6 +44,9 @@ func Build(runs []results.Loaded) (Report, error) {
 		return Report{}, err
 	}
 	r.Crossovers = crossovers(cols, r.Short)
+	if r.ScaleMeasures, err = scaleMeasuresOf(cols); err != nil {
+		return Report{}, err
+	}
 	r.Glance = buildGlance(cols, r.Short, r.Crossovers)
 	r.Fingerprint = fingerprintRows(cols)
 	r.Findings = findings(cols, r.Short, r.Keepalive)

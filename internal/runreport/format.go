@@ -21,6 +21,10 @@ type scale struct {
 func scaleFor(unit string, v float64) scale {
 	a := math.Abs(v)
 	switch {
+	case strings.HasSuffix(unit, "-sec/conn"):
+		s := scaleFor("sec", v)
+		s.label += "/conn"
+		return s
 	case unit == "sec" || strings.HasSuffix(unit, "-sec"):
 		switch {
 		case a != 0 && a < 1e-3:

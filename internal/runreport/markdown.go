@@ -179,6 +179,37 @@ func writeScale(p func(string, ...any), header func(...string), r Report) {
 			p("- %s\n", x.describe())
 		}
 	}
+	writeScaleMeasures(p, r)
+}
+
+// writeScaleMeasures writes each run's ServiceScale measures per step, the
+// saturating req/s first.
+func writeScaleMeasures(p func(string, ...any), r Report) {
+	if len(r.ScaleMeasures) == 0 {
+		return
+	}
+	p("\n### Without saturating the machine\n\n")
+	p("Beside the saturating req/s, measures that need no saturated machine: the latency of new connections at a " +
+		"fixed rate well below saturation (fortio short connections, the connect included; netperf TCP_CRR through a " +
+		"Service) and the kernel CPU (system, irq, softirq) per new connection, read from the client node's /proc/stat: " +
+		"on the lab, whose nodes share one kernel, the whole machine's, client, server and dataplane together. " +
+		"Each cell: median ±half the width of its 95 %% interval, in %% of the median; then the change against the " +
+		"run's 0-Service baseline. A measure whose half-width is well under the saturating req/s's at the same step " +
+		"can tell dataplanes apart where req/s cannot.\n")
+	for _, t := range r.ScaleMeasures {
+		p("\n#### %s\n\n| Services |", escape(r.Columns[t.Column].Label))
+		for _, l := range t.Labels {
+			p(" %s |", escape(l))
+		}
+		p("\n|%s\n", strings.Repeat("---|", len(t.Labels)+1))
+		for _, row := range t.Rows {
+			p("| %s |", row.Step)
+			for _, c := range row.Cells {
+				p(" %s |", escape(c.String()))
+			}
+			p("\n")
+		}
+	}
 }
 
 func pointCell(byCol map[int]Curve, col int, get func(Curve) *Point) string {

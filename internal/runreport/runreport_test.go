@@ -90,6 +90,8 @@ func TestCI(t *testing.T) {
 	require.Equal(t, 3, count(r.Findings, FindingSaturation), "iperf3 at its 600m CPU limit in every run")
 	require.Contains(t, texts(r.Findings, FindingSaturation)[0], "path=host node=cross streams=8 (median 59.5 %)")
 	require.Zero(t, count(r.Findings, FindingBPF), "1,000 Services are far from 65,536 entries")
+	require.Empty(t, r.ScaleMeasures, "runs from before the measures without saturation have none")
+	require.NotContains(t, md, "Without saturating the machine")
 	for _, p := range r.Plots {
 		require.Equal(t, "n=2 per point: no 95 % interval — cannot be trusted", p.Note, p.File)
 	}
@@ -127,6 +129,31 @@ func TestSynthetic(t *testing.T) {
 	for _, p := range r.Plots {
 		require.Empty(t, p.Note, "%s: 6 rounds have intervals", p.File)
 	}
+
+	// Issue 14: per run and step, the saturating req/s's half-widths beside
+	// those of the measures that need no saturated machine.
+	require.Len(t, r.ScaleMeasures, 3)
+	ipt := r.ScaleMeasures[0]
+	require.Equal(t, "iptables", r.Columns[ipt.Column].Label)
+	require.Equal(t, []string{"short req/s (saturating)", "keepalive req/s (saturating)", "fixed-rate short p50", "fixed-rate short p90",
+		"fixed-rate short p99", "TCP_CRR trans/s", "TCP_CRR p50", "TCP_CRR p90", "TCP_CRR p99", "kernel CPU / conn, short", "kernel CPU / conn, TCP_CRR"}, ipt.Labels)
+	var steps []string
+	for _, row := range ipt.Rows {
+		steps = append(steps, row.Step)
+	}
+	require.Equal(t, []string{"0", "1,000", "5,000", "10,000", "0 (closing)"}, steps)
+	base, top := ipt.Rows[0], ipt.Rows[3]
+	require.Nil(t, base.Cells[2].Change, "the baseline has no change")
+	p50 := top.Cells[2]
+	require.InDelta(t, 90, p50.Change.Center, 5, "made up: 1.9 times the baseline's cost")
+	for i, c := range top.Cells {
+		_, ok := c.Summary.HalfWidthPct()
+		require.True(t, ok, "%s: 6 rounds give every measure a half-width", ipt.Labels[i])
+	}
+	md := string(markdown(t, r))
+	require.Contains(t, md, "### Without saturating the machine")
+	require.Contains(t, md, "| Services | short req/s (saturating) | keepalive req/s (saturating) | fixed-rate short p50 |")
+	require.Contains(t, md, "µs/conn ±")
 }
 
 // TestWrite writes the report and plots; each plot is a PNG of a real
@@ -296,8 +323,12 @@ func TestMakeRuns(t *testing.T) {
 type syntheticRun struct {
 	id, dataplane, fpDataplane, kubeProxyMode string
 	short                                     map[string]float64
-	busy                                      float64
-	extra                                     map[string]string
+	// cost scales, per step, what a new connection costs: the fixed-rate
+	// and TCP_CRR latencies and kernel CPU per connection grow with it,
+	// TCP_CRR's rate falls with it.
+	cost  map[string]float64
+	busy  float64
+	extra map[string]string
 }
 
 var syntheticSteps = []string{"0", "1000", "5000", "10000", "0-closing"}
@@ -307,12 +338,15 @@ var syntheticSteps = []string{"0", "1000", "5000", "10000", "0-closing"}
 // saturated at the baseline; both Cilium runs come near bpf-lb-map-max.
 var synthetic = []syntheticRun{
 	{id: "synthetic-iptables", dataplane: "iptables", fpDataplane: "kube-proxy-iptables", kubeProxyMode: "iptables",
-		short: map[string]float64{"0": 3000, "1000": 2850, "5000": 2100, "10000": 1350, "0-closing": 3500}, busy: 0.95},
+		short: map[string]float64{"0": 3000, "1000": 2850, "5000": 2100, "10000": 1350, "0-closing": 3500}, busy: 0.95,
+		cost: map[string]float64{"0": 1, "1000": 1.05, "5000": 1.4, "10000": 1.9, "0-closing": 1.02}},
 	{id: "synthetic-cilium-overlay", dataplane: "cilium-overlay", fpDataplane: "cilium-overlay",
 		short: map[string]float64{"0": 1600, "1000": 1590, "5000": 1570, "10000": 1540, "0-closing": 1600}, busy: 0.5,
+		cost:  map[string]float64{"0": 1.2, "1000": 1.2, "5000": 1.21, "10000": 1.22, "0-closing": 1.2},
 		extra: map[string]string{"cilium-config-bpf-lb-map-max": "65536"}},
 	{id: "synthetic-cilium-native", dataplane: "cilium-native", fpDataplane: "cilium-native",
 		short: map[string]float64{"0": 1750, "1000": 1740, "5000": 1700, "10000": 1650, "0-closing": 1760}, busy: 0.5,
+		cost:  map[string]float64{"0": 1.1, "1000": 1.1, "5000": 1.1, "10000": 1.11, "0-closing": 1.1},
 		extra: map[string]string{"cilium-config-bpf-lb-map-max": "65536"}},
 }
 
@@ -353,6 +387,39 @@ func makeSynthetic(t *testing.T, s syntheticRun) {
 				Keys:    []report.KV{{Key: "dataplane", Value: s.dataplane}, {Key: "svc", Value: svc}, {Key: "conn", Value: conn}},
 				Metrics: []report.Metric{m}, Raw: raw})
 		}
+	}
+	// The measures without saturation, from their own generator so that
+	// the req/s above stay as they were: ±2 % noise around cost × a level.
+	rng = rand.New(rand.NewPCG(2, uint64(len(s.id))))
+	noisy := func(center float64) []float64 {
+		xs := make([]float64, 6)
+		for i := range xs {
+			xs[i] = center * (1 + 0.02*(2*rng.Float64()-1))
+		}
+		return xs
+	}
+	metric := func(unit, better string, xs []float64) report.Metric {
+		m, err := report.NewMetric(unit, better, xs, stats.DefaultConfidence)
+		require.NoError(t, err)
+		return m
+	}
+	for _, svc := range syntheticSteps {
+		c := s.cost[svc]
+		keys := func(conn string, more ...report.KV) []report.KV {
+			return append([]report.KV{{Key: "dataplane", Value: s.dataplane}, {Key: "svc", Value: svc}, {Key: "conn", Value: conn}}, more...)
+		}
+		lower, higher := report.LowerIsBetter, report.HigherIsBetter
+		for i := range run.Results {
+			if r := &run.Results[i]; key(*r, "svc") == svc && key(*r, "conn") == "short" {
+				r.Metrics = append(r.Metrics, metric("kernel-sec/conn", lower, noisy(40e-6*c)))
+			}
+		}
+		run.Results = append(run.Results,
+			report.Result{Name: "ServiceScale", Keys: keys("short-fixed", report.KV{Key: "qps", Value: "80"}), Metrics: []report.Metric{
+				metric("p50-sec", lower, noisy(180e-6*c)), metric("p90-sec", lower, noisy(260e-6*c)), metric("p99-sec", lower, noisy(520e-6*c))}},
+			report.Result{Name: "ServiceScale", Keys: keys("crr"), Metrics: []report.Metric{
+				metric("trans/s", higher, noisy(3000/c)), metric("p50-sec", lower, noisy(300e-6*c)), metric("p90-sec", lower, noisy(420e-6*c)),
+				metric("p99-sec", lower, noisy(900e-6*c)), metric("kernel-sec/conn", lower, noisy(60e-6*c))}})
 	}
 	require.NoError(t, os.RemoveAll(filepath.Join(runsDir, s.id)))
 	d, err := results.Create(runsDir, s.id, start)

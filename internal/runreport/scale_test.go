@@ -129,3 +129,25 @@ func TestFormat(t *testing.T) {
 	require.Equal(t, "-30,000", thousands(-30000))
 	require.Equal(t, 7750.0, sig3(7749))
 }
+
+func TestScaleCellString(t *testing.T) {
+	six, err := stats.Summarize([]float64{180e-6, 190e-6, 200e-6, 200e-6, 210e-6, 220e-6}, stats.DefaultConfidence)
+	require.NoError(t, err)
+	two, err := stats.Summarize([]float64{40e-6, 42e-6}, stats.DefaultConfidence)
+	require.NoError(t, err)
+	c, err := stats.Change([]float64{100, 101, 99, 100, 102, 98}, []float64{150, 151, 149, 150, 152, 148}, stats.DefaultConfidence)
+	require.NoError(t, err)
+	require.Equal(t, "—", ScaleCell{}.String())
+	require.Equal(t, "200 µs ±10.0 %", ScaleCell{Unit: "p50-sec", Summary: six}.String())
+	require.Equal(t, "41.0 µs/conn, no interval (n=2)", ScaleCell{Unit: "kernel-sec/conn", Summary: two}.String())
+	require.Equal(t, "200 µs ±10.0 %; "+pct(c), ScaleCell{Unit: "p50-sec", Summary: six, Change: &c}.String())
+}
+
+func TestSortSteps(t *testing.T) {
+	steps := []string{"0-closing", "10000", "0", "1000"}
+	require.NoError(t, sortSteps(steps))
+	require.Equal(t, []string{"0", "1000", "10000", "0-closing"}, steps)
+	require.ErrorContains(t, sortSteps([]string{"0", "many"}), `svc="many" is not a Service count`)
+	require.Equal(t, "10,000", stepLabel("10000"))
+	require.Equal(t, "0 (closing)", stepLabel("0-closing"))
+}

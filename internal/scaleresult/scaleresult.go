@@ -47,8 +47,26 @@ type Step struct {
 	// CPUBusyKeepalive and CPUBusyShort are the client node's busy CPU
 	// share during each round (-1: unreadable), W-STAT-6.
 	CPUBusyKeepalive, CPUBusyShort []float64
-	// Failed counts fortio runs that were not samples (non-200 codes,
-	// socket errors, exec failures), W-BUG-4.
+	// FixedRate are the per-round percentiles of the fixed-rate
+	// short-connection run (Input.FixedQPS, a new connection per request;
+	// fortio's latency includes the connect), seconds.
+	FixedRate Percentiles
+	// CRR is netperf TCP_CRR's transactions/s through the Service per
+	// round, CRRLatency its percentiles (connect, request, response and
+	// close), seconds.
+	CRR        []float64
+	CRRLatency Percentiles
+	// CRRDrainWaits is the wait for netserver's TIME_WAIT to drain before
+	// each TCP_CRR run.
+	CRRDrainWaits []time.Duration
+	// KernelPerConnShort and KernelPerConnCRR are the kernel CPU (system,
+	// irq, softirq) per new connection in µs, per round, of the saturating
+	// short-connection run and of the TCP_CRR run: read from the client
+	// node's /proc/stat, which on the lab is the whole machine (client,
+	// server and dataplane), W-STAT-6.
+	KernelPerConnShort, KernelPerConnCRR []float64
+	// Failed counts tool runs that were not samples (non-200 codes,
+	// socket errors, a rate not held, exec failures), W-BUG-4.
 	Failed int
 	// BPFMaps are the Cilium agent's BPF maps on each node after the step
 	// was programmed (nil without Cilium), W-BUG-8.
@@ -77,6 +95,9 @@ type Input struct {
 	SideBySide *Creation
 	// Confidence of the intervals; 0 means stats.DefaultConfidence.
 	Confidence float64
+	// FixedQPS is the rate of the fixed-rate short-connection run
+	// (SVC_SCALE_QPS); 0 when it did not run.
+	FixedQPS float64
 	// Saturation is the client node's busy CPU share at and above which a
 	// round is reported as possibly limited by the load generator; 0
 	// disables the check.
@@ -103,7 +124,9 @@ type Summary struct {
 	// ClientSysctls are the client pod's settings that shape short
 	// connections (ip_local_port_range, tcp_tw_reuse), lab-recipe §5.
 	ClientSysctls map[string]string `json:"client_sysctls,omitempty"`
-	Steps         []StepJSON        `json:"steps"`
+	// FixedRateQPS is the rate of the fixed-rate short-connection run.
+	FixedRateQPS float64    `json:"fixed_rate_qps,omitempty"`
+	Steps        []StepJSON `json:"steps"`
 	// Findings state each measured change with its interval, in words.
 	Findings []string `json:"findings"`
 	// Verdicts are the profile's bounds checked at each step.
@@ -126,6 +149,7 @@ type StepJSON struct {
 	FortioServicePosition   map[string]int `json:"fortio_service_position"`
 	ClusterIPEntries        map[string]int `json:"clusterip_entries"`
 	DrainWaitSeconds        []float64      `json:"drain_wait_s"`
+	CRRDrainWaitSeconds     []float64      `json:"crr_drain_wait_s"`
 	TimeWaitBeforeShort     []int          `json:"time_wait_before_short"`
 	ConntrackEntries        []int          `json:"conntrack_entries_before_short"`
 	CreationRateSvcPerSec   float64        `json:"creation_rate_svc_per_s,omitempty"`
@@ -133,6 +157,10 @@ type StepJSON struct {
 	CPUBusyShort            []float64      `json:"client_node_cpu_busy_short"`
 	// BPFMaps is each node's Cilium BPF maps (absent without Cilium).
 	BPFMaps map[string]BPFMapsJSON `json:"bpf_maps,omitempty"`
+	// Measures are every measure of Measures the step has samples of,
+	// by key: the saturating RPS and the measures that need no saturated
+	// machine, each with its interval's half-width, side by side.
+	Measures map[string]MeasureJSON `json:"measures"`
 }
 
 // VerdictJSON is one checked bound.
@@ -165,10 +193,22 @@ func Judge(in Input) (Judgement, error) {
 	base := in.Steps[0]
 	j := Judgement{Summary: Summary{Dataplane: in.Dataplane, EndpointsPerSvc: in.EndpointsPerSvc,
 		KeepaliveBaselineQPS: center(base.Keepalive, conf), ShortConnBaselineQPS: center(base.Short, conf),
-		Findings: []string{}, Verdicts: []VerdictJSON{}}}
+		FixedRateQPS: in.FixedQPS, Findings: []string{}, Verdicts: []VerdictJSON{}}}
 	sum := &j.Summary
 	for _, st := range in.Steps {
 		js := stepJSON(st, conf)
+		// Reported, not judged: the profile has no bounds for them.
+		ms, cs, notes := measuresJSON(base, st, conf)
+		js.Measures = ms
+		for _, n := range notes {
+			sum.Findings = append(sum.Findings, in.Dataplane+": "+n)
+		}
+		if f := tightness(in.Dataplane, st, ms); f != "" {
+			sum.Findings = append(sum.Findings, f)
+		}
+		if f := changes(in.Dataplane, st, cs); f != "" {
+			sum.Findings = append(sum.Findings, f)
+		}
 		if st.CreateRate > sum.CreationRateSvcPerSec {
 			sum.CreationRateSvcPerSec = st.CreateRate
 		}
@@ -232,11 +272,9 @@ func stepJSON(st Step, conf float64) StepJSON {
 		KeepaliveSamples: nonNil(st.Keepalive), ShortConnSamples: nonNil(st.Short), FailedSamples: st.Failed,
 		ProgrammingSeconds: st.Programming.Seconds(), CanaryAnswerSeconds: st.CanaryAnswer.Seconds(),
 		FortioServicePosition: st.Position, ClusterIPEntries: st.ClusterIPs, CreationRateSvcPerSec: st.CreateRate,
-		TimeWaitBeforeShort: st.TimeWait, ConntrackEntries: st.Conntrack, DrainWaitSeconds: []float64{},
+		TimeWaitBeforeShort: st.TimeWait, ConntrackEntries: st.Conntrack,
 		CPUBusyKeepalive: nonNil(st.CPUBusyKeepalive), CPUBusyShort: nonNil(st.CPUBusyShort)}
-	for _, w := range st.DrainWaits {
-		js.DrainWaitSeconds = append(js.DrainWaitSeconds, w.Seconds())
-	}
+	js.DrainWaitSeconds, js.CRRDrainWaitSeconds = secondsOf(st.DrainWaits), secondsOf(st.CRRDrainWaits)
 	if st.BPFMaps != nil {
 		js.BPFMaps = map[string]BPFMapsJSON{}
 		for node, maps := range st.BPFMaps {
@@ -343,6 +381,15 @@ func center(v []float64, conf float64) float64 {
 		return 0
 	}
 	return sm.Center
+}
+
+// secondsOf is every duration in seconds, [] for none.
+func secondsOf(d []time.Duration) []float64 {
+	out := []float64{}
+	for _, x := range d {
+		out = append(out, x.Seconds())
+	}
+	return out
 }
 
 func nonNil(v []float64) []float64 {

@@ -66,6 +66,17 @@ func (s Summary) Bounded() bool {
 	return !math.IsInf(s.Lo, 0) && !math.IsInf(s.Hi, 0)
 }
 
+// HalfWidthPct is half the width of the interval in percent of the median,
+// (Hi - Lo) / 2 / |Center| × 100: how tightly a measure is known, in a unit
+// measures of different units share. It is false without an interval or
+// with a median of 0.
+func (s Summary) HalfWidthPct() (float64, bool) {
+	if !s.Bounded() || s.Center == 0 {
+		return 0, false
+	}
+	return (s.Hi - s.Lo) / 2 / math.Abs(s.Center) * 100, true
+}
+
 // Summarize returns the median of samples and its confidence interval at
 // the given level (for example DefaultConfidence), as computed by
 // benchmath.AssumeNothing: the interval is bounded by two order statistics

@@ -143,3 +143,32 @@ func checkWarning(t *testing.T, warnings []string, want string) {
 	}
 	t.Errorf("warnings %q do not contain %q", warnings, want)
 }
+
+func TestHalfWidthPct(t *testing.T) {
+	s, err := Summarize([]float64{90, 95, 100, 100, 105, 110}, DefaultConfidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Six samples: the 95 % interval is the extremes, [90, 110] around 100.
+	if hw, ok := s.HalfWidthPct(); !ok || math.Abs(hw-10) > 1e-9 {
+		t.Errorf("HalfWidthPct of %+v = %v, %v; want 10, true", s, hw, ok)
+	}
+	few, err := Summarize([]float64{1, 2}, DefaultConfidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		s    Summary
+		want float64
+		ok   bool
+	}{
+		{"no interval, no half-width", few, 0, false},
+		{"a median of 0 has no relative width", Summary{N: 6, Center: 0, Lo: -1, Hi: 1}, 0, false},
+		{"a negative median counts by its size", Summary{N: 6, Center: -50, Lo: -60, Hi: -40}, 20, true},
+	} {
+		if hw, ok := tc.s.HalfWidthPct(); ok != tc.ok || math.Abs(hw-tc.want) > 1e-9 {
+			t.Errorf("%s: HalfWidthPct = %v, %v; want %v, %v", tc.name, hw, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -39,8 +39,11 @@ var dimensions = []measuring{
 	// HTTP at 1000 QPS; netperf's TCP_RR and TCP_CRR, of the same
 	// duration, only where its image starts.
 	{"TestLatency", false, func(c config.Config, _ where) int { return c.Rounds }},
-	{TestServiceScale, false, onLab(func(c config.Config) int { return c.Rounds * 2 * (len(c.SvcScaleSteps) + 2) })}, // both baselines and every step, keepalive and short
-	{"TestResources", false, onLab(func(c config.Config) int { return c.Rounds * 2 })},                               // an idle and a load window
+	// Both baselines and every step: keepalive, saturating short and
+	// fixed-rate short fortio runs (netperf's TCP_CRR, at most 5 s, is
+	// left out of this lower bound).
+	{TestServiceScale, false, onLab(func(c config.Config) int { return c.Rounds * 3 * (len(c.SvcScaleSteps) + 2) })},
+	{"TestResources", false, onLab(func(c config.Config) int { return c.Rounds * 2 })}, // an idle and a load window
 	{"TestHubble", false, onCiliumLab(func(c config.Config) int { return c.Rounds * 2 })},
 	{"TestNetworkPolicy", false, onCiliumLab(func(c config.Config) int { return c.Rounds * 2 })}, // at least one kind of policy, without and with
 	{"TestRegressionGate", false, onLab(func(config.Config) int { return gateRuns })},

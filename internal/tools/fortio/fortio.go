@@ -288,6 +288,25 @@ func checkPercentiles(ps []Percentile) error {
 	return nil
 }
 
+// HeldRate is the share of an asked fixed rate (-qps) a run must reach to
+// have held it: below it the client or the path could not keep up, and
+// its latencies describe a queue, not the rate asked for.
+const HeldRate = 0.98
+
+// CheckRate returns an error when a fixed-rate run did not hold qps, the
+// rate it was asked for (HeldRate of it): its latencies are then no sample
+// of that rate. A run at full speed (qps 0) holds any rate.
+func (r Result) CheckRate(qps float64) error {
+	if qps <= 0 {
+		return nil
+	}
+	if r.ActualQPS < HeldRate*qps {
+		return fmt.Errorf("fortio: %.1f req/s against %s, below %.0f %% of the %v req/s asked: the rate was not held, its latencies are not a sample of it",
+			r.ActualQPS, r.URL, HeldRate*100, qps)
+	}
+	return nil
+}
+
 // okCode reports whether a RetCodes key is a success: HTTP 2xx, or "OK" for
 // fortio's TCP/UDP/gRPC modes. Fortio records socket errors as code -1.
 func okCode(code string) bool {

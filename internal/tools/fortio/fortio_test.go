@@ -270,6 +270,10 @@ func TestArgvCaptured(t *testing.T) {
 			"fortio load -quiet -json - -qps 0 -c 4 -r 0.00001 -n 200 http://127.0.0.1:18080/echo?status=503:50&size=512"},
 		{"closed-port", Load{URL: "http://127.0.0.1:18081/echo", Connections: 2, Requests: 20, Keepalive: true},
 			"fortio load -quiet -json - -qps 0 -c 2 -r 0.00001 -n 20 http://127.0.0.1:18081/echo"},
+		{"qps80-short", Load{URL: echo, QPS: 80, Connections: 2, Duration: 3 * time.Second},
+			"fortio load -quiet -json - -qps 80 -c 2 -r 0.00001 -t 3s -keepalive=false " + echo},
+		{"qps-not-held", Load{URL: echo, QPS: 50000, Connections: 1, Duration: 2 * time.Second},
+			"fortio load -quiet -json - -qps 50000 -c 1 -r 0.00001 -t 2s -keepalive=false " + echo},
 	}
 	script, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "fortio", "capture.sh"))
 	require.NoError(t, err)
@@ -288,6 +292,33 @@ func TestArgvCaptured(t *testing.T) {
 			require.Equal(t, argv[1:], strings.Fields(r.Replace(got)))
 		})
 	}
+}
+
+// TestCheckRate: a fixed-rate run that held its rate is a sample of it; one
+// that fell below 98 % of it (50,000 short connections a second asked of
+// one connection on loopback) is not, and says so. Both are real runs.
+func TestCheckRate(t *testing.T) {
+	held, err := Parse(bytes.NewReader(capture(t, "qps80-short")))
+	require.NoError(t, err)
+	require.NoError(t, held.CheckOK())
+	require.NoError(t, held.CheckRate(80))
+	require.GreaterOrEqual(t, held.ActualQPS, 0.98*80)
+	// keepalive=false: a socket per call (fortio's SocketCount counts its
+	// connect attempts), so Sockets is the connections made.
+	require.InDelta(t, float64(held.Requests), float64(held.Sockets), 2)
+	for _, p := range []float64{50, 90, 99} {
+		_, ok := held.Latency.Percentile(p)
+		require.True(t, ok, "p%v reported", p)
+	}
+
+	slow, err := Parse(bytes.NewReader(capture(t, "qps-not-held")))
+	require.NoError(t, err)
+	require.NoError(t, slow.CheckOK(), "every call succeeded: only the rate was not held")
+	err = slow.CheckRate(50000)
+	require.ErrorContains(t, err, "below 98 % of the 50000 req/s asked: the rate was not held")
+	require.NoError(t, slow.CheckRate(0), "a run at full speed holds any rate")
+	require.NoError(t, Result{ActualQPS: 78.4}.CheckRate(80), "98 % of the rate holds it")
+	require.Error(t, Result{ActualQPS: 78.3}.CheckRate(80))
 }
 
 func TestArgv(t *testing.T) {

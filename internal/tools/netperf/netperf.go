@@ -5,6 +5,7 @@ package netperf
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,10 @@ type Test struct {
 	Duration time.Duration
 	// RequestSize and ResponseSize are the transaction's bytes (-r); 0 means 1.
 	RequestSize, ResponseSize int
+	// DataPort pins the port netserver listens on for the data
+	// connections (the test-specific -P ,port), so that a Service can
+	// expose it beside the control port; 0 lets netserver pick one.
+	DataPort int
 }
 
 // column is an output selector and the header netperf 2.7.0 prints for it
@@ -83,11 +88,22 @@ func (t Test) Argv() ([]string, error) {
 		return nil, fmt.Errorf("netperf: negative request or response size %d,%d", t.RequestSize, t.ResponseSize)
 	}
 	req, resp := max(t.RequestSize, 1), max(t.ResponseSize, 1)
-	return []string{"netperf", "-H", t.Host, "-p", strconv.Itoa(t.Port), "-t", string(t.Type),
+	argv := []string{"netperf", "-H", t.Host, "-p", strconv.Itoa(t.Port), "-t", string(t.Type),
 		"-l", strconv.FormatInt(int64(t.Duration/time.Second), 10), "--",
 		"-r", strconv.Itoa(req) + "," + strconv.Itoa(resp),
-		"-o", strings.Join(Selectors(), ","),
-	}, nil
+	}
+	if t.DataPort != 0 {
+		if err := checkPort(t.DataPort); err != nil {
+			return nil, fmt.Errorf("netperf: data %w", err)
+		}
+		if t.DataPort == t.Port {
+			return nil, fmt.Errorf("netperf: data port %d is the control port", t.DataPort)
+		}
+		// "-P local,remote" (nettest_omni.c, scan_omni_args): the empty
+		// local part leaves netperf's own ports as they are.
+		argv = append(argv, "-P", ","+strconv.Itoa(t.DataPort))
+	}
+	return append(argv, "-o", strings.Join(Selectors(), ",")), nil
 }
 
 // Server describes a netserver.
@@ -147,4 +163,11 @@ type Latency struct {
 	P99    float64 `json:"p99"`
 	Max    float64 `json:"max"`
 	StdDev float64 `json:"stddev"`
+}
+
+// Transactions is the number of transactions the run made: its rate over
+// its elapsed time, rounded; 0 without an elapsed time. For TCP_CRR it is
+// the number of connections made.
+func (r Result) Transactions() int64 {
+	return int64(math.Round(r.TransactionsPerSecond * r.Elapsed.Seconds()))
 }

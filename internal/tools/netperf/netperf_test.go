@@ -77,6 +77,7 @@ var captured = []struct {
 }{
 	{"tcp-rr", Test{Type: TCPRR, Host: "127.0.0.1", Port: 25865, Duration: 3 * time.Second}},
 	{"tcp-crr", Test{Type: TCPCRR, Host: "127.0.0.1", Port: 25865, Duration: 3 * time.Second}},
+	{"tcp-crr-data-port", Test{Type: TCPCRR, Host: "127.0.0.1", Port: 25865, Duration: 2 * time.Second, DataPort: 25866}},
 }
 
 // TestParseCaptured parses every good capture and checks each field
@@ -268,7 +269,7 @@ func TestArgvCaptured(t *testing.T) {
 	require.NoError(t, err)
 	sel := strings.Join(Selectors(), ",")
 	require.Contains(t, string(script), "\nSEL="+sel+"\n", "capture.sh asks for Selectors()")
-	vars := strings.NewReplacer(`"`, "", "$HOST", "127.0.0.1", "$PORT", "25865", "$CLOSED", "25869", "$SEL", sel)
+	vars := strings.NewReplacer(`"`, "", "$HOST", "127.0.0.1", "$PORT", "25865", "$CLOSED", "25869", "$DATA", "25866", "$SEL", sel)
 	// scriptArgv returns the words that follow prefix in the script, up to
 	// the end of the line or a redirection.
 	scriptArgv := func(prefix string) []string {
@@ -293,6 +294,8 @@ func TestArgvCaptured(t *testing.T) {
 	}{
 		{"tcp-rr", "\nrun tcp-rr ", captured[0].test.Argv, "netperf -H 127.0.0.1 " + strings.Replace(want, "%s", "TCP_RR", 1)},
 		{"tcp-crr", "\nrun tcp-crr ", captured[1].test.Argv, "netperf -H 127.0.0.1 " + strings.Replace(want, "%s", "TCP_CRR", 1)},
+		{"tcp-crr-data-port", "\nrun tcp-crr-data-port ", captured[2].test.Argv,
+			"netperf -H 127.0.0.1 " + strings.Replace(strings.Replace(want, "%s", "TCP_CRR", 1), "-l 3 -- -r 1,1", "-l 2 -- -r 1,1 -P ,25866", 1)},
 		{"no-netserver", "rc=0\n\"$bin/netperf\" ", Test{Type: TCPRR, Host: "127.0.0.1", Port: 25869, Duration: 3 * time.Second}.Argv,
 			"netperf -H 127.0.0.1 " + strings.Replace(strings.Replace(want, "%s", "TCP_RR", 1), "25865", "25869", 1)},
 		{"server", "\n\"$bin/netserver\" ", Server{Port: 25865, Bind: "127.0.0.1"}.Argv, "netserver -D -p 25865 -L 127.0.0.1"},
@@ -305,6 +308,16 @@ func TestArgvCaptured(t *testing.T) {
 			require.Equal(t, argv[1:], scriptArgv(tc.prefix), "capture.sh ran what Argv builds")
 		})
 	}
+}
+
+// TestTransactions: a TCP_CRR run's connections are its rate over its
+// elapsed time.
+func TestTransactions(t *testing.T) {
+	res, err := Parse(bytes.NewReader(capture(t, "tcp-crr")))
+	require.NoError(t, err)
+	// 6126.44 Trans/s over 3.00 s.
+	require.Equal(t, int64(18379), res.Transactions())
+	require.Zero(t, Result{TransactionsPerSecond: 100}.Transactions(), "no elapsed time, no transactions")
 }
 
 func TestArgv(t *testing.T) {
@@ -328,6 +341,10 @@ func TestArgv(t *testing.T) {
 		{name: "fractional duration", argv: with(func(x *Test) { x.Duration = 2500 * time.Millisecond }).Argv,
 			err: "netperf: duration 2.5s is not a positive whole number of seconds"},
 		{name: "negative size", argv: with(func(x *Test) { x.ResponseSize = -1 }).Argv, err: "netperf: negative request or response size 64,-1"},
+		{name: "data port pinned", argv: with(func(x *Test) { x.DataPort = 12866 }).Argv,
+			want: "netperf -H 10.0.0.7 -p 12865 -t TCP_CRR -l 60 -- -r 64,1024 -P ,12866 -o " + sel},
+		{name: "data port out of range", argv: with(func(x *Test) { x.DataPort = -1 }).Argv, err: "netperf: data port -1 out of range 1-65535"},
+		{name: "data port is the control port", argv: with(func(x *Test) { x.DataPort = 12865 }).Argv, err: "netperf: data port 12865 is the control port"},
 		{name: "server", argv: Server{Port: 12865}.Argv, want: "netserver -D -p 12865"},
 		{name: "server without port", argv: Server{Port: 70000}.Argv, err: "netserver: port 70000 out of range 1-65535"},
 	}
