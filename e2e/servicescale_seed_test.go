@@ -37,7 +37,7 @@ func (s *serviceScale) seedComparison(ctx context.Context, t *testing.T, _ *envc
 	ours, seed := plan("ours"), plan("seed")
 	for _, p := range []scale.Plan{ours, seed} {
 		t.Cleanup(func() {
-			if _, err := scale.Delete(context.WithoutCancel(ctx), s.client, p.RunID); err != nil {
+			if _, err := scale.Delete(context.WithoutCancel(ctx), s.creator.Client, p.RunID); err != nil {
 				t.Errorf("delete the comparison's Services: %v", err)
 			}
 		})

@@ -41,7 +41,7 @@ func (s *serviceScale) step(n int) features.Func {
 // (W-STAT-3: the baseline is early, the large steps much later).
 func (s *serviceScale) closingBaseline(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	done := s.progress.To(t).Phase("deleting the %d dummy Services for the closing baseline", s.prev)
-	st, err := scale.Delete(ctx, s.client, s.plan.RunID)
+	st, err := scale.Delete(ctx, s.creator.Client, s.plan.RunID)
 	done()
 	if err != nil {
 		t.Fatal(err)

@@ -143,7 +143,7 @@ func (s *serviceScale) setup(ctx context.Context, t *testing.T, cfg *envconf.Con
 	}
 	s.creator = scale.Creator{Client: fc, Workers: s.cfg.SvcCreateParallel, ClusterIPs: scale.Explicit(cidr), Log: t.Logf}
 	t.Cleanup(func() {
-		st, err := scale.Delete(context.WithoutCancel(ctx), s.client, s.plan.RunID)
+		st, err := scale.Delete(context.WithoutCancel(ctx), fc, s.plan.RunID) // unthrottled, as creation
 		if err != nil {
 			t.Errorf("delete the dummy Services: %v", err)
 			return

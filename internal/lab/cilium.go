@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"strings"
 
+	"kube-netbench/internal/kube"
 	"kube-netbench/internal/lab/cgroupbpf"
 	"kube-netbench/internal/lab/components"
 	"kube-netbench/internal/lab/netplan"
@@ -74,28 +76,34 @@ func applyCRDs(ctx context.Context, kubectl, kubeconfig, dir string) error {
 	return nil
 }
 
-// checkSocketLB verifies where Cilium's socket load balancer attached: on
-// each node's own cgroup2 subtree (its connect4 hook holds a program), and
-// nothing more on the machine's cgroup2 root than before the lab (rootBefore),
-// where it would rewrite the connect() of every process on the machine.
-func checkSocketLB(root string, rootBefore map[string]int, nodes int) error {
-	now, err := cgroupbpf.Attached(root)
-	if err != nil {
-		return err
-	}
-	if !maps.Equal(now, rootBefore) {
-		return fmt.Errorf("cilium attached socket programs to the machine's cgroup2 root %s: %v before the lab, %v now", root, rootBefore, now)
-	}
-	for i := 1; i <= nodes; i++ {
-		n := netplan.NodeName(i)
-		dir := filepath.Join(root, nodeCgroup(n))
-		got, err := cgroupbpf.Attached(dir)
+// socketLBPlaced is the wait for Cilium's socket load balancer: each
+// node's own cgroup2 subtree holds its connect4 program (an agent reports
+// Ready before it has attached them), and the machine's cgroup2 root no
+// more socket programs than before the lab (rootBefore) — that is an error
+// at once: there it would rewrite every process's connect() on the machine.
+func socketLBPlaced(root string, rootBefore map[string]int, nodes int) kube.Condition {
+	return func(context.Context) (bool, string, error) {
+		now, err := cgroupbpf.Attached(root)
 		if err != nil {
-			return err
+			return false, "", err
 		}
-		if got["connect4"] == 0 {
-			return fmt.Errorf("node %s: no socket load-balancing program on its cgroup %s (%v): cilium-agent did not attach where the lab gave it", n, dir, got)
+		if !maps.Equal(now, rootBefore) {
+			return false, "", fmt.Errorf("cilium attached socket programs to the machine's cgroup2 root %s: %v before the lab, %v now", root, rootBefore, now)
 		}
+		var missing []string
+		for i := 1; i <= nodes; i++ {
+			n := netplan.NodeName(i)
+			got, err := cgroupbpf.Attached(filepath.Join(root, nodeCgroup(n)))
+			if err != nil {
+				return false, "", err
+			}
+			if got["connect4"] == 0 {
+				missing = append(missing, fmt.Sprintf("%s (%v)", n, got))
+			}
+		}
+		if len(missing) > 0 {
+			return false, "no connect4 program yet on the cgroup of " + strings.Join(missing, ", "), nil
+		}
+		return true, "", nil
 	}
-	return nil
 }

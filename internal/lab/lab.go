@@ -137,10 +137,12 @@ func Up(ctx context.Context, o Options, log *slog.Logger) (_ *Lab, err error) {
 	}
 	log.Info("lab: nodes Ready and the dataplane agent Ready on every node", "agent", agentLabel(o.Dataplane), "took", took.Round(time.Millisecond))
 	if o.Dataplane.Cilium() {
-		if err := checkSocketLB(cg2, cg2Before, o.Plan.Nodes); err != nil {
+		took, err := kube.WaitEvery(ctx, "Cilium's socket load balancer on each node's own cgroup", time.Minute, 200*time.Millisecond,
+			socketLBPlaced(cg2, cg2Before, o.Plan.Nodes))
+		if err != nil {
 			return nil, err
 		}
-		log.Info("lab: Cilium's socket load balancer is on each node's own cgroup, not on the machine's cgroup2 root", "root", cg2)
+		log.Info("lab: Cilium's socket load balancer is on each node's own cgroup, not on the machine's cgroup2 root", "root", cg2, "took", took.Round(time.Millisecond))
 	}
 	st.Ready = true
 	if err := st.save(o.Dir); err != nil {
