@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -75,13 +74,5 @@ func Attached(dir string) (map[string]int, error) {
 // Root is the machine's cgroup2 hierarchy ("" when none is mounted).
 func Root() (string, error) {
 	hs, err := node.Hierarchies()
-	if err != nil {
-		return "", err
-	}
-	for _, h := range hs {
-		if _, err := os.Stat(filepath.Join(h, "cgroup.controllers")); err == nil {
-			return h, nil
-		}
-	}
-	return "", nil
+	return node.Cgroup2(hs), err
 }

@@ -78,6 +78,16 @@ func CreateCgroup(hierarchies []string, root string) error {
 	return nil
 }
 
+// Cgroup2 is the cgroup2 hierarchy among hierarchies, "" when none is.
+func Cgroup2(hierarchies []string) string {
+	for _, h := range hierarchies {
+		if isCgroup2(h) {
+			return h
+		}
+	}
+	return ""
+}
+
 func isCgroup2(h string) bool {
 	_, err := os.Stat(filepath.Join(h, "cgroup.controllers"))
 	return err == nil
