@@ -265,7 +265,8 @@ func putResults(t *testing.T, dir *results.Dir, name string, r report.Run, views
 // fingerprint records where the numbers come from (internal/provenance),
 // with the image IDs the run's pods report and the apiserver's version.
 func fingerprint(r *run, det dataplane.Detection, cfg config.Config, tools []report.Tool) report.Fingerprint {
-	in := provenance.Inputs{Detection: det, Config: cfg, Tools: tools, Workload: r.res.Describe(), Nodes: r.nodes}
+	in := provenance.Inputs{Detection: det, Config: cfg, Tools: tools, Workload: r.res.Describe(), Nodes: r.nodes,
+		Suite: suiteBinary}
 	in.Images, in.ImagesErr = runImages(r)
 	if v, err := r.client.Discovery().ServerVersion(); err == nil {
 		in.ServerVersion = v.GitVersion

@@ -26,6 +26,7 @@ import (
 
 	"kube-netbench/internal/cluster"
 	"kube-netbench/internal/config"
+	"kube-netbench/internal/provenance"
 	"kube-netbench/internal/results"
 	"kube-netbench/internal/seedview"
 	"kube-netbench/internal/suiteconfig"
@@ -50,6 +51,9 @@ var (
 	// moduleRoot is the repository root when the suite runs from its
 	// source, else the working directory (suiteconfig.ModuleRoot).
 	moduleRoot string
+	// suiteBinary is this binary's digest for every fingerprint, or why it
+	// could not be read.
+	suiteBinary string
 )
 
 func TestMain(m *testing.M) {
@@ -87,6 +91,10 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: configuration warning: %s\n", w)
 	}
 	fmt.Fprintf(os.Stderr, "e2e: profile %s\n", suite.ProfileFrom)
+	if suiteBinary, err = provenance.ExecutableDigest(); err != nil {
+		suiteBinary = "unknown: " + err.Error()
+	}
+	fmt.Fprintf(os.Stderr, "e2e: suite binary %s\n", suiteBinary)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	testEnv, err = env.NewWithContext(ctx, cfg)

@@ -2,7 +2,8 @@
 // read: the detected dataplane, the nodes it used, the images its pods ran,
 // the effective configuration. It reads nothing itself, so what a result
 // claims about where it was measured is unit-tested (W-BUG-9: the seed's
-// results were relabelled to a Cilium version nothing had recorded).
+// results were relabelled to a Cilium version nothing had recorded). Only
+// ExecutableDigest reads: the suite's own binary.
 package provenance
 
 import (
@@ -35,6 +36,9 @@ type Inputs struct {
 	ServerVersion string
 	// Nodes are the nodes used, the server's first, then the client's.
 	Nodes []corev1.Node
+	// Suite is the suite binary's digest (ExecutableDigest), or why it is
+	// unknown; "" leaves it out.
+	Suite string
 }
 
 // Roles are the nodes' roles in order: the first node serves, the second
@@ -82,6 +86,9 @@ func Fingerprint(in Inputs) report.Fingerprint {
 		}
 	}
 	maps.Copy(fp.Extra, in.Workload)
+	if in.Suite != "" {
+		fp.Extra["suite-binary"] = in.Suite
+	}
 	if in.ImagesErr != nil {
 		fp.Extra["image-ids"] = "unknown: " + strings.Join(strings.Fields(in.ImagesErr.Error()), " ")
 	}

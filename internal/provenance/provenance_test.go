@@ -2,6 +2,8 @@ package provenance
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -38,8 +40,10 @@ func TestFingerprintKubeProxy(t *testing.T) {
 		Images:        []imageid.Image{{Ref: "fortio/fortio:1.66.5", IDs: []string{"sha256:aa"}}},
 		Workload:      map[string]string{"workload-tool": "requests cpu=600m"},
 		ServerVersion: "v1.37.2",
-		Nodes:         []corev1.Node{node("n1", "6.18", "m5.large"), node("n2", "6.18", "m5.large")}})
+		Nodes:         []corev1.Node{node("n1", "6.18", "m5.large"), node("n2", "6.18", "m5.large")},
+		Suite:         "sha256:bb"})
 	require.Equal(t, "kube-proxy-iptables", fp.Dataplane)
+	require.Equal(t, "sha256:bb", fp.Extra["suite-binary"], "a result names the binary that measured it")
 	require.Equal(t, "v1.37.2", fp.DataplaneVersion, "kube-proxy's version is its image tag")
 	require.Equal(t, "iptables", fp.KubeProxyMode)
 	require.Equal(t, "v1.37.2", fp.KubernetesVersion)
@@ -74,4 +78,18 @@ func TestFingerprintCilium(t *testing.T) {
 	}
 	require.NotContains(t, fp.Extra, "cilium-config-unrelated")
 	require.Equal(t, report.Tool{Name: "cilium-agent", Image: "quay.io/cilium/cilium:v1.19.4", Version: "1.19.4"}, fp.Tools[len(fp.Tools)-1])
+}
+
+func TestFileDigest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "e2e.test")
+	require.NoError(t, os.WriteFile(path, []byte("abc"), 0o600))
+	d, err := FileDigest(path)
+	require.NoError(t, err)
+	// sha256("abc"), as sha256sum prints it.
+	require.Equal(t, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", d)
+	_, err = FileDigest(filepath.Join(t.TempDir(), "missing"))
+	require.ErrorContains(t, err, "suite binary")
+	self, err := ExecutableDigest()
+	require.NoError(t, err)
+	require.Regexp(t, "^sha256:[0-9a-f]{64}$", self)
 }
