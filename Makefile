@@ -14,7 +14,7 @@ GOTESTSUM := $(GO) tool gotestsum
 # The lab's end-to-end suites can take minutes (kube-proxy programming on 2 cores).
 E2E_TIMEOUT ?= 30m
 
-.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet lint-workflows cross unit fuzz lab-tests interrupts faults e2e report test bench compare lab-up lab-down lab-status clean
+.PHONY: all deps lab-bins lab-bins-cilium lab-images lab-images-cilium build vet lint-workflows cross unit fuzz lab-tests interrupts faults e2e report test bench study compare lab-up lab-down lab-status clean
 
 all: build
 
@@ -217,6 +217,28 @@ bench: deps lab-bins lab-bins-cilium lab-images-cilium
 COMPARE ?= $(wildcard $(RESULTS)/*/servicescale.bench.txt $(RESULTS)/*/*/servicescale.bench.txt)
 compare:
 	$(GO) tool benchstat -table /conn -ignore .config -row /svc -col /dataplane $(COMPARE)
+
+# The study's central result (issue 14; docs/results/): ServiceScale from 0 to 30,000 Services on each
+# dataplane, one lab at a time, all with one suite binary. The binary is built with -trimpath, so the same
+# commit and Go toolchain give the same file anywhere (its sha256 is in every result's fingerprint as
+# suite-binary): a study spread over days checks it measured with one build. Per dataplane on 2 cores:
+# 1-2 h (creating 30,000 Services is O(n^2) on kube-apiserver's ClusterIP allocator, and each round waits
+# for TIME_WAIT to drain). STUDY_BIN= runs an existing binary instead of building one.
+STUDY_DIR ?= $(RESULTS)/study
+STUDY_BIN ?= $(STUDY_DIR)/e2e.test
+STUDY_DATAPLANES ?= iptables nftables cilium-overlay cilium-native
+STUDY_ENV ?= SVC_SCALE_STEPS=5000,10000,20000,30000 SVC_ENDPOINTS=4 ROUNDS=6 AUTO_FIX_LB_MAP=true
+study: deps lab-bins lab-bins-cilium lab-images-cilium build
+	mkdir -p $(STUDY_DIR)
+	[[ -x $(STUDY_BIN) ]] || $(GO) test -c -trimpath -o $(STUDY_BIN) ./e2e
+	sha256sum $(STUDY_BIN)
+	for dp in $(STUDY_DATAPLANES); do \
+	  args=(--skip-assessment creation.rate.side.by.side); \
+	  [[ $$dp == cilium-* ]] || args+=(--skip-labels dataplane=cilium); \
+	  (cd e2e && env KUBECONFIG= LAB_DATAPLANE=$$dp RESULTS_DIR=$(STUDY_DIR)/$$dp $(STUDY_ENV) \
+	    $(abspath $(STUDY_BIN)) -test.count=1 -test.timeout 240m -test.run TestServiceScale -test.v "$${args[@]}") || exit 1; \
+	done
+	bin/netbench report -o $(STUDY_DIR)/report $(STUDY_DIR)/*/nb-*
 
 lab-up: deps lab-bins lab-images build
 	bin/netbench lab up
