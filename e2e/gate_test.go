@@ -116,6 +116,11 @@ func (g *gateTest) aa(ctx context.Context, t *testing.T, _ *envconf.Config) cont
 var regressed = regexp.MustCompile(`(?m)^\| dataplane=\S+ target=(svc|pod) conn=keepalive c=64 \| req/s \(higher is better\) \|.*\*\*regression\*\* \|$`)
 
 func (g *gateTest) injected(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	if g.det.Cilium != nil {
+		g.partSkipf(t, "the injected regression is %d rules in the nodes' netfilter FORWARD chain, which Cilium's BPF host routing "+
+			"does not traverse (on the lab's cilium-overlay they left keepalive req/s unchanged, 2026-12-06): it proves the gate "+
+			"on kube-proxy dataplanes only", gateRules)
+	}
 	remove, err := injectForward(ctx, gateRules)
 	if err != nil {
 		t.Fatal(err)
