@@ -223,7 +223,7 @@ compare:
 # commit and Go toolchain give the same file anywhere (its sha256 is in every result's fingerprint as
 # suite-binary): a study spread over days checks it measured with one build. Per dataplane on 2 cores:
 # 1-2 h (creating 30,000 Services is O(n^2) on kube-apiserver's ClusterIP allocator, and each round waits
-# for TIME_WAIT to drain). STUDY_BIN= runs an existing binary instead of building one.
+# for TIME_WAIT to drain). STUDY_BIN=<path> runs that binary if it exists instead of building one.
 STUDY_DIR ?= $(RESULTS)/study
 STUDY_BIN ?= $(STUDY_DIR)/e2e.test
 STUDY_DATAPLANES ?= iptables nftables cilium-overlay cilium-native

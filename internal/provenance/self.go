@@ -1,11 +1,10 @@
 package provenance
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // ExecutableDigest is "sha256:<hex>" of the running binary, so a result
@@ -27,9 +26,9 @@ func FileDigest(path string) (string, error) {
 		return "", fmt.Errorf("suite binary: %w", err)
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	h, _, err := v1.SHA256(f)
+	if err != nil {
 		return "", fmt.Errorf("suite binary %s: %w", path, err)
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+	return h.String(), nil
 }
