@@ -125,15 +125,21 @@ type Crossover struct {
 	Found        bool
 	At           float64
 	Above, Below string
-	// Bounded: Lo and Hi bound where the 95 % bands cross; LoOpen means the
-	// bands already overlap at the first common step, HiOpen that they are
-	// not yet apart at the last one.
+	// Bounded: both curves have 95 % bands. With a crossover, Lo and Hi
+	// bound where the bands cross; LoOpen means the bands already overlap
+	// at the first common step, HiOpen that they are not yet apart at the
+	// last one.
 	Bounded        bool
 	Lo, Hi         float64
 	LoOpen, HiOpen bool
 	// Crossings counts the sign changes of the medians' difference; more
 	// than one means the curves are within each other's noise.
 	Crossings int
+	// Without a crossover (and with intervals): Apart says whether the 95 %
+	// bands part for good, from ApartFrom Services on; where they still
+	// overlap, "above" is not told from noise.
+	Apart     bool
+	ApartFrom int
 	// Note says why no crossover could be computed, "" otherwise.
 	Note string
 }
@@ -187,10 +193,16 @@ func crossover(la, lb string, a, b Curve) Crossover {
 		}
 	}
 	x.At, x.Found = crossing(xs, d)
-	if !x.Found || !a.Bounded() || !b.Bounded() {
+	if !a.Bounded() || !b.Bounded() {
 		return x
 	}
 	x.Bounded = true
+	if !x.Found {
+		for i := len(xs) - 1; i >= 0 && upLo[i] > dnHi[i]; i-- {
+			x.Apart, x.ApartFrom = true, x.Steps[i]
+		}
+		return x
+	}
 	// Earliest: the upper curve's low edge meets the lower one's high edge;
 	// latest: its high edge meets the other's low edge.
 	early, late := make([]float64, len(xs)), make([]float64, len(xs))
@@ -240,7 +252,7 @@ func (x Crossover) describe() string {
 	case x.Note != "":
 		return fmt.Sprintf("%s vs %s: %s", x.A, x.B, x.Note)
 	case !x.Found:
-		return fmt.Sprintf("%s vs %s: no crossover in the measured range (%s): %s is above %s at every common step", x.A, x.B, span, x.Above, x.Below)
+		return fmt.Sprintf("%s vs %s: no crossover in the measured range (%s): %s is above %s at every common step%s", x.A, x.B, span, x.Above, x.Below, x.apartNote())
 	}
 	s := fmt.Sprintf("%s vs %s: %s falls below %s at ≈ %s Services (medians, linear between measured steps)", x.A, x.B, x.Above, x.Below, thousands(sig3(x.At)))
 	if x.Bounded {
@@ -259,6 +271,19 @@ func (x Crossover) describe() string {
 		s += fmt.Sprintf("; the medians cross %d times in %s: the curves are within each other's noise", x.Crossings, span)
 	}
 	return s
+}
+
+// apartNote says, for curves that do not cross, where their bands part.
+func (x Crossover) apartNote() string {
+	switch {
+	case x.Found || x.Note != "" || !x.Bounded:
+		return ""
+	case x.Apart && x.ApartFrom == x.Steps[0]:
+		return "; their 95 % bands are apart at every step"
+	case x.Apart:
+		return fmt.Sprintf("; their 95 %% bands overlap below %s Services and are apart from there on", thousands(float64(x.ApartFrom)))
+	}
+	return fmt.Sprintf("; their 95 %% bands still overlap at %s Services: the order is not told from noise", thousands(float64(x.Steps[len(x.Steps)-1])))
 }
 
 // sig3 rounds to three significant digits: an interpolated crossover is

@@ -49,6 +49,26 @@ func TestCrossover(t *testing.T) {
 		"no crossover": {
 			a:          curve(t, 6, 10, steps, []float64{3000, 2900, 2000, 1600}),
 			b:          curve(t, 6, 10, steps, []float64{1500, 1500, 1500, 1500}),
+			want:       Crossover{A: "a", B: "b", Steps: steps, Above: "a", Below: "b", Bounded: true, Apart: true, ApartFrom: 0},
+			wantString: "a vs b: no crossover in the measured range (0–10,000 Services): a is above b at every common step; their 95 % bands are apart at every step",
+		},
+		// The lab's iptables against Cilium native: level at 0 within
+		// noise, apart from the first step of Services on.
+		"no crossover: level at first, apart later": {
+			a:          curve(t, 6, 300, steps, []float64{1600, 2000, 2500, 3000}),
+			b:          curve(t, 6, 300, steps, []float64{1500, 1500, 1500, 1500}),
+			want:       Crossover{A: "a", B: "b", Steps: steps, Above: "a", Below: "b", Bounded: true, Apart: true, ApartFrom: 5000},
+			wantString: "a vs b: no crossover in the measured range (0–10,000 Services): a is above b at every common step; their 95 % bands overlap below 5,000 Services and are apart from there on",
+		},
+		"no crossover: bands never part": {
+			a:          curve(t, 6, 500, steps, []float64{1600, 2500, 1600, 1600}),
+			b:          curve(t, 6, 500, steps, []float64{1500, 1500, 1500, 1500}),
+			want:       Crossover{A: "a", B: "b", Steps: steps, Above: "a", Below: "b", Bounded: true},
+			wantString: "a vs b: no crossover in the measured range (0–10,000 Services): a is above b at every common step; their 95 % bands still overlap at 10,000 Services: the order is not told from noise",
+		},
+		"no crossover without intervals": {
+			a:          curve(t, 2, 10, steps, []float64{3000, 2900, 2000, 1600}),
+			b:          curve(t, 2, 10, steps, []float64{1500, 1500, 1500, 1500}),
 			want:       Crossover{A: "a", B: "b", Steps: steps, Above: "a", Below: "b"},
 			wantString: "a vs b: no crossover in the measured range (0–10,000 Services): a is above b at every common step",
 		},
