@@ -278,13 +278,8 @@ func (g *Glance) serviceRows(cols []Column, short []Curve, xs []Crossover) {
 				parts = append(parts, fmt.Sprintf("%s below %s at ≈ %s Services", x.Above, x.Below, thousands(sig3(x.At))))
 			default:
 				part := fmt.Sprintf("%s above %s throughout", x.Above, x.Below)
-				switch {
-				case x.Apart && x.ApartFrom == x.Steps[0]:
-					part += " (95 % bands apart at every step)"
-				case x.Apart:
-					part += fmt.Sprintf(" (95 %% bands apart from %s Services)", thousands(float64(x.ApartFrom)))
-				case x.Bounded:
-					part += " (95 % bands overlapping: not told from noise)"
+				if n := x.apartNote(); n != "" {
+					part += " (" + n + ")"
 				}
 				parts = append(parts, part)
 			}

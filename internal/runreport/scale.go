@@ -252,7 +252,11 @@ func (x Crossover) describe() string {
 	case x.Note != "":
 		return fmt.Sprintf("%s vs %s: %s", x.A, x.B, x.Note)
 	case !x.Found:
-		return fmt.Sprintf("%s vs %s: no crossover in the measured range (%s): %s is above %s at every common step%s", x.A, x.B, span, x.Above, x.Below, x.apartNote())
+		s := fmt.Sprintf("%s vs %s: no crossover in the measured range (%s): %s is above %s at every common step", x.A, x.B, span, x.Above, x.Below)
+		if n := x.apartNote(); n != "" {
+			s += "; " + n
+		}
+		return s
 	}
 	s := fmt.Sprintf("%s vs %s: %s falls below %s at ≈ %s Services (medians, linear between measured steps)", x.A, x.B, x.Above, x.Below, thousands(sig3(x.At)))
 	if x.Bounded {
@@ -273,17 +277,18 @@ func (x Crossover) describe() string {
 	return s
 }
 
-// apartNote says, for curves that do not cross, where their bands part.
+// apartNote says, for curves that do not cross, where their bands part;
+// "" when there is no such statement to make.
 func (x Crossover) apartNote() string {
 	switch {
 	case x.Found || x.Note != "" || !x.Bounded:
 		return ""
 	case x.Apart && x.ApartFrom == x.Steps[0]:
-		return "; their 95 % bands are apart at every step"
+		return "their 95 % bands are apart at every step"
 	case x.Apart:
-		return fmt.Sprintf("; their 95 %% bands overlap below %s Services and are apart from there on", thousands(float64(x.ApartFrom)))
+		return fmt.Sprintf("their 95 %% bands overlap below %s Services and are apart from there on", thousands(float64(x.ApartFrom)))
 	}
-	return fmt.Sprintf("; their 95 %% bands still overlap at %s Services: the order is not told from noise", thousands(float64(x.Steps[len(x.Steps)-1])))
+	return fmt.Sprintf("their 95 %% bands still overlap at %s Services: the order is not told from noise", thousands(float64(x.Steps[len(x.Steps)-1])))
 }
 
 // sig3 rounds to three significant digits: an interpolated crossover is
